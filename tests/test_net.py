@@ -1,0 +1,61 @@
+import numpy as np
+
+from reproduce.backend import T, theano
+from reproduce.nets import build_net
+from reproduce.weights import LayerSpec, Model, dense_to_conv, load_model, save_model
+
+
+def test_roundtrip_and_logit_map(tiny_model, tiny_weights):
+    model = load_model(tiny_weights)
+    assert model.layer_names() == tiny_model.layer_names()
+    np.testing.assert_array_equal(model.layer("fc6").W, tiny_model.layer("fc6").W)
+    net = build_net(model)
+    f = theano.function([net.input_var], net.output())
+    x = np.random.RandomState(1).randn(1, 3, 28, 28).astype(np.float32)
+    assert f(x).shape == (1, 1000, 1, 1)
+    # fully convolutional: a larger input gives a map of logits
+    x = np.random.RandomState(1).randn(1, 3, 44, 60).astype(np.float32)
+    assert f(x).shape == (1, 1000, 5, 9)
+
+
+def test_layers_addressable_by_name(tiny_model):
+    net = build_net(tiny_model)
+    out = net.output("conv2_1")
+    f = theano.function([net.input_var], out)
+    assert f(np.zeros((1, 3, 28, 28), np.float32)).shape == (1, 8, 14, 14)
+
+
+def test_correlation_not_convolution():
+    """An off-centre filter tap must shift the image the MatConvNet way."""
+    W = np.zeros((1, 1, 3, 3), np.float32)
+    W[0, 0, 0, 0] = 1.0  # correlation: out[i, j] = in[i - 1, j - 1]
+    model = Model(layers=[LayerSpec("c", "conv", W=W, b=np.zeros(1, np.float32),
+                                    pad=(1, 1, 1, 1))])
+    net = build_net(model)
+    f = theano.function([net.input_var], net.output())
+    x = np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5)
+    np.testing.assert_array_equal(f(x)[0, 0, 1:, 1:], x[0, 0, :-1, :-1])
+
+
+def test_dense_and_conv_forms_agree(tiny_model):
+    """fc6 stored as a dense matrix (Caffe and Keras orders) gives the same logits."""
+    W_conv = tiny_model.layer("fc6").W            # (16, 8, 7, 7)
+    n_out, c, h, w = W_conv.shape
+    caffe = W_conv.reshape(n_out, -1)              # (n_out, c*h*w)
+    keras = W_conv.transpose(2, 3, 1, 0).reshape(-1, n_out)  # (h*w*c, n_out)
+    np.testing.assert_array_equal(dense_to_conv(caffe, (c, h, w), "chw"), W_conv)
+    np.testing.assert_array_equal(dense_to_conv(keras, (c, h, w), "hwc"), W_conv)
+
+    # the dense form, run as a matrix product on the flattened pool2 output
+    net = build_net(tiny_model)
+    pool2, logits = net.outputs(["pool2", "fc8"])
+    flat = pool2.flatten(2)
+    h6 = T.nnet.relu(T.dot(flat, caffe.T) + tiny_model.layer("fc6").b)
+    h7 = T.nnet.relu(T.dot(h6, tiny_model.layer("fc7").W[:, :, 0, 0].T)
+                     + tiny_model.layer("fc7").b)
+    dense_logits = (T.dot(h7, tiny_model.layer("fc8").W[:, :, 0, 0].T)
+                    + tiny_model.layer("fc8").b)
+    f = theano.function([net.input_var], [logits[:, :, 0, 0], dense_logits])
+    x = np.random.RandomState(2).randn(1, 3, 28, 28).astype(np.float32) * 50
+    conv_out, dense_out = f(x)
+    np.testing.assert_allclose(conv_out, dense_out, rtol=1e-4, atol=1e-4)
