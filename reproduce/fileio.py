@@ -22,6 +22,9 @@ def atomic_path(dst, suffix=None):
     suffix = suffix if suffix is not None else os.path.splitext(dst)[1]
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual mode
     try:
         yield tmp
         os.replace(tmp, dst)

@@ -121,14 +121,14 @@ class Net:
         return L.get_output_shape(self.layer(name or self.output_name),
                                   {self.input_layer: (1, 3, rows, cols)})
 
-    def check_input_size(self, size, name=None):
-        """Raise UserError when an image of ``size`` = (rows, cols) is too small."""
+    def check_input_size(self, size, name=None, what=""):
+        """Raise UserError when an input of ``size`` = (rows, cols) is too small."""
         shape = self.output_shape(*size, name=name)
         if min(shape[2:]) < 1:
-            raise UserError("an image of %dx%d pixels is too small for %s: its "
-                            "output would be empty; use at least %dx%d"
-                            % (size[1], size[0], self.model.model_name,
-                               *self.model.image_size[::-1]))
+            raise UserError("an input of %dx%d pixels%s is too small for %s: its "
+                            "output would be empty; the net needs at least %dx%d"
+                            % (size[1], size[0], " (%s)" % what if what else "",
+                               self.model.model_name, *self.model.image_size[::-1]))
 
     def outputs(self, names, input=None):
         """Symbolic outputs of the named layers, for ``input`` (default: input_var)."""

@@ -1,0 +1,124 @@
+"""Objectives as composable values (after Lucid's ``objectives``).
+
+An :class:`Objective` maps ``acts`` -- a function from a layer name to that
+layer's symbolic output, shape (1, channels, rows, cols) -- to a scalar to
+*maximise*.  Objectives add, subtract and scale, so the 2015 objective is
+one expression of the pieces::
+
+    lsd2015(c0, c1) == class_logit(c0, region="lower")
+                       + class_logit(c1, region="upper") - mean_logits()
+
+They work on logits, never the softmax (the 2015 post: the softmax made
+the net suppress every other class).
+"""
+from .backend import T
+
+
+class Objective:
+    """A scalar to maximise, built from layer activations; ``name`` describes it."""
+
+    def __init__(self, fn, name):
+        self.fn, self.name = fn, name
+
+    def __call__(self, acts):
+        return self.fn(acts)
+
+    def __add__(self, other):
+        other = _as_objective(other)
+        return Objective(lambda a: self(a) + other(a), "%s + %s" % (self.name, other.name))
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Objective(lambda a: -self(a), "-(%s)" % self.name)
+
+    def __sub__(self, other):
+        return self + (-_as_objective(other))
+
+    def __mul__(self, weight):
+        return Objective(lambda a: weight * self(a), "%g * %s" % (weight, self.name)) \
+            if isinstance(weight, (int, float)) else NotImplemented
+
+    __rmul__ = __mul__
+
+    def __repr__(self):
+        return "Objective(%s)" % self.name
+
+
+def _as_objective(value):
+    if isinstance(value, Objective):
+        return value
+    return Objective(lambda a: value, repr(value))
+
+
+def rows(x, region):
+    """The rows of a (1, K, rows, cols) map that a region aims at.
+
+    "lower" is rows R//2 .. R-1, "upper" rows 0 .. R//2-1, as in the 2015
+    code.  With a single row the 2015 "upper" slice was empty (a NaN loss);
+    we give it row 0, so one-row maps still work.
+    """
+    half = x.shape[2] // 2
+    if region is None:
+        return x
+    if region == "lower":
+        return x[:, :, half:]
+    if region == "upper":
+        return x[:, :, :T.maximum(half, 1)]
+    raise ValueError("region must be None, 'lower' or 'upper'")
+
+
+def class_logit(index, layer="fc8", region=None):
+    """Mean logit of class ``index`` (int or symbolic scalar) over a region of the map."""
+    return Objective(lambda a: rows(a(layer), region)[0, index].mean(),
+                     "logit[%s]%s" % (index, "@" + region if region else ""))
+
+
+def mean_logits(layer="fc8"):
+    """Mean of all logits over the whole map (the 2015 code pushes it down)."""
+    return Objective(lambda a: a(layer).mean(), "mean(%s)" % layer)
+
+
+def channel(layer, n):
+    """Mean activation of channel ``n`` of ``layer``."""
+    return Objective(lambda a: a(layer)[0, n].mean(), "%s:%d" % (layer, n))
+
+
+def neuron(layer, n):
+    """Channel ``n`` at the centre position of ``layer``."""
+    def fn(a):
+        x = a(layer)
+        return x[0, n, x.shape[2] // 2, x.shape[3] // 2]
+    return Objective(fn, "%s:%d@centre" % (layer, n))
+
+
+def layer_l2(layer, channel=None):
+    """0.5 * mean(a^2) of a layer or of one of its channels (DeepDream's objective)."""
+    def fn(a):
+        x = a(layer) if channel is None else a(layer)[:, channel]
+        return 0.5 * T.sqr(x).mean()
+    return Objective(fn, "l2(%s%s)" % (layer, "" if channel is None else ":%d" % channel))
+
+
+def guide(layer, features):
+    """Dot product with a guide image's features (guided DeepDream).
+
+    ``features`` is (channels, n) or a symbolic equivalent: the guide's
+    activations flattened over positions.  Each position of ``layer`` is
+    matched with the guide feature it is most similar to, as in Google's
+    guided dreaming, and that dot product is maximised.
+    """
+    def fn(a):
+        x = a(layer)[0].flatten(2)                 # (channels, positions)
+        similarity = T.dot(x.T, features)          # (positions, n)
+        best = features[:, T.argmax(similarity, axis=1)]  # (channels, positions)
+        return (x * best).sum() / x.shape[1]
+    return Objective(fn, "guide(%s)" % layer)
+
+
+def lsd2015(lower_class, upper_class=None, layer="fc8"):
+    """The 2015 objective: class 0 on the lower half, class 1 on the upper half,
+    all logits down.  One request repeats its class (c1 = c0)."""
+    upper_class = lower_class if upper_class is None else upper_class
+    return (class_logit(lower_class, layer, "lower")
+            + class_logit(upper_class, layer, "upper") - mean_logits(layer))

@@ -1,0 +1,99 @@
+"""The 2015 optimisation loop: pixels -> net -> objective + prior -> update -> zoom.
+
+:class:`Dreamer` compiles ONE Theano step per profile and reuses it: the
+image, the target classes and the learning rate are shared variables, so
+new classes, a zoomed image or a new size need no recompile.
+"""
+import numpy as np
+
+from . import frames
+from .backend import T, floatX, theano
+from .nets import preprocess
+from .objectives import lsd2015
+from .pooling import mean_pool
+from .updates import make_rule
+
+
+class Dreamer:
+    """One compiled 2015 step for ``net`` under ``profile``.
+
+    loss = -mean_s objective(net(meanpool_s(x) - mean))
+           + prior_strength * mean_p prior_energy(meanpool_p(x))
+    over the profile's net scales s and prior scales p; x is the image,
+    (1, 3, H, W) RGB on 0..255.  ``objective`` defaults to the 2015 one
+    with targets set by :meth:`set_classes`.
+    """
+
+    def __init__(self, net, profile, prior=None, objective=None):
+        self.net, self.profile, self.prior = net, profile, prior
+        self.image = theano.shared(np.zeros((1, 3, 32, 32), floatX), name="image")
+        self.targets = theano.shared(np.zeros(2, np.int32), name="targets")
+        self.learning_rate = theano.shared(np.asarray(profile.learning_rate, floatX))
+        objective = objective or lsd2015(self.targets[0], self.targets[1], profile.layer)
+
+        score = sum(objective(self._activations(mean_pool(self.image, s)))
+                    for s in profile.net_scales) / float(len(profile.net_scales))
+        energy = T.constant(np.float32(0))
+        if prior is not None and profile.prior_strength:
+            from .prior import prior_energy
+            energy = prior_energy(self.image, prior, profile.prior_scales)[0]
+        loss = -score + np.float32(profile.prior_strength) * energy
+        self.rule = make_rule(profile.update, self.image, profile.beta1,
+                              profile.beta2, profile.epsilon)
+        updates = self.rule.updates(T.grad(loss, self.image), self.learning_rate,
+                                    profile.clip)
+        self._step = theano.function([], [loss, score, energy], updates=updates)
+
+    def _activations(self, pixels):
+        """acts(name) for the net run on ``pixels``, one graph per layer."""
+        x = preprocess(pixels, self.net.model, self.profile.mean)
+        cache = {}
+
+        def acts(name):
+            if name not in cache:
+                cache[name] = self.net.output(name, input=x)
+            return cache[name]
+        return acts
+
+    # -- state -------------------------------------------------------------
+    def set_image(self, image):
+        """Start from ``image``, (H, W, 3) on 0..255; the moments start afresh."""
+        rows, cols = image.shape[:2]
+        for s in self.profile.net_scales:
+            self.net.check_input_size((rows // s, cols // s),
+                                      what="mean-pooled by %d" % s if s > 1 else "")
+        self.image.set_value(np.ascontiguousarray(
+            np.asarray(image, floatX).transpose(2, 0, 1)[None]))
+        self.rule.reset()
+
+    def get_image(self):
+        """The current image, (H, W, 3) float32 on 0..255 (a copy)."""
+        return self.image.get_value()[0].transpose(1, 2, 0).copy()
+
+    def set_classes(self, lower, upper=None):
+        """Aim the lower half of the logit map at ``lower`` and the upper at ``upper``."""
+        self.targets.set_value(np.array([lower, lower if upper is None else upper],
+                                        np.int32))
+
+    # -- the loop ----------------------------------------------------------
+    def step(self):
+        """One update; returns (loss, objective, prior energy) before the step."""
+        return tuple(float(v) for v in self._step())
+
+    def zoom(self):
+        """Zoom the image to the next key frame's start, and reset the moments."""
+        self.image.set_value(np.ascontiguousarray(
+            frames.zoom(self.get_image(), self.profile).transpose(2, 0, 1)[None]))
+        self.rule.reset()
+
+    def run(self, steps=None):
+        """Take ``steps`` steps (default: the profile's), zooming every
+        ``steps_per_zoom`` steps as the 2015 stream did (before steps 0, k, 2k...).
+
+        Yields (step index, loss, objective, prior energy) after each step.
+        """
+        every = self.profile.steps_per_zoom
+        for i in range(self.profile.steps if steps is None else steps):
+            if every and i % every == 0:
+                self.zoom()
+            yield (i,) + self.step()

@@ -1,0 +1,77 @@
+"""Update rules for the image: the 2015 rule as written, and standard Adam.
+
+Each rule owns its state (shared moments and step counter) so the render
+loop can reset it at every zoom, as the 2015 stream did.  ``updates``
+returns Theano update pairs; the new pixels are clipped inside the same
+compiled step, so no host copy is needed between steps.
+"""
+import numpy as np
+
+from .backend import T, floatX, theano
+from .errors import UserError
+
+
+class _Moments:
+    """First and second moment estimates of one parameter, and the step count t."""
+
+    def __init__(self, param, beta1, beta2, epsilon):
+        self.param = param
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        shape = param.get_value(borrow=True).shape
+        self.m = theano.shared(np.zeros(shape, floatX), name="m")
+        self.v = theano.shared(np.zeros(shape, floatX), name="v")
+        self.t = theano.shared(np.int64(1), name="t")  # the step being taken
+
+    def reset(self):
+        """Zero both moments and start counting at t = 1 again (shapes follow the param)."""
+        shape = self.param.get_value(borrow=True).shape
+        self.m.set_value(np.zeros(shape, floatX))
+        self.v.set_value(np.zeros(shape, floatX))
+        self.t.set_value(np.int64(1))
+
+    def updates(self, grad, learning_rate, clip=None):
+        m, v, mhat, vhat = self.moments(grad)
+        new = self.param - learning_rate * mhat / (T.sqrt(vhat) + self.epsilon)
+        if clip is not None:
+            new = T.clip(new, clip[0], clip[1])
+        return [(self.m, m), (self.v, v), (self.t, self.t + 1), (self.param, new)]
+
+
+class Adam2015(_Moments):
+    """The update of the 2015 code (``models/default.py``), reproduced as written.
+
+    m <- b1*g + (1-b1)*m,  v <- b2*g^2 + (1-b2)*v,
+    mhat = m / (1-(1-b1)^t),  vhat = v / (1-(1-b2)^t),
+    x <- x - lr*mhat / (sqrt(vhat) + eps),  t counted from 1.
+
+    Not the published Adam: the weights of the moving averages are swapped,
+    so each step leans on the newest gradient (b1 = 0.9 keeps 90% of it).
+    """
+
+    def moments(self, g):
+        b1, b2 = self.beta1, self.beta2
+        t = self.t.astype(floatX)
+        m = b1 * g + (1 - b1) * self.m
+        v = b2 * T.sqr(g) + (1 - b2) * self.v
+        return m, v, m / (1 - (1 - b1) ** t), v / (1 - (1 - b2) ** t)
+
+
+class Adam(_Moments):
+    """Adam as published (Kingma & Ba 2015): the modern choice beside the 2015 rule."""
+
+    def moments(self, g):
+        b1, b2 = self.beta1, self.beta2
+        t = self.t.astype(floatX)
+        m = b1 * self.m + (1 - b1) * g
+        v = b2 * self.v + (1 - b2) * T.sqr(g)
+        return m, v, m / (1 - b1 ** t), v / (1 - b2 ** t)
+
+
+RULES = {"adam2015": Adam2015, "adam": Adam}
+
+
+def make_rule(name, param, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    if name not in RULES:
+        raise UserError("unknown update rule %r; choose one of: %s"
+                        % (name, ", ".join(RULES)))
+    return RULES[name](param, beta1, beta2, epsilon)
