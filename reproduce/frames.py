@@ -29,8 +29,10 @@ def warp(image, scale, degrees, out_shape=None, order=3, cval=None):
     # transform with rotation -degrees in (x, y), written in (row, col).
     matrix = np.array([[np.cos(theta), -np.sin(theta)],
                        [np.sin(theta), np.cos(theta)]]) / scale
-    c_in = np.array([rows, cols], float) / 2.0
-    c_out = np.array(out_shape, float) / 2.0
+    # The true centre, (n - 1) / 2 in pixel indices.  The 2015 code used n / 2,
+    # half a pixel off, which drifts the picture a little at every zoom.
+    c_in = (np.array([rows, cols], float) - 1) / 2.0
+    c_out = (np.array(out_shape, float) - 1) / 2.0
     offset = c_in - matrix.dot(c_out)
     mode, fill = ("nearest", 0.0) if cval is None else ("constant", cval)
     out = np.empty(tuple(out_shape) + (3,), np.float32)
