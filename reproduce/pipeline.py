@@ -63,6 +63,9 @@ def start_image(profile, start=None, prior_dir=None, seed=0, explicit_size=False
     return (128 + 8 * rng.randn(height, width, 3)).astype(np.float32), profile
 
 
+_DREAMERS = {}
+
+
 def dream_picture(args, model=None):
     """Run the 2015 optimisation as ``args`` says; Ctrl-C keeps the current image."""
     from tqdm import tqdm
@@ -80,8 +83,12 @@ def dream_picture(args, model=None):
     classes = [find_class(name, model.descriptions) for name in args.classes[:2]]
     image, profile = start_image(profile, args.start, args.prior_dir, args.seed,
                                  any(s.startswith("image_size") for s in args.set))
-    prior = load_prior_option(args.prior, args.prior_dir)
-    dreamer = Dreamer(build_net(model), profile, prior)
+    key = (os.path.abspath(args.weights), profile, args.prior, args.prior_dir)
+    if key not in _DREAMERS:  # a compile takes seconds: reuse it within a process
+        prior = load_prior_option(args.prior, args.prior_dir)
+        _DREAMERS.clear()
+        _DREAMERS[key] = Dreamer(build_net(model), profile, prior)
+    dreamer = _DREAMERS[key]
     dreamer.set_image(image)
     dreamer.set_classes(*classes)
 

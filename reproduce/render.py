@@ -21,11 +21,13 @@ class Dreamer:
            + prior_strength * mean_p prior_energy(meanpool_p(x))
     over the profile's net scales s and prior scales p; x is the image,
     (1, 3, H, W) RGB on 0..255.  ``objective`` defaults to the 2015 one
-    with targets set by :meth:`set_classes`.
+    with targets set by :meth:`set_classes`.  The image size is the
+    profile's ``image_size``; the prior needs it to know its usable scales.
     """
 
     def __init__(self, net, profile, prior=None, objective=None):
         self.net, self.profile, self.prior = net, profile, prior
+        self.shape = tuple(profile.image_size[::-1])  # (rows, cols)
         self.image = theano.shared(np.zeros((1, 3, 32, 32), floatX), name="image")
         self.targets = theano.shared(np.zeros(2, np.int32), name="targets")
         self.learning_rate = theano.shared(np.asarray(profile.learning_rate, floatX))
@@ -36,7 +38,8 @@ class Dreamer:
         energy = T.constant(np.float32(0))
         if prior is not None and profile.prior_strength:
             from .prior import prior_energy
-            energy = prior_energy(self.image, prior, profile.prior_scales)[0]
+            energy = prior_energy(self.image, prior, profile.prior_scales,
+                                  self.shape)[0]
         loss = -score + np.float32(profile.prior_strength) * energy
         self.rule = make_rule(profile.update, self.image, profile.beta1,
                               profile.beta2, profile.epsilon)
@@ -59,6 +62,9 @@ class Dreamer:
     def set_image(self, image):
         """Start from ``image``, (H, W, 3) on 0..255; the moments start afresh."""
         rows, cols = image.shape[:2]
+        if (rows, cols) != self.shape:
+            raise ValueError("image is %dx%d but this Dreamer was compiled for %dx%d"
+                             % (cols, rows, self.shape[1], self.shape[0]))
         for s in self.profile.net_scales:
             self.net.check_input_size((rows // s, cols // s),
                                       what="mean-pooled by %d" % s if s > 1 else "")
