@@ -66,13 +66,27 @@ def start_image(profile, start=None, prior_dir=None, seed=0, explicit_size=False
 _DREAMERS = {}
 
 
+def backend_classes(name):
+    """(Dreamer, build_net) of the "theano" reference or the "torch" port."""
+    if name != "torch":
+        from .nets import build_net
+        from .render import Dreamer
+        return Dreamer, build_net
+    try:
+        from reproduce_torch import Dreamer, build_net
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        raise UserError("--backend torch needs PyTorch, which is not installed; run "
+                        "`make setup` or `pip install -r requirements-torch.txt`")
+    return Dreamer, build_net
+
+
 def dream_picture(args, model=None):
     """Run the 2015 optimisation as ``args`` says; Ctrl-C keeps the current image."""
     from tqdm import tqdm
 
     from .classes import find_class
-    from .nets import build_net
-    from .render import Dreamer
     from .weights import load_model
 
     profile = profile_from(args)
@@ -83,8 +97,10 @@ def dream_picture(args, model=None):
     classes = [find_class(name, model.descriptions) for name in args.classes[:2]]
     image, profile = start_image(profile, args.start, args.prior_dir, args.seed,
                                  any(s.startswith("image_size") for s in args.set))
-    key = (os.path.abspath(args.weights), profile, args.prior, args.prior_dir)
+    backend = getattr(args, "backend", "theano")
+    key = (os.path.abspath(args.weights), profile, args.prior, args.prior_dir, backend)
     if key not in _DREAMERS:  # a compile takes seconds: reuse it within a process
+        Dreamer, build_net = backend_classes(backend)
         prior = load_prior_option(args.prior, args.prior_dir)
         _DREAMERS.clear()
         _DREAMERS[key] = Dreamer(build_net(model), profile, prior)

@@ -113,7 +113,12 @@ def get_profile(name, overrides=()):
     if name not in PROFILES:
         raise UserError("unknown profile %r; choose one of: %s"
                         % (name, ", ".join(PROFILES)))
-    profile = PROFILES[name]
+    return apply_overrides(PROFILES[name], overrides)
+
+
+def apply_overrides(profile, overrides=()):
+    """``profile`` (any settings dataclass with ``settings()``) with
+    ``overrides`` applied: an iterable of "key=value"."""
     changes = {}
     for item in overrides:
         key, _, text = item.partition("=")

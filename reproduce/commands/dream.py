@@ -30,6 +30,9 @@ def add_dream_arguments(p):
                         "if found, else seeded grey noise); its size is used "
                         "unless --set image_size=WxH is given")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=("theano", "torch"), default="theano",
+                   help="theano: the reference (default); torch: the PyTorch port, "
+                        "on CUDA when available (needs requirements-torch.txt)")
     p.add_argument("--overlay", action="store_true",
                    help="write the class names on the picture, as the stream did")
     p.add_argument("--no-progress", action="store_true")

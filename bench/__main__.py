@@ -1,0 +1,31 @@
+"""``python -m bench [SECTION ...]``: run the named bench sections, or all of them."""
+import argparse
+import importlib
+import os
+import sys
+
+# (name, module): each module has main(argv=None) and prints its own report
+SECTIONS = [
+    ("foundation", "bench.bench_foundation"),
+]
+
+
+def main(argv=None):
+    names = [name for name, _ in SECTIONS]
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("sections", nargs="*", metavar="SECTION",
+                        help="any of: %s (default: all)" % ", ".join(names))
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.sections) - set(names))
+    if unknown:
+        parser.error("unknown section(s) %s; choose from %s"
+                     % (", ".join(unknown), ", ".join(names)))
+    for name, module in SECTIONS:
+        if not args.sections or name in args.sections:
+            importlib.import_module(module).main([])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""``reference-vectors``: every stage of the 2015 pipeline, for ports to test against."""
+
+EPILOG = """example:
+  python -m reproduce reference-vectors --weights weights/vgg16.h5 \\
+      --prior weights/prior_student.h5 --out results/reference.h5
+The schema and the tolerances a port should meet: docs/reference-vectors.md
+"""
+
+
+def register(sub):
+    import argparse
+    p = sub.add_parser("reference-vectors",
+                       help="write the inputs and outputs of every stage (HDF5)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, help="our HDF5 weights (a classifier)")
+    p.add_argument("--prior", required=True,
+                   help="prior HDF5 file, or 'lsd2015' for the 2015 files (--prior-dir)")
+    p.add_argument("--prior-dir", default=None,
+                   help="folder of the 2015 prior files, with --prior lsd2015")
+    p.add_argument("--out", required=True, help="output HDF5 file")
+    p.add_argument("--size", default="%dx%d" % (320, 256), metavar="WxH",
+                   help="image size (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the start image")
+    p.add_argument("--classes", action="append", default=None, metavar="NAME",
+                   help="the two target classes, lower then upper half "
+                        "(default: 'wood rabbit', 'analog clock')")
+    p.add_argument("--layer", default=None,
+                   help="layer of the DeepDream gradient (default conv4_3, else the "
+                        "last feature conv)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def parse_size(text):
+    """'WxH' -> (W, H) positive ints; anything else is a UserError."""
+    from ..errors import UserError
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        width = height = 0
+    if width <= 0 or height <= 0:
+        raise UserError("--size %s: expected WIDTHxHEIGHT in pixels, e.g. 320x256" % text)
+    return width, height
+
+
+def run(args):
+    from tqdm import tqdm
+
+    from .. import reference
+    from ..errors import UserError
+    from ..pipeline import load_prior_option
+    from ..weights import load_model
+
+    size = parse_size(args.size)
+    classes = args.classes or list(reference.DEFAULT_CLASSES)
+    if len(classes) != 2:
+        raise UserError("--classes: give exactly two (lower half, then upper half), "
+                        "got %d" % len(classes))
+    if args.prior == "none":
+        raise UserError("--prior none: reference vectors need a prior (a file or lsd2015)")
+    model = load_model(args.weights)
+    prior = load_prior_option(args.prior, args.prior_dir)
+    with tqdm(total=1 + reference.STEPS, unit="step", disable=args.no_progress,
+              desc="reference steps") as bar:
+        arrays, attrs = reference.compute(model, prior, size, args.seed, classes,
+                                          args.layer, progress=bar.update)
+    sources = [("weights", args.weights)]
+    if args.prior == "lsd2015":
+        attrs.update(prior="lsd2015", prior_sha256="")  # several .npy files
+    else:
+        sources.append(("prior", args.prior))
+    reference.write(args.out, arrays, attrs, sources)
+    print("wrote %s: %d arrays at %dx%d" % (args.out, len(arrays), *size))
+    return 0

@@ -1,0 +1,252 @@
+"""Google's DeepDream (2015) on the Theano engine.
+
+The recipe of google/deepdream's ``dream.ipynb``, in this project's terms:
+
+* the objective is a value to maximise: ``objectives.layer_l2`` (0.5 *
+  mean(a^2) of a layer or one channel) or ``objectives.guide`` (guided
+  dreaming: the dot product with a guide image's features);
+* gradient ascent on the pixels, every step scaled by step_size / mean|g|,
+  so one step size suits every layer and net;
+* before each gradient the image is rolled by a random offset (the
+  jitter) and rolled back after, so no pixel grid pattern gets reinforced;
+* octaves: dream on a pyramid of sizes from small to large; the detail a
+  small octave dreamed (dreamed minus its base) is scaled up and added to
+  the next octave's base, so large structures form at low resolution;
+* pixels are clipped to 0..255 after every step.
+
+The image is (H, W, 3) RGB on 0..255 throughout; ``nets.preprocess``
+inside the compiled graph turns it into what the net expects (for the
+HED VGG-16: BGR minus the Caffe mean).  ONE compiled gradient function
+serves every octave and size: the input shape is symbolic.
+"""
+import dataclasses
+import time
+
+import numpy as np
+import scipy.ndimage
+
+from .backend import T, theano
+from .errors import UserError
+from .nets import from_batch, preprocess, to_batch
+
+
+@dataclasses.dataclass(frozen=True)
+class DreamSettings:
+    """DeepDream's settings; the defaults are the notebook's."""
+    octaves: int = 4            # pyramid levels, the full size included
+    octave_scale: float = 1.4   # size ratio between neighbouring octaves
+    steps: int = 10             # gradient steps per octave
+    step_size: float = 1.5      # pixels (0..255) per step, relative to mean|g|
+    jitter: int = 32            # largest roll, pixels, each axis
+    seed: int = 0               # of the jitter
+    clip: tuple = (0.0, 255.0)  # pixel range after every step
+
+    def check(self):
+        """UserError naming the first setting out of range."""
+        problems = [(self.octaves >= 1, "--octaves must be at least 1"),
+                    (self.octave_scale > 1, "--octave-scale must be above 1"),
+                    (self.steps >= 1, "--steps must be at least 1"),
+                    (self.step_size > 0, "--step-size must be positive"),
+                    (self.jitter >= 0, "--jitter must be 0 or more")]
+        for ok, message in problems:
+            if not ok:
+                raise UserError(message)
+
+    def settings(self):
+        """Plain dict of the values, for JSON records and gallery pages."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclasses.dataclass
+class DreamResult:
+    image: np.ndarray        # (H, W, 3) float32, 0..255, the input's size
+    steps: int               # steps taken, all octaves together
+    seconds: float
+    interrupted: bool        # Ctrl-C: image holds what was made so far
+    scores: list             # the objective before each step
+
+
+# --------------------------------------------------------------- layers
+
+def rectified(net, name):
+    """The layer holding ``name``'s output after its ReLU, if one follows it.
+
+    Caffe runs ReLU in place, so the blob that google/deepdream and the
+    VGG DeepDream pictures call ``conv4_3`` holds the *rectified* output;
+    our nets keep ``conv4_3`` (before) and ``relu4_3`` (after) apart.
+    Before the ReLU, 0.5*mean(a^2) also rewards strongly negative
+    responses, and the dream comes out as colour blotches instead of the
+    familiar patterns.  Any other layer is returned unchanged.
+    """
+    net.layer(name)  # unknown name -> UserError listing the valid ones
+    specs = net.model.layers
+    names = [s.name for s in specs]
+    i = names.index(name)
+    if specs[i].type == "conv" and i + 1 < len(specs):
+        after = specs[i + 1]
+        if after.type in ("relu", "relu6") and after.input in (None, name):
+            return after.name
+    return name
+
+
+def conv_layers(net):
+    """The conv layers in network order, each as :func:`rectified` names it."""
+    return [rectified(net, name) for name in net.conv_names()]
+
+
+# --------------------------------------------------------------- compiled parts
+
+def activations(net, pixels, mean="channel"):
+    """acts(name) -> symbolic output of layer ``name`` for ``pixels``.
+
+    ``pixels``: symbolic (1, 3, H, W) RGB on 0..255.  Each layer's graph is
+    built once, however often an objective asks for it.
+    """
+    x = preprocess(pixels, net.model, mean)
+    cache = {}
+
+    def acts(name):
+        if name not in cache:
+            cache[name] = net.output(name, input=x)
+        return cache[name]
+    return acts
+
+
+def compile_gradient(net, objective):
+    """f(pixels (1, 3, H, W) float32) -> [score (), d score / d pixels (1, 3, H, W)].
+
+    One Theano compile; any H, W that the net accepts works.
+    """
+    pixels = T.tensor4("pixels")
+    score = objective(activations(net, pixels))
+    return theano.function([pixels], [score, T.grad(score, pixels)])
+
+
+def compile_features(net, layer):
+    """f(pixels (1, 3, H, W)) -> layer's activations flattened, (channels, positions)."""
+    pixels = T.tensor4("pixels")
+    return theano.function([pixels], activations(net, pixels)(layer)[0].flatten(2))
+
+
+def guide_features(net, layer, guide_image):
+    """The guide's features at ``layer``, (channels, positions) float32: what
+    ``objectives.guide(layer, features)`` matches the dream against."""
+    check_layer_input(net, layer, guide_image.shape[:2], "the guide image")
+    return compile_features(net, layer)(to_batch(guide_image))
+
+
+# --------------------------------------------------------------- octaves
+
+def octave_sizes(shape, octaves, scale):
+    """(rows, cols) of each octave, smallest first, the full ``shape`` last.
+
+    Each octave is the next larger one divided by ``scale``, rounded.
+    """
+    sizes = [tuple(shape)]
+    for _ in range(octaves - 1):
+        rows, cols = sizes[-1]
+        sizes.append((max(1, int(round(rows / scale))), max(1, int(round(cols / scale)))))
+    return sizes[::-1]
+
+
+def resize(image, size):
+    """(H, W, C) -> (rows, cols, C), bilinear (scipy zoom, order 1)."""
+    rows, cols = size
+    factors = (rows / image.shape[0], cols / image.shape[1], 1)
+    out = scipy.ndimage.zoom(image, factors, order=1)
+    # zoom rounds the output size; a float ratio may land one pixel off
+    return out if out.shape[:2] == (rows, cols) else _pad_crop(out, rows, cols)
+
+
+def _pad_crop(image, rows, cols):
+    image = image[:rows, :cols]
+    return np.pad(image, ((0, rows - image.shape[0]), (0, cols - image.shape[1]), (0, 0)),
+                  mode="edge")
+
+
+def check_layer_input(net, layer, size, what="the image"):
+    """UserError when an input of ``size`` = (rows, cols) leaves ``layer`` empty."""
+    shape = net.output_shape(size[0], size[1], layer)
+    if min(shape[2:]) < 1:
+        raise UserError("%s at %dx%d is too small for layer %s of %s (its output would "
+                        "be empty); use a larger image or fewer --octaves"
+                        % (what, size[1], size[0], layer, net.model.model_name))
+
+
+def check_octaves(net, layer, shape, settings):
+    """UserError unless the smallest octave of a ``shape`` image reaches ``layer``."""
+    smallest = octave_sizes(shape, settings.octaves, settings.octave_scale)[0]
+    check_layer_input(net, layer, smallest,
+                      "the smallest of %d octaves" % settings.octaves)
+
+
+# --------------------------------------------------------------- the ascent
+
+def ascent_step(gradient, image, settings, rng):
+    """One jittered, normalised gradient-ascent step.
+
+    image (H, W, 3) float32 on 0..255 -> (new image, score before the step).
+    """
+    dy, dx = rng.randint(-settings.jitter, settings.jitter + 1, 2)
+    score, g = gradient(to_batch(np.roll(image, (dy, dx), axis=(0, 1))))
+    g = np.roll(from_batch(g), (-dy, -dx), axis=(0, 1))
+    image = image + settings.step_size / (np.abs(g).mean() + 1e-8) * g
+    return np.clip(image, *settings.clip).astype(np.float32), float(score)
+
+
+def dream_octaves(gradient, image, settings):
+    """Dream ``image`` octave by octave, smallest first, carrying the detail up.
+
+    Yields (octave, step, dreamed image, its octave's base, score) after
+    every step; the last image yielded is the finished dream.
+    """
+    image = np.asarray(image, np.float32)
+    rng = np.random.RandomState(settings.seed)
+    detail = None
+    for octave, size in enumerate(octave_sizes(image.shape[:2], settings.octaves,
+                                               settings.octave_scale)):
+        base = resize(image, size) if size != image.shape[:2] else image
+        detail = np.zeros_like(base) if detail is None else resize(detail, size)
+        dreamed = np.clip(base + detail, *settings.clip)
+        for step in range(settings.steps):
+            dreamed, score = ascent_step(gradient, dreamed, settings, rng)
+            yield octave, step, dreamed, base, score
+        detail = dreamed - base
+
+
+def deepdream(gradient, image, settings=DreamSettings(), progress=True, desc="dream"):
+    """Run DeepDream on ``image`` (H, W, 3) on 0..255 -> :class:`DreamResult`.
+
+    ``gradient`` comes from :func:`compile_gradient`.  A tqdm bar counts
+    octaves x steps.  Ctrl-C stops early and keeps what was made: the detail
+    dreamed so far, scaled up onto the full-size image.
+    """
+    from tqdm import tqdm
+
+    image = np.asarray(image, np.float32)
+    scores, started, interrupted, last = [], time.time(), False, None
+    bar = tqdm(total=settings.octaves * settings.steps, disable=not progress,
+               unit="step", desc=desc)
+    try:
+        for octave, _, dreamed, base, score in dream_octaves(gradient, image, settings):
+            scores.append(score)
+            last = dreamed, base
+            bar.set_postfix(octave="%d/%d" % (octave + 1, settings.octaves),
+                            score="%.4g" % score, refresh=False)
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    result = image if last is None else at_full_size(image, *last, settings.clip)
+    return DreamResult(result, len(scores), time.time() - started, interrupted, scores)
+
+
+def at_full_size(image, dreamed, base, clip=(0.0, 255.0)):
+    """The dream so far at ``image``'s size: its detail (dreamed - base) scaled
+    up onto the full image, which is ``dreamed`` itself at the last octave."""
+    if dreamed.shape == image.shape:
+        return dreamed
+    detail = resize(dreamed - base, image.shape[:2])
+    return np.clip(image + detail, *clip).astype(np.float32)

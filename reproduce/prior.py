@@ -1,0 +1,615 @@
+"""The 2015 patch prior: fit it on photographs, store it, score images with it.
+
+The 2015 stream kept its hallucinations image-like with a density fitted to
+8x8x3 patches of natural photographs, applied convolutionally at several
+mean-pooling scales.  A fit (Gaussian, or multivariate Student-t by EM) is
+turned into what the 2015 code applied: a bank of K = 192 PCA-whitening
+filters w_k = u_k / sqrt(lambda_k) (eigenvectors of the scale matrix, so
+the filters are mutually orthogonal and component k has unit variance) and
+a mean per component, mean_k = w_k . (mu - 128).  The energy of one patch
+x (RGB, 0..255) is the mean over components of
+
+    Student-t:  log(1 + (w_k . (x - 128) - mean_k)^2 / nu)
+    Gaussian:   (w_k . (x - 128) - mean_k)^2, the last component left out
+
+and the energy of an image at scale p is the mean of that over every 8x8
+window of the image mean-pooled by p.
+
+Conventions
+-----------
+* A patch is (8, 8, 3): rows, columns, RGB, on 0..255.  Flattened it is in
+  (h, w, c) order, index (h*8 + w)*3 + c, the order of the 2015 files.
+* ``Prior.filters`` are CORRELATION filters, (8, 8, 3, K) in h, w, c, k
+  order: z_k[i, j] = sum_{a,b,c} filters[a, b, c, k] * (x[c, i+a, j+b] - 128).
+  The 2015 code ran ``T.nnet.conv2d`` of Theano 0.7, which flips the kernel
+  (a true convolution), on its stored arrays.  :func:`load_lsd2015` flips
+  them once, so our correlation computes exactly what 2015 computed.
+* Component order follows the 2015 files: Student-t by decreasing variance,
+  Gaussian by increasing variance.  The Gaussian energy drops the LAST
+  component, which in that order is the largest-variance one: the patch's
+  mean brightness (DC).  Dropping it leaves overall brightness unpenalised.
+
+HDF5 schema (format ``reproduce-prior``, version 1)::
+
+    /           attrs: format, version,
+                       kind ("student" | "gaussian"),
+                       nu (float; Student-t only),
+                       source (str: how it was made),
+                       photos (JSON list of the photos fitted on),
+                       n_patches, seed (ints; absent when unknown),
+                       log_likelihood (float, nats per patch; optional)
+    /filters    (8, 8, 3, K) float32, correlation filters, h, w, c, k
+    /mean       (K,) float32
+"""
+import collections
+import dataclasses
+import json
+import os
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .backend import T, theano
+from .errors import UserError
+from .fileio import atomic_path
+
+FORMAT = "reproduce-prior"
+VERSION = 1
+PATCH = 8
+OFFSET = 128.0        # the 2015 code subtracted 128 before the filters
+LSD2015_NU = 0.665248  # the 2015 code's Student-t degrees of freedom
+KINDS = ("student", "gaussian")
+
+# Colour photographs of real scenes that scikit-image ships (no download).
+# Its other colour images are not natural photographs: immunohistochemistry
+# (ihc) and retina are microscopy/medical, hubble_deep_field is astronomy,
+# colorwheel/color are charts.  motorcycle is the left view of
+# stereo_motorcycle; the right view is a near-duplicate, so it is unused.
+PHOTOS = ("astronaut", "coffee", "rocket", "motorcycle")
+# The photo the fit never sees: tests measure generalisation on it.
+HELDOUT_PHOTOS = ("chelsea",)
+# Photos are mean-pooled 2x2 before patches are cut: it halves their noise
+# (sensor, JPEG, 8-bit steps), which brings the fitted spectrum much closer to
+# the 2015 one (docs/prior.md), and the prior mostly sees pooled images anyway.
+FIT_POOL = 2
+
+STREAM_SCALES = (1, 4, 8, 16, 32)              # train.py
+IMAGE_SCALES = (1, 2, 5, 11, 23, 47, 95)       # train_image.py
+
+
+# --------------------------------------------------------------- patches
+
+def load_photo(name):
+    """One of scikit-image's shipped photos as (H, W, 3) float64 RGB, 0..255."""
+    import skimage.data
+    if name == "motorcycle":
+        image = skimage.data.stereo_motorcycle()[0]
+    elif name in PHOTOS + HELDOUT_PHOTOS:
+        image = getattr(skimage.data, name)()
+    else:
+        raise UserError("unknown photo %r; choose from %s"
+                        % (name, ", ".join(PHOTOS + HELDOUT_PHOTOS)))
+    return np.asarray(image, np.float64)
+
+
+def mean_pool(image, p):
+    """(H, W, C) -> (H // p, W // p, C): means of p x p blocks, remainder cropped."""
+    h, w = image.shape[0] // p, image.shape[1] // p
+    return image[:h * p, :w * p].reshape(h, p, w, p, -1).mean(axis=(1, 3))
+
+
+def sample_patches(n, seed, images=None, pool=FIT_POOL, flip=True, dequantize=True):
+    """``n`` random 8x8x3 patches, shape (n, 8, 8, 3), float64 RGB on 0..255.
+
+    ``images``: photo names (default :data:`PHOTOS`, never the held-out
+    one) or (H, W, 3) arrays.  Each image is first dequantised (uniform
+    noise in [-0.5, 0.5) per pixel: 8-bit pixels sit on a lattice, and
+    saturated areas put many patches on one point, where a Student-t fit
+    collapses) and then mean-pooled by ``pool`` (see :data:`FIT_POOL`).
+    Every window position of every image is then equally likely.  ``flip``
+    mirrors half the patches left-right (scenes have no preferred side).
+    Deterministic in ``seed``.
+    """
+    rng = np.random.RandomState(seed)
+    sources = []
+    for im in (PHOTOS if images is None else images):
+        im = load_photo(im) if isinstance(im, str) else np.asarray(im, np.float64)
+        if dequantize:
+            im = im + rng.uniform(-0.5, 0.5, im.shape)
+        sources.append(mean_pool(im, pool))
+    counts = np.array([(im.shape[0] - PATCH + 1) * (im.shape[1] - PATCH + 1)
+                       for im in sources], np.float64)
+    which = rng.choice(len(sources), size=n, p=counts / counts.sum())
+    patches = np.empty((n, PATCH, PATCH, 3))
+    offsets = np.arange(PATCH)
+    for k, im in enumerate(sources):
+        chosen = np.flatnonzero(which == k)
+        rows = rng.randint(0, im.shape[0] - PATCH + 1, chosen.size)
+        cols = rng.randint(0, im.shape[1] - PATCH + 1, chosen.size)
+        patches[chosen] = im[rows[:, None, None] + offsets[None, :, None],
+                             cols[:, None, None] + offsets[None, None, :]]
+    if flip:
+        mirrored = rng.rand(n) < 0.5
+        patches[mirrored] = patches[mirrored, :, ::-1]
+    return patches
+
+
+def _flat(patches):
+    """(n, 8, 8, 3) or (n, d) -> (n, d) float64, (h, w, c) order."""
+    patches = np.asarray(patches, np.float64)
+    return patches.reshape(patches.shape[0], -1)
+
+
+# --------------------------------------------------------------- fitting
+
+@dataclasses.dataclass
+class Fit:
+    """A density on flattened patches (pixels 0..255).
+
+    mu (d,) location; sigma (d, d) scale matrix (the covariance for a
+    Gaussian); nu the Student-t degrees of freedom, None for a Gaussian;
+    log_likelihood the mean per patch in nats; n_iter EM iterations run.
+    """
+    mu: np.ndarray
+    sigma: np.ndarray
+    nu: Optional[float]
+    log_likelihood: float
+    n_iter: int = 0
+
+
+def _mahalanobis(X, mu, sigma):
+    """Squared distances (n,) of the rows of X to mu under sigma, and log|sigma|."""
+    L = np.linalg.cholesky(sigma)
+    # One triangular inverse and a GEMM: much faster than a solve per row.
+    L_inv = np.linalg.inv(L)
+    Y = (X - mu) @ L_inv.T
+    return np.einsum("ij,ij->i", Y, Y), 2.0 * np.log(np.diag(L)).sum()
+
+
+def _gaussian_loglik(delta, logdet, d):
+    return -0.5 * (d * np.log(2 * np.pi) + logdet + delta.mean())
+
+
+def _t_loglik(delta, logdet, d, nu):
+    """Mean log-density of a d-variate Student-t at points with Mahalanobis ``delta``."""
+    from scipy.special import gammaln
+    return (gammaln((nu + d) / 2) - gammaln(nu / 2) - d / 2 * np.log(nu * np.pi)
+            - logdet / 2 - (nu + d) / 2 * np.log1p(delta / nu).mean())
+
+
+def _best_nu(delta, logdet, d, bounds):
+    """The ECME step: the nu in ``bounds`` that maximises the actual likelihood.
+
+    With mu and sigma held, the likelihood is a smooth 1-D function of nu;
+    we search log(nu), where it is close to concave.
+    """
+    from scipy.optimize import minimize_scalar
+    result = minimize_scalar(lambda s: -_t_loglik(delta, logdet, d, np.exp(s)),
+                             bounds=np.log(bounds), method="bounded",
+                             options={"xatol": 1e-7})
+    return float(np.exp(result.x))
+
+
+def fit_gaussian(patches):
+    """Maximum-likelihood Gaussian of (n, 8, 8, 3) or (n, d) patches -> :class:`Fit`."""
+    X = _flat(patches)
+    mu = X.mean(axis=0)
+    sigma = np.cov(X, rowvar=False, bias=True)
+    delta, logdet = _mahalanobis(X, mu, sigma)
+    return Fit(mu, sigma, None, float(_gaussian_loglik(delta, logdet, X.shape[1])), 1)
+
+
+def fit_student_t(patches, nu=None, max_iter=200, tol=1e-6, nu_bounds=(0.01, 1000.0),
+                  callback=None):
+    """Multivariate Student-t of (n, 8, 8, 3) or (n, d) patches by ECME -> :class:`Fit`.
+
+    Each iteration (Liu & Rubin 1995):
+      E   weights u_i = (nu + d) / (nu + delta_i), delta_i the Mahalanobis
+          distance of patch i under the current mu, sigma;
+      CM1 mu = sum u_i x_i / sum u_i,
+          sigma = sum u_i (x_i - mu)(x_i - mu)^T / sum u_i;
+      CM2 (only when ``nu`` is None) nu = the 1-D maximiser of the observed
+          log-likelihood with mu, sigma held, searched in ``nu_bounds``.
+    nu is therefore ESTIMATED by default; pass a number to hold it fixed.
+    Dividing sigma by sum u_i instead of n is Kent, Tyler & Vardi's
+    parameter-expanded step: it has the same fixed point (mean u_i = 1 at
+    the maximum) and converges in far fewer iterations.
+
+    Stops when the log-likelihood per dimension improves by less than
+    ``tol`` nats, or after ``max_iter`` iterations.  ``callback(iteration,
+    log_likelihood, nu)`` runs after each one (a progress bar).
+    """
+    X = _flat(patches)
+    n, d = X.shape
+    mu, sigma = X.mean(axis=0), np.cov(X, rowvar=False, bias=True)
+    current_nu = float(nu) if nu is not None else 1.0
+    previous = -np.inf
+    for iteration in range(1, max_iter + 1):
+        delta, logdet = _mahalanobis(X, mu, sigma)
+        if nu is None:
+            current_nu = _best_nu(delta, logdet, d, nu_bounds)
+        loglik = float(_t_loglik(delta, logdet, d, current_nu))
+        if callback is not None:
+            callback(iteration, loglik, current_nu)
+        if (loglik - previous) / d < tol:
+            break
+        previous = loglik
+        u = (current_nu + d) / (current_nu + delta)
+        mu = u @ X / u.sum()
+        centred = X - mu
+        sigma = (centred.T * u) @ centred / u.sum()
+    return Fit(mu, sigma, current_nu if nu is None else float(nu), loglik, iteration)
+
+
+# --------------------------------------------------------------- the prior
+
+@dataclasses.dataclass
+class Prior:
+    """A patch prior as the 2015 code applied it.
+
+    filters (8, 8, 3, K) float32 correlation filters on the image minus 128;
+    mean (K,) float32; nu the Student-t degrees of freedom (None for a
+    Gaussian).  The rest is provenance: source (how it was made), photos
+    (fitted on), n_patches, seed, log_likelihood (nats per patch).
+    """
+    kind: str
+    filters: np.ndarray
+    mean: np.ndarray
+    nu: Optional[float] = None
+    source: str = ""
+    photos: Tuple[str, ...] = ()
+    n_patches: Optional[int] = None
+    seed: Optional[int] = None
+    log_likelihood: Optional[float] = None
+
+    @property
+    def n_components(self):
+        return self.filters.shape[-1]
+
+    def matrix(self):
+        """The filters as a (K, 192) matrix acting on flattened (h, w, c) patches."""
+        return self.filters.reshape(-1, self.n_components).T
+
+    def check(self, where):
+        """Raise UserError naming ``where`` if the fields do not fit together."""
+        if self.kind not in KINDS:
+            raise UserError("%s: prior kind %r; expected one of %s"
+                            % (where, self.kind, ", ".join(KINDS)))
+        if self.filters.ndim != 4 or self.filters.shape[:3] != (PATCH, PATCH, 3):
+            raise UserError("%s: filters have shape %s; expected (8, 8, 3, K)"
+                            % (where, self.filters.shape))
+        if self.mean.shape != (self.n_components,):
+            raise UserError("%s: %d filters but a mean of shape %s"
+                            % (where, self.n_components, self.mean.shape))
+        if self.kind == "student" and not (self.nu is not None and self.nu > 0):
+            raise UserError("%s: a Student-t prior needs nu > 0, got %r"
+                            % (where, self.nu))
+        if not (np.all(np.isfinite(self.filters)) and np.all(np.isfinite(self.mean))):
+            raise UserError("%s: the prior holds NaN or infinite values" % where)
+
+
+def whitening_bank(mu, sigma, largest_first):
+    """PCA-whitening filters of a fit: (8, 8, 3, K) filters and (K,) means.
+
+    Row k of the bank is u_k / sqrt(lambda_k) for the eigenpairs of sigma,
+    so the bank maps sigma to the identity, as the 2015 banks do (their
+    rows are orthogonal with squared norms 1 / lambda_k).  Each eigenvector's
+    sign is fixed by making its largest entry positive (eigh's is arbitrary).
+    ``largest_first`` orders components by decreasing variance (the 2015
+    Student-t file), else increasing (the 2015 Gaussian file).
+    """
+    lam, U = np.linalg.eigh(sigma)                     # ascending variance
+    U = U * np.sign(U[np.abs(U).argmax(axis=0), np.arange(U.shape[1])])
+    W = U.T / np.sqrt(lam)[:, None]                   # (K, d)
+    if largest_first:
+        W = W[::-1]
+    mean = W @ (mu - OFFSET)
+    filters = W.reshape(-1, PATCH, PATCH, 3).transpose(1, 2, 3, 0)
+    return np.ascontiguousarray(filters, np.float32), mean.astype(np.float32)
+
+
+def prior_from_fit(fit, **provenance):
+    """The :class:`Prior` of a :class:`Fit` (kind from ``fit.nu``)."""
+    kind = "gaussian" if fit.nu is None else "student"
+    filters, mean = whitening_bank(fit.mu, fit.sigma, largest_first=kind == "student")
+    return Prior(kind, filters, mean, fit.nu, log_likelihood=fit.log_likelihood,
+                 **provenance)
+
+
+def fit_prior(kind="student", n_patches=100000, seed=0, photos=PHOTOS, callback=None,
+              **fit_options):
+    """Sample patches from ``photos`` and fit a prior of ``kind`` -> :class:`Prior`."""
+    if kind not in KINDS:
+        raise UserError("prior kind %r; expected one of %s" % (kind, ", ".join(KINDS)))
+    patches = sample_patches(n_patches, seed, photos)
+    if kind == "gaussian":
+        fit, how = fit_gaussian(patches), "Gaussian, maximum likelihood"
+    else:
+        fit = fit_student_t(patches, callback=callback, **fit_options)
+        how = "multivariate Student-t, ECME, %d iterations" % fit.n_iter
+    return prior_from_fit(fit, source="fit: %s on skimage.data photos" % how,
+                          photos=tuple(photos), n_patches=int(n_patches), seed=int(seed))
+
+
+# --------------------------------------------------------------- files
+
+def save_prior(prior, path):
+    """Write ``prior`` to ``path`` (HDF5, schema above), atomically."""
+    import h5py
+    prior.check(path)
+    with atomic_path(path, suffix=".h5") as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs.update(format=FORMAT, version=VERSION, kind=prior.kind,
+                           source=prior.source, photos=json.dumps(list(prior.photos)))
+            for name in ("nu", "n_patches", "seed", "log_likelihood"):
+                if getattr(prior, name) is not None:
+                    f.attrs[name] = getattr(prior, name)
+            f["filters"] = np.asarray(prior.filters, np.float32)
+            f["mean"] = np.asarray(prior.mean, np.float32)
+
+
+def _text(value):
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def load_prior(path):
+    """Read a prior written by :func:`save_prior`; anything else -> one-line UserError."""
+    import h5py
+    path = os.fspath(path)
+    hint = "make one with `python -m reproduce fit-prior --out %s`" % path
+    if not os.path.exists(path):
+        raise UserError("%s: no such prior file; %s" % (path, hint))
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise UserError("%s: not an HDF5 file; %s" % (path, hint))
+    with f:
+        a = f.attrs
+        if _text(a.get("format", "")) != FORMAT or "filters" not in f or "mean" not in f:
+            raise UserError("%s: an HDF5 file, but not a prior (no format=%s attribute); "
+                            "%s" % (path, FORMAT, hint))
+        if int(a.get("version", 0)) > VERSION:
+            raise UserError("%s: written by a newer version (format %d) of this project; "
+                            "update it" % (path, int(a["version"])))
+        optional = {name: a[name].item() for name in ("nu", "n_patches", "seed",
+                                                      "log_likelihood") if name in a}
+        prior = Prior(kind=_text(a.get("kind", "")),
+                      filters=np.asarray(f["filters"][...], np.float32),
+                      mean=np.asarray(f["mean"][...], np.float32),
+                      source=_text(a.get("source", "")),
+                      photos=tuple(json.loads(_text(a.get("photos", "[]")))), **optional)
+    prior.check(path)
+    return prior
+
+
+LSD2015_FILES = {"student": ("student_prior_filters.npy", "student_prior_mean.npy"),
+                 "gaussian": ("prior_filters.npy", "prior_mean.npy")}
+
+
+def load_lsd2015(folder, kind="student"):
+    """The 2015 prior of ``kind`` from the folder holding its ``.npy`` files.
+
+    The stored filters are flipped in both spatial axes here, once: 2015
+    applied them with Theano 0.7's ``T.nnet.conv2d``, a true convolution,
+    and our energy correlates.  nu is the 2015 constant 0.665248.
+    """
+    if kind not in LSD2015_FILES:
+        raise UserError("prior kind %r; expected one of %s" % (kind, ", ".join(KINDS)))
+    paths = [os.path.join(os.fspath(folder), name) for name in LSD2015_FILES[kind]]
+    for path in paths:
+        if not os.path.exists(path):
+            raise UserError("%s: missing; give the folder that holds the 2015 prior "
+                            "files (%s)" % (path, ", ".join(LSD2015_FILES[kind])))
+    try:
+        filters, mean = (np.load(path, allow_pickle=False) for path in paths)
+    except (OSError, ValueError) as exc:
+        raise UserError("%s: cannot read the 2015 .npy files (%s)" % (folder, exc))
+    prior = Prior(kind, np.ascontiguousarray(filters[::-1, ::-1], np.float32),
+                  np.asarray(mean, np.float32),
+                  LSD2015_NU if kind == "student" else None,
+                  source="lsd2015: %s (spatially flipped: 2015 convolved)"
+                         % os.path.basename(paths[0]))
+    prior.check(paths[0])
+    return prior
+
+
+# --------------------------------------------------------------- energy
+
+def usable_scales(scales, shape):
+    """The scales at which the pooled (H, W) ``shape`` still holds an 8x8 window.
+
+    The 2015 configurations never met a smaller one (1080 // 95 = 11 and
+    472 // 32 = 14 rows), where a 'valid' correlation has no output; we
+    leave such scales out of the average rather than fail.
+    """
+    used = [int(p) for p in scales if min(shape[0] // p, shape[1] // p) >= PATCH]
+    if not used:
+        raise UserError("a %dx%d image is smaller than one 8x8 prior patch at every "
+                        "scale (%s)" % (shape[1], shape[0], ", ".join(map(str, scales))))
+    return used
+
+
+def _mean_pool(image, p, shape):
+    """Symbolic (1, 3, H, W) -> (1, 3, H // p, W // p): p x p means, remainder cropped."""
+    if p == 1:
+        return image
+    h, w = shape[0] // p, shape[1] // p
+    blocks = image[:, :, :h * p, :w * p].reshape((1, 3, h, p, w, p))
+    return blocks.mean(axis=(3, 5))
+
+
+_CHUNK = 1 << 15   # responses per task: a few buffers of this fit in L2
+
+
+def _energy_tasks(z, dz, mean, kind, c, tasks):
+    """One thread's share of :func:`component_energy_sum`: returns its energy sum."""
+    d, q = np.empty(_CHUNK, np.float32), np.empty(_CHUNK, np.float32)
+    total = 0.0
+    for k, start in tasks:
+        zk, gk = z[k, start:start + _CHUNK], dz[k, start:start + _CHUNK]
+        dk, qk = d[:zk.size], q[:zk.size]
+        np.subtract(zk, mean[k], out=dk)
+        if kind == "student":
+            np.multiply(dk, dk, out=qk)
+            qk *= c
+            qk += 1                                  # 1 + d^2 / nu
+            np.divide(dk, qk, out=gk)
+            gk *= 2 * c                              # d/dd log(1 + d^2 / nu)
+            # log, not log1p: numpy vectorises it, and the absolute error it
+            # makes where d^2 / nu is tiny (~1e-7) is far below what matters.
+            total += float(np.log(qk, out=qk).sum(dtype=np.float64))
+        else:
+            np.multiply(dk, 2, out=gk)
+            total += float(np.dot(dk, dk))
+    return total
+
+
+def component_energy_sum(z, mean, kind, nu=None):
+    """Sum of per-component energies of d = z - mean, and its gradient wrt z.
+
+    z (1, K, h, w) float32 filter responses; mean (K,).  Returns (float,
+    dz (1, K, h, w) float32).  The Gaussian leaves out component K - 1 (its
+    dz is 0).  One pass in L2-sized chunks on every core: Theano's own
+    elementwise ops would make five single-threaded passes over z, which
+    cost more than the convolution itself.
+    """
+    z = np.ascontiguousarray(z, np.float32)
+    K = z.shape[1]
+    flat, dz = z.reshape(K, -1), np.empty_like(z)
+    used = K if kind == "student" else K - 1
+    dz[:, used:] = 0
+    tasks = [(k, s) for k in range(used) for s in range(0, flat.shape[1], _CHUNK)]
+    c = np.float32(1.0 / nu) if kind == "student" else None
+    mean = np.asarray(mean, np.float32)
+    n = _threads()
+    parts = _pool().map(lambda share: _energy_tasks(flat, dz.reshape(K, -1), mean,
+                                                    kind, c, share),
+                        [tasks[i::n] for i in range(n)])
+    return sum(parts), dz
+
+
+def _threads():
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+_POOL = []
+
+
+def _pool():
+    """One thread pool for the process (numpy releases the GIL in ufuncs)."""
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL.append(ThreadPoolExecutor(_threads(), thread_name_prefix="prior"))
+    return _POOL[0]
+
+
+class ComponentEnergy(theano.Op):
+    """Theano Op over :func:`component_energy_sum`: (z, mean) -> (sum, dz).
+
+    Its gradient is the stored dz times the incoming gradient, so one
+    optimisation step makes a single pass over the responses.  Only the
+    sum may be differentiated (dz is an internal output).
+    """
+    __props__ = ("kind", "nu")
+
+    def __init__(self, kind, nu=None):
+        super().__init__()
+        self.kind, self.nu = kind, None if nu is None else float(nu)
+
+    def make_node(self, z, mean):
+        z, mean = T.as_tensor_variable(z), T.as_tensor_variable(mean)
+        return theano.Apply(self, [z, mean], [T.fscalar(), T.ftensor4()])
+
+    def perform(self, node, inputs, outputs):
+        total, dz = component_energy_sum(inputs[0], inputs[1], self.kind, self.nu)
+        outputs[0][0] = np.asarray(total, np.float32)
+        outputs[1][0] = dz
+
+    def infer_shape(self, node, shapes):
+        return [(), shapes[0]]
+
+    def grad(self, inputs, output_grads):
+        from theano.gradient import DisconnectedType, grad_not_implemented
+        if not isinstance(output_grads[1].type, DisconnectedType):
+            return [grad_not_implemented(self, i, inputs[i],
+                                         "dz is internal; differentiate the sum")
+                    for i in range(2)]
+        dz = self(*inputs)[1]                    # merged with the forward node
+        gz = output_grads[0] * dz
+        return [gz, -gz.sum(axis=(0, 2, 3))]
+
+
+def prior_energy(image, prior, scales, shape):
+    """Symbolic prior energy of ``image``; differentiable, float32.
+
+    image: (1, 3, H, W) tensor, RGB on 0..255; ``shape`` = (H, W), static.
+    Returns (total, energies): energies an OrderedDict scale -> scalar, the
+    mean per-component energy over all windows of the image mean-pooled by
+    that scale; total their average over the usable scales (see
+    :func:`usable_scales`).  The caller multiplies total by the strength.
+    """
+    bank = prior.filters.transpose(3, 2, 0, 1)             # (K, 3, 8, 8)
+    filters = theano.shared(np.ascontiguousarray(bank, np.float32), name="prior_filters")
+    mean = theano.shared(np.asarray(prior.mean, np.float32), name="prior_mean")
+    energies = collections.OrderedDict()
+    for p in usable_scales(scales, shape):
+        pooled = _mean_pool(image, p, shape)
+        z = T.nnet.conv2d(pooled - np.float32(OFFSET), filters,
+                          input_shape=(1, 3, shape[0] // p, shape[1] // p),
+                          filter_shape=bank.shape, border_mode="valid",
+                          filter_flip=False)
+        total_p = ComponentEnergy(prior.kind, prior.nu)(z, mean)[0]
+        used = prior.n_components - (prior.kind == "gaussian")
+        count = used * (shape[0] // p - PATCH + 1) * (shape[1] // p - PATCH + 1)
+        energies[p] = total_p / np.float32(count)
+    total = sum(energies.values()) / np.float32(len(energies))
+    return total, energies
+
+
+def compile_energy(prior, scales, shape, gradient=True):
+    """A compiled f(image (1, 3, H, W) float32) -> [total, per-scale..., (grad)].
+
+    The per-scale energies come in the order of ``usable_scales``; the
+    gradient, if asked for, is d total / d image, shape (1, 3, H, W).
+    """
+    image = T.tensor4("image")
+    total, energies = prior_energy(image, prior, scales, shape)
+    outputs = [total] + list(energies.values())
+    if gradient:
+        outputs.append(T.grad(total, image))
+    return theano.function([image], outputs)
+
+
+# --------------------------------------------------------------- numpy reference
+
+def patch_energy(patches, prior):
+    """Energy of each patch, (n, 8, 8, 3) on 0..255 -> (n,) float64.
+
+    Plain numpy, straight from the formula: the independent check on the
+    Theano graph, and what the comparisons score patches with.
+    """
+    z = (_flat(patches) - OFFSET) @ prior.matrix().astype(np.float64).T
+    d = z - prior.mean.astype(np.float64)
+    if prior.kind == "student":
+        return np.log1p(d ** 2 / prior.nu).mean(axis=1)
+    return (d[:, :-1] ** 2).mean(axis=1)
+
+
+def prior_energy_numpy(image, prior, scales):
+    """Reference for :func:`prior_energy`: (total, OrderedDict scale -> energy).
+
+    image: (H, W, 3) or (1, 3, H, W), RGB on 0..255.  Every window is cut
+    out explicitly (row by row, to bound memory) and scored by
+    :func:`patch_energy`; float64 throughout.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+    image = np.asarray(image, np.float64)
+    if image.ndim == 4:
+        image = image[0].transpose(1, 2, 0)
+    energies = collections.OrderedDict()
+    for p in usable_scales(scales, image.shape[:2]):
+        h, w = image.shape[0] // p, image.shape[1] // p
+        pooled = image[:h * p, :w * p].reshape(h, p, w, p, 3).mean(axis=(1, 3))
+        windows = sliding_window_view(pooled, (PATCH, PATCH, 3))[:, :, 0]
+        energies[p] = np.mean([patch_energy(row, prior).mean() for row in windows])
+    return float(np.mean(list(energies.values()))), energies

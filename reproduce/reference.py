@@ -1,0 +1,222 @@
+"""Reference vectors: every stage of the 2015 pipeline on fixed, seeded inputs.
+
+Any port (PyTorch, JAX, ...) tests itself against one HDF5 file computed
+here by the Theano reference: the start image, the preprocessed input, the
+logit map, the 2015 objective, the prior energy per scale, the gradient of
+the total loss, one step of the 2015 update rule, ten steps with zooms, and
+a DeepDream gradient.  The stages are built from the pipeline's own modules
+(``nets``, ``objectives``, ``prior``, ``render.Dreamer``, ``frames``); the
+schema, axis orders and tolerances are in ``docs/reference-vectors.md``.
+"""
+import collections
+import json
+import os
+
+import numpy as np
+
+from .errors import UserError
+from .fileio import atomic_path
+from .profiles import get_profile
+
+FORMAT = "reproduce-reference"
+VERSION = 1
+PROFILE = "stream2015"
+DEFAULT_SIZE = (320, 256)          # (width, height): a 2x4 logit map on VGG-16
+DEFAULT_CLASSES = ("wood rabbit", "analog clock")  # the 2015 two-target figure
+STEPS = 10
+STEPS_PER_ZOOM = 5                 # zoom, 5 steps, zoom, 5 steps: both zooms reset Adam
+START_STD = 40.0                   # grey noise wide enough to vary every stage
+
+
+def reference_profile(size=DEFAULT_SIZE):
+    """The stream profile at ``size`` = (width, height), zooming every 5 steps."""
+    return get_profile(PROFILE, ["image_size=%dx%d" % tuple(size),
+                                 "steps_per_zoom=%d" % STEPS_PER_ZOOM])
+
+
+def start_image(size, seed):
+    """Seeded grey noise, (H, W, 3) float32 RGB on 0..255, for ``size`` = (W, H)."""
+    width, height = size
+    rng = np.random.RandomState(seed)
+    return np.clip(128 + START_STD * rng.randn(height, width, 3), 0, 255).astype(np.float32)
+
+
+def default_layer(model):
+    """DeepDream's layer when none is named: conv4_3 if present, else the last
+    conv layer that is not a classifier (fc*) layer."""
+    convs = model.layer_names("conv")
+    if "conv4_3" in convs:
+        return "conv4_3"
+    features = [n for n in convs if not n.startswith("fc")]
+    return (features or convs)[-1]
+
+
+def _stage_function(dreamer, prior, classes, layer):
+    """One compiled Theano function of the Dreamer's shared image -> every stage.
+
+    Returns (function, names): the function's outputs, named in order.
+    """
+    from .backend import T, theano
+    from .nets import preprocess
+    from .objectives import layer_l2, lsd2015
+    from .prior import prior_energy
+
+    net, profile, image = dreamer.net, dreamer.profile, dreamer.image
+    x = preprocess(image, net.model, profile.mean)
+    cache = {}
+
+    def acts(name):
+        if name not in cache:
+            cache[name] = net.output(name, input=x)
+        return cache[name]
+
+    objective = lsd2015(classes[0], classes[1], profile.layer)(acts)
+    total, energies = prior_energy(image, prior, profile.prior_scales, dreamer.shape)
+    # The Dreamer's loss (render.py), net scale 1 only: the stream profile's.
+    loss = -objective + np.float32(profile.prior_strength) * total
+    dream = layer_l2(layer)(acts)
+    outputs = collections.OrderedDict([
+        ("input", x), ("logits", acts(profile.layer)), ("objective", objective),
+        ("prior/total", total), ("prior/energy", T.stack(list(energies.values()))),
+        ("loss", loss), ("grad", T.grad(loss, image)),
+        ("deepdream/objective", dream), ("deepdream/grad", T.grad(dream, image))])
+    return theano.function([], list(outputs.values())), list(outputs), list(energies)
+
+
+def compute(model, prior, size=DEFAULT_SIZE, seed=0, classes=DEFAULT_CLASSES,
+            layer=None, progress=None):
+    """Every stage, computed by Theano -> (arrays, attrs).
+
+    ``arrays`` maps the schema's dataset names to numpy arrays; ``attrs``
+    holds the settings.  ``classes``: two class names or indices (lower,
+    upper half).  ``progress(n)`` is called after each of the 11 update steps.
+    """
+    from .classes import find_class
+    from .frames import zoom
+    from .nets import build_net
+    from .render import Dreamer
+
+    if not model.has_classes:
+        raise UserError("the model %r has no classes (a feature extractor); reference "
+                        "vectors need a classifier such as weights/vgg16.h5"
+                        % model.model_name)
+    if prior is None:
+        raise UserError("reference vectors need a prior (--prior FILE or lsd2015)")
+    targets = [find_class(str(c), model.descriptions) for c in classes]
+    layer = layer or default_layer(model)
+    model.layer(layer)  # UserError naming the valid layers
+    profile = reference_profile(size)
+    start = start_image(size, seed)
+    net = build_net(model)
+    net.check_input_size(start.shape[:2])  # before a compile, not after
+
+    dreamer = Dreamer(net, profile, prior)
+    dreamer.set_image(start)
+    dreamer.set_classes(*targets)
+    function, names, scales = _stage_function(dreamer, prior, targets, layer)
+    arrays = collections.OrderedDict(start=start)
+    arrays.update(zip(names, (np.asarray(v) for v in function())))
+    arrays["prior/scales"] = np.asarray(scales, np.int64)
+    arrays["prior/weighted"] = np.float32(profile.prior_strength) * arrays["prior/total"]
+    arrays["zoom"] = zoom(start, profile)
+
+    first = dreamer.step()
+    _check_same_loss(first, arrays)
+    arrays["step1"] = dreamer.get_image()
+    if progress:
+        progress(1)
+    dreamer.set_image(start)
+    after, history = [], []
+    for _, loss, score, energy in dreamer.run(STEPS):
+        after.append(dreamer.get_image())
+        history.append((loss, score, energy))
+        if progress:
+            progress(1)
+    arrays["steps10"] = after[-1]
+    arrays["trajectory/before"] = np.stack(_before_each_step(start, after, profile))
+    arrays["trajectory/after"] = np.stack(after)
+    arrays["history"] = np.asarray(history, np.float32)
+
+    attrs = {
+        "format": FORMAT, "version": VERSION, "backend": _backend_versions(),
+        "seed": int(seed), "size": np.asarray(size, np.int64),
+        "start_std": START_STD, "profile": PROFILE,
+        "settings": json.dumps(profile.settings()),
+        "classes": np.asarray(targets, np.int64),
+        "class_descriptions": json.dumps([model.descriptions[t] for t in targets]),
+        "logit_layer": profile.layer, "deepdream_layer": layer,
+        "steps": STEPS, "steps_per_zoom": STEPS_PER_ZOOM,
+        "schedule": "step1: one step from start; steps10: Dreamer.run(10) from "
+                    "start = zoom, 5 steps, zoom, 5 steps (each zoom resets the moments)",
+        "model_name": model.model_name, "prior_kind": prior.kind,
+        "prior_nu": float(prior.nu) if prior.nu is not None else -1.0,
+        "prior_source": prior.source}
+    return arrays, attrs
+
+
+def _before_each_step(start, after, profile):
+    """The image each of ``Dreamer.run``'s steps started from: the previous
+    step's result, zoomed where run() zoomed (before steps 0, k, 2k, ...)."""
+    from .frames import zoom
+    before = []
+    for i in range(len(after)):
+        image = start if i == 0 else after[i - 1]
+        before.append(zoom(image, profile) if i % profile.steps_per_zoom == 0 else image)
+    return before
+
+
+def _check_same_loss(stepped, arrays):
+    """The Dreamer's step and our stage graph must agree on the loss they share."""
+    expected = [float(arrays[k]) for k in ("loss", "objective", "prior/total")]
+    if not np.allclose(stepped, expected, rtol=1e-4, atol=1e-4):
+        raise RuntimeError("the Dreamer's (loss, objective, energy) %s differ from the "
+                           "reference stages' %s: render.py and reference.py disagree"
+                           % (stepped, expected))
+
+
+def _backend_versions():
+    import theano
+    return "theano %s, numpy %s" % (theano.__version__, np.__version__)
+
+
+def write(path, arrays, attrs, sources=()):
+    """Write ``arrays`` and ``attrs`` to ``path`` atomically (HDF5).
+
+    ``sources``: (attribute name, file path) pairs recorded with their sha256.
+    """
+    import h5py
+
+    from .weights import sha256_of
+    with atomic_path(path, suffix=".h5") as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs.update(attrs)
+            for key, source in sources:
+                f.attrs[key] = os.path.basename(source)
+                f.attrs[key + "_sha256"] = sha256_of(source) if os.path.isfile(source) else ""
+            for name, value in arrays.items():
+                f[name] = value
+
+
+def load(path):
+    """Read a reference file -> (arrays, attrs); anything else -> one-line UserError."""
+    import h5py
+    path = os.fspath(path)
+    hint = "make one with `python -m reproduce reference-vectors`"
+    if not os.path.exists(path):
+        raise UserError("%s: no such reference file; %s" % (path, hint))
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise UserError("%s: not an HDF5 file; %s" % (path, hint))
+    with f:
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        if attrs.get("format") != FORMAT:
+            raise UserError("%s: an HDF5 file, but not reference vectors (no format=%s "
+                            "attribute); %s" % (path, FORMAT, hint))
+        if int(attrs.get("version", 0)) > VERSION:
+            raise UserError("%s: written by a newer version (format %d) of this project"
+                            % (path, int(attrs["version"])))
+        arrays = {}
+        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()])
+                     if isinstance(obj, h5py.Dataset) else None)
+    return arrays, attrs

@@ -1,0 +1,204 @@
+"""Visitors' requests: typed text -> at most two of the 1000 classes.
+
+The 2015 stream read its Twitch chat this way (``read_the_chat.py``): each
+class description ("tench, Tinca tinca") was split into comma-separated
+parts and into single words; a message matched a whole part first, then a
+single word, and common English words were never matched.  Two subjects
+("X + Y") went to the two halves of the image, the first to the LOWER half
+(``interesting_features[0]`` on the lower rows of the logit map).
+
+What we keep and what we change, on purpose:
+
+* Order of matching, per subject: (1) the whole subject is a part; (2) a
+  run of its words is a part ("a big volcano" -> "volcano"), the longest
+  run first, then the earliest; (3) one of its words, not a stop-word, is
+  a word of a description, the earliest such word.  2015 had (2) written
+  but switched off as "too sensitive" for a chat where most lines were not
+  requests; here every text typed into the box is a request.
+* Subjects are separated by " and ", "&" or "+" (2015: "+" only).  A text
+  that is itself a part ("black and gold garden spider") stays one subject.
+* Where one key names several classes (the word "clock"; the part "crane",
+  a bird and a machine), 2015 chose at random.  We choose deterministically:
+  the class whose matching part is shortest, then the lowest class index.
+* Bounded and total: text is cut to :data:`MAX_CHARS` characters,
+  non-printable characters are dropped, and :meth:`RequestParser.parse`
+  never raises for any ``str``.
+"""
+import dataclasses
+import re
+import unicodedata
+from typing import Tuple
+
+from .classes import closest_descriptions, synonyms
+
+# The 2015 chat reader's stop-words: ``ignore_list`` in ``ChatReader.__init__``
+# of read_the_chat.py, 317070/Twitch-plays-LSD-neural-net at commit 9ff4086
+# (its duplicates removed; order kept).  They never match a class.
+STOP_WORDS_2015 = (
+    "the", "of", "t", "and", "be", "to", "a", "in", "that", "have", "i", "it",
+    "for", "not", "on", "with", "he", "as", "you", "do", "at", "this", "but",
+    "his", "by", "from", "they", "we", "say", "her", "she", "or", "an", "will",
+    "my", "one", "all", "would", "there", "their", "what", "so", "up", "out",
+    "if", "about", "who", "get", "which", "go", "me", "when", "make", "can",
+    "like", "time", "no", "just", "him", "know", "take", "people", "into",
+    "year", "your", "good", "some", "could", "them", "see", "other", "than",
+    "then", "now", "look", "only", "come", "its", "over", "think", "also",
+    "back", "after", "use", "two", "how", "our", "work", "first", "well", "way",
+    "even", "new", "want", "because", "any", "these", "give", "day", "most",
+    "us")
+
+MAX_CHARS = 200        # longer text is cut: a request names one or two things
+MAX_SUBJECTS = 2       # the logit map has two halves (2015: max_features = 2)
+MAX_KEY_CHARS = 40     # bounds the cost of looking for close matches
+N_SUGGESTIONS = 3
+
+_SEPARATOR = re.compile(r"\s+and\s+|[&+]", re.IGNORECASE)
+_TOKEN = re.compile(r"[\w'.-]+")     # keeps "t-shirt", "jack-o'-lantern", "r.v."
+_WORD = re.compile(r"[\w']+")        # the 2015 reader's single words
+
+
+def clean(text):
+    """Printable text only, whitespace collapsed, at most MAX_CHARS characters."""
+    text = str(text)[:4 * MAX_CHARS]
+    kept = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(unicodedata.normalize("NFKC", kept).split())[:MAX_CHARS]
+
+
+def tokens(text):
+    """Lower-case tokens, punctuation trimmed from their ends: "Volcano!" -> ("volcano",)."""
+    out = (t.strip(".-'") for t in _TOKEN.findall(text.lower()))
+    return tuple(t for t in out if t)
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One matched class: its index, the part of its description that
+    matched (``term``, what the overlay shows) and the whole description."""
+    index: int
+    term: str
+    description: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """A parsed request.  ``targets`` (0-2) in typed order: the first goes to
+    the lower half of the image.  ``unknown``: subjects that matched nothing;
+    ``suggestions``: the descriptions closest to them."""
+    text: str
+    targets: Tuple[Target, ...] = ()
+    unknown: Tuple[str, ...] = ()
+    suggestions: Tuple[str, ...] = ()
+
+    @property
+    def ok(self):
+        return bool(self.targets)
+
+    @property
+    def classes(self):
+        """(lower, upper) class indices; one target fills both halves."""
+        if not self.targets:
+            return ()
+        return (self.targets[0].index, self.targets[-1].index)
+
+    @property
+    def overlay(self):
+        """The stream's overlay text: the matched terms, "A & B" (2015's form)."""
+        return " & ".join(t.term for t in self.targets)
+
+    def reply(self):
+        """A JSON-ready dict for the request box."""
+        out = {"text": self.text, "overlay": self.overlay,
+               "classes": [dataclasses.asdict(t) for t in self.targets],
+               "unknown": list(self.unknown), "suggestions": list(self.suggestions)}
+        if self.ok:
+            out["message"] = "dreaming of %s" % self.overlay
+            if self.unknown:
+                out["message"] += "; unknown: %s" % ", ".join(self.unknown)
+        elif self.unknown:
+            out["message"] = "unknown: %s; close matches: %s" % (
+                ", ".join(self.unknown), "; ".join(self.suggestions) or "none")
+        else:
+            out["message"] = "type what the network should dream of, e.g. volcano"
+        return out
+
+
+def request_for(classes, descriptions, text=""):
+    """A :class:`Request` for known class indices (the first goes to the
+    lower half); each term is the first part of the class's description."""
+    targets = tuple(Target(int(i), descriptions[i].split(",")[0].strip(), descriptions[i])
+                    for i in dict.fromkeys(classes))
+    return Request(text or " and ".join(t.term for t in targets), targets)
+
+
+class RequestParser:
+    """Matches text against ``descriptions`` (the model's 1000 classes).
+
+    Built once (a few ms); :meth:`parse` is then a few dictionary look-ups,
+    plus a fuzzy search for close matches when a subject is unknown.
+    """
+
+    def __init__(self, descriptions, stop_words=STOP_WORDS_2015):
+        self.descriptions = list(descriptions)
+        self.stop_words = frozenset(stop_words)
+        parts, words = {}, {}
+        for index, description in enumerate(self.descriptions):
+            for part in synonyms(description):
+                key = tokens(part)
+                if key and " ".join(key) not in self.stop_words:
+                    parts.setdefault(key, []).append((len(part), index, part))
+                for word in _WORD.findall(part):
+                    if word not in self.stop_words:
+                        words.setdefault(word, []).append((len(part), index, part))
+        # The deterministic choice among classes sharing a key: shortest part, lowest index.
+        self.parts = {k: min(v) for k, v in parts.items()}
+        self.words = {k: min(v) for k, v in words.items()}
+        self.longest_part = max(len(k) for k in self.parts)
+
+    def parse(self, text):
+        """``text`` -> :class:`Request`; never raises for a ``str``."""
+        text = clean(text)
+        whole = self.parts.get(tokens(text))
+        if whole is not None:
+            return Request(text, (self._target(whole),))
+        targets, unknown = [], []
+        for subject in _SEPARATOR.split(text):
+            if not subject.strip():
+                continue
+            target = self._match(subject)
+            if target is not None:
+                # "bee and bee" is one class: it fills both halves anyway
+                if len(targets) < MAX_SUBJECTS and target.index not in [
+                        t.index for t in targets]:
+                    targets.append(target)
+            elif len(unknown) < MAX_SUBJECTS:
+                unknown.append(subject.strip()[:MAX_KEY_CHARS])
+        suggestions = []
+        for subject in unknown:
+            key = " ".join(t for t in tokens(subject) if t not in self.stop_words)
+            for description in closest_descriptions((key or subject)[:MAX_KEY_CHARS],
+                                                    self.descriptions, N_SUGGESTIONS):
+                if description not in suggestions:
+                    suggestions.append(description)
+        return Request(text, tuple(targets), tuple(unknown),
+                       tuple(suggestions[:N_SUGGESTIONS * MAX_SUBJECTS]))
+
+    def _match(self, subject):
+        """The :class:`Target` for one subject, or None."""
+        words = tokens(subject)
+        if not words:
+            return None
+        if words in self.parts:
+            return self._target(self.parts[words])
+        for n in range(min(len(words), self.longest_part), 0, -1):
+            for start in range(len(words) - n + 1):
+                hit = self.parts.get(words[start:start + n])
+                if hit is not None:
+                    return self._target(hit)
+        for word in _WORD.findall(subject.lower()):
+            if word not in self.stop_words and word in self.words:
+                return self._target(self.words[word])
+        return None
+
+    def _target(self, hit):
+        _, index, part = hit
+        return Target(index, part, self.descriptions[index])

@@ -1,0 +1,44 @@
+"""The 2015 patch prior's energy on a torch image (see reproduce.prior).
+
+A :class:`reproduce.prior.Prior` (loaded with ``reproduce.prior.load_prior``
+or ``load_lsd2015``; neither imports Theano) is applied as the Theano graph
+does: mean-pool the image by each usable scale, subtract 128, correlate with
+the (8, 8, 3, K) bank, subtract the component means, and average the
+per-component energy over components and windows.
+"""
+import collections
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reproduce.pooling import mean_pool
+from reproduce.prior import OFFSET, usable_scales
+
+
+class TorchPrior:
+    """``prior`` on ``device``: callable on (1, 3, H, W) RGB 0..255 images.
+
+    Returns (total, energies): energies an OrderedDict scale -> scalar
+    tensor, total their mean over the usable scales (the caller weights it
+    by the profile's prior strength).
+    """
+
+    def __init__(self, prior, scales, device):
+        self.prior, self.scales = prior, tuple(scales)
+        bank = np.ascontiguousarray(prior.filters.transpose(3, 2, 0, 1), np.float32)
+        self.filters = torch.as_tensor(bank, device=device)          # (K, 3, 8, 8)
+        self.mean = torch.as_tensor(np.asarray(prior.mean, np.float32),
+                                    device=device).reshape(1, -1, 1, 1)
+
+    def _component_energy(self, d):
+        if self.prior.kind == "student":
+            return torch.log1p(d * d * np.float32(1.0 / self.prior.nu))
+        return (d[:, :-1]) ** 2
+
+    def __call__(self, image):
+        energies = collections.OrderedDict()
+        for p in usable_scales(self.scales, image.shape[2:]):
+            z = F.conv2d(mean_pool(image, p) - OFFSET, self.filters)
+            energies[p] = self._component_energy(z - self.mean).mean()
+        return sum(energies.values()) / float(len(energies)), energies

@@ -1,0 +1,68 @@
+"""The 2015 update rule as written, and standard Adam, on a torch image.
+
+Same formulas, defaults and state as :mod:`reproduce.updates`: each rule owns
+its moments m, v and the step count t (counted from 1), and ``reset()``
+restarts them, as the 2015 stream did at every zoom.  Steps run in place,
+on the image's device, with no host copy.
+"""
+import torch
+
+from reproduce.errors import UserError
+
+
+class _Moments:
+    """First and second moment estimates of one parameter, and the step count t."""
+
+    def __init__(self, param, beta1, beta2, epsilon):
+        self.param = param
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.reset()
+
+    def reset(self):
+        """Zero both moments and count from t = 1 again (shapes follow the param)."""
+        self.m = torch.zeros_like(self.param)
+        self.v = torch.zeros_like(self.param)
+        self.t = 1
+
+    @torch.no_grad()
+    def apply(self, grad, learning_rate, clip=None):
+        """param <- clip(param - lr * mhat / (sqrt(vhat) + eps)); t <- t + 1."""
+        self.m, self.v, mhat, vhat = self.moments(grad)
+        self.param -= learning_rate * mhat / (torch.sqrt(vhat) + self.epsilon)
+        if clip is not None:
+            self.param.clamp_(clip[0], clip[1])
+        self.t += 1
+
+
+class Adam2015(_Moments):
+    """The update of the 2015 code, as written (see reproduce.updates.Adam2015).
+
+    m <- b1*g + (1-b1)*m,  v <- b2*g^2 + (1-b2)*v,
+    mhat = m / (1-(1-b1)^t),  vhat = v / (1-(1-b2)^t).
+    """
+
+    def moments(self, g):
+        b1, b2, t = self.beta1, self.beta2, self.t
+        m = b1 * g + (1 - b1) * self.m
+        v = b2 * g * g + (1 - b2) * self.v
+        return m, v, m / (1 - (1 - b1) ** t), v / (1 - (1 - b2) ** t)
+
+
+class Adam(_Moments):
+    """Adam as published (Kingma & Ba 2015)."""
+
+    def moments(self, g):
+        b1, b2, t = self.beta1, self.beta2, self.t
+        m = b1 * self.m + (1 - b1) * g
+        v = b2 * self.v + (1 - b2) * g * g
+        return m, v, m / (1 - b1 ** t), v / (1 - b2 ** t)
+
+
+RULES = {"adam2015": Adam2015, "adam": Adam}
+
+
+def make_rule(name, param, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    if name not in RULES:
+        raise UserError("unknown update rule %r; choose one of: %s"
+                        % (name, ", ".join(RULES)))
+    return RULES[name](param, beta1, beta2, epsilon)

@@ -1,0 +1,150 @@
+"""The reference-vectors command: the file, its schema as documented, and
+stages that agree with independent numpy formulas."""
+import os
+import re
+
+import numpy as np
+import pytest
+
+from reproduce import cli, reference
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC = os.path.join(ROOT, "docs", "reference-vectors.md")
+SIZE = (96, 64)        # (W, H): a 10x18 logit map on the tiny net, prior scales 1, 4, 8
+LAYER = "conv2_1"
+
+
+def tiny_prior(seed=0):
+    """A real (small) Student-t fit: 3000 photo patches, a few ECME iterations."""
+    from reproduce.prior import fit_student_t, prior_from_fit, sample_patches
+    fit = fit_student_t(sample_patches(3000, seed), max_iter=30)
+    return prior_from_fit(fit, source="test: 3000 patches", n_patches=3000, seed=seed)
+
+
+def write_reference(weights, folder):
+    """Run the command on the tiny model -> (reference path, prior path)."""
+    from reproduce.prior import save_prior
+    prior_path, out = os.path.join(folder, "prior.h5"), os.path.join(folder, "ref.h5")
+    save_prior(tiny_prior(), prior_path)
+    assert cli.main(["reference-vectors", "--weights", weights, "--prior", prior_path,
+                     "--out", out, "--size", "%dx%d" % SIZE, "--seed", "3",
+                     "--layer", LAYER, "--no-progress"]) == 0
+    return out, prior_path
+
+
+@pytest.fixture(scope="module")
+def written(tiny_weights, tmp_path_factory):
+    return write_reference(tiny_weights, str(tmp_path_factory.mktemp("reference")))
+
+
+@pytest.fixture(scope="module")
+def ref(written):
+    return reference.load(written[0])
+
+
+def documented_schema():
+    """{name: (shape text, dtype)} from the table in docs/reference-vectors.md."""
+    rows = re.findall(r"^\| `([\w/]+)` \| `(\([^`]*\))` \| (\w+) \|", open(DOC).read(), re.M)
+    assert len(rows) > 10, "the schema table in %s did not parse" % DOC
+    return {name: (shape, dtype) for name, shape, dtype in rows}
+
+
+def test_file_holds_exactly_the_documented_datasets(ref, tiny_model):
+    arrays, attrs = ref
+    schema = documented_schema()
+    assert sorted(arrays) == sorted(schema)
+    h, w = SIZE[1], SIZE[0]
+    symbols = {"H": h, "W": w, "K": 1000, "R": h // 4 - 6, "C": w // 4 - 6,
+               "S": 3, "N": reference.STEPS}
+    for name, (shape, dtype) in schema.items():
+        expected = tuple(symbols.get(t.strip(), None) or int(t)
+                         for t in shape.strip("()").split(",") if t.strip())
+        assert arrays[name].shape == expected, name
+        assert arrays[name].dtype == np.dtype(dtype), name
+    for key in ("format", "version", "seed", "size", "settings", "classes",
+                "deepdream_layer", "weights", "weights_sha256", "prior", "prior_sha256"):
+        assert key in attrs and "`%s`" % key in open(DOC).read(), key
+    assert attrs["seed"] == 3 and tuple(attrs["size"]) == SIZE
+    assert attrs["deepdream_layer"] == LAYER
+    assert list(attrs["classes"]) == [tiny_model.descriptions.index(
+        "wood rabbit, cottontail, cottontail rabbit"), 409]
+
+
+def test_stages_agree_with_numpy_formulas(ref, written, tiny_model):
+    """Each stage from its inputs, in numpy: the file is self-consistent."""
+    from reproduce.nets import preprocess, to_batch
+    from reproduce.prior import load_prior, prior_energy_numpy
+    arrays, attrs = ref
+    profile = reference.reference_profile(SIZE)
+    np.testing.assert_array_equal(arrays["start"], reference.start_image(SIZE, 3))
+    np.testing.assert_allclose(arrays["input"],
+                               preprocess(to_batch(arrays["start"]), tiny_model, "scalar"))
+    logits, (c0, c1) = arrays["logits"][0].astype(np.float64), attrs["classes"]
+    half = logits.shape[1] // 2
+    objective = logits[c0, half:].mean() + logits[c1, :half].mean() - logits.mean()
+    np.testing.assert_allclose(arrays["objective"], objective, rtol=1e-5)
+    total, energies = prior_energy_numpy(arrays["start"], load_prior(written[1]),
+                                         profile.prior_scales)
+    assert list(arrays["prior/scales"]) == list(energies) == [1, 4, 8]
+    np.testing.assert_allclose(arrays["prior/energy"], list(energies.values()), rtol=1e-5)
+    np.testing.assert_allclose(arrays["prior/weighted"], 10.0 * total, rtol=1e-5)
+    np.testing.assert_allclose(arrays["loss"], -objective + 10.0 * total, rtol=1e-5)
+    # The first 2015 step from fresh moments: mhat = g, vhat = g^2.
+    g = arrays["grad"][0].transpose(1, 2, 0).astype(np.float64)
+    step = np.clip(arrays["start"] - 5.0 * g / (np.abs(g) + 1e-8), 0, 255)
+    np.testing.assert_allclose(arrays["step1"], step, atol=1e-3)
+    # run(): zoom before steps 0 and 5; each step starts where the last ended.
+    before, after = arrays["trajectory/before"], arrays["trajectory/after"]
+    np.testing.assert_array_equal(before[0], arrays["zoom"])
+    np.testing.assert_array_equal(before[1:5], after[:4])
+    np.testing.assert_array_equal(after[-1], arrays["steps10"])
+    assert np.abs(before[5] - after[4]).mean() > 1.0  # the zoom moved pixels
+    assert 0 <= after.min() and after.max() <= 255
+    assert arrays["history"][-1, 1] > arrays["history"][0, 1]  # the objective rose
+
+
+def test_deepdream_gradient_is_the_layer_l2_gradient(ref, tiny_model):
+    """Check the stored gradient by a finite difference along a random direction."""
+    from reproduce.backend import T, theano
+    from reproduce.nets import build_net, preprocess
+    from reproduce.objectives import layer_l2
+    arrays, _ = ref
+    net = build_net(tiny_model)
+    x = T.tensor4("pixels")
+    f = theano.function([x], layer_l2(LAYER)(
+        lambda name: net.output(name, input=preprocess(x, tiny_model, "scalar"))))
+    pixels = arrays["start"].transpose(2, 0, 1)[None].astype(np.float32)
+    assert np.isclose(f(pixels), arrays["deepdream/objective"], rtol=1e-6)
+    direction = np.random.RandomState(0).randn(*pixels.shape).astype(np.float32)
+    eps = 0.05
+    numeric = (f(pixels + eps * direction) - f(pixels - eps * direction)) / (2 * eps)
+    analytic = float((arrays["deepdream/grad"].astype(np.float64) * direction).sum())
+    assert abs(numeric - analytic) < 1e-2 * abs(analytic)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--size", "96by64"], "--size 96by64"),
+    (["--size", "20x20"], "too small"),
+    (["--classes", "bee"], "exactly two"),
+    (["--classes", "bee", "--classes", "no such thing"], "unknown class"),
+    (["--layer", "conv9"], "conv9"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(written, tiny_weights, tmp_path, capsys,
+                                                  extra, message):
+    out = tmp_path / "ref.h5"
+    argv = ["reference-vectors", "--weights", tiny_weights, "--prior", written[1],
+            "--out", str(out), "--no-progress", "--size", "96x64"] + extra
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and message in err, err
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_prior_and_foreign_file_are_user_errors(tiny_weights, tmp_path, capsys):
+    argv = ["reference-vectors", "--weights", tiny_weights, "--prior",
+            str(tmp_path / "nope.h5"), "--out", str(tmp_path / "ref.h5"), "--no-progress"]
+    assert cli.main(argv) == 2
+    assert "nope.h5" in capsys.readouterr().err
+    from reproduce.errors import UserError
+    with pytest.raises(UserError, match="not reference vectors"):
+        reference.load(tiny_weights)
