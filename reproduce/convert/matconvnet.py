@@ -189,15 +189,15 @@ def _simplenn(tree, where):
     """The dict holding ``layers``: the file itself, or a saved ``net`` variable."""
     if "layers" not in tree and isinstance(tree.get("net"), dict):
         tree = tree["net"]
+    if "vars" in tree and "params" in tree:  # DagNN has a `layers` struct array too
+        raise UserError("%s: a MatConvNet DagNN model; only SimpleNN models (with a "
+                        "`layers` cell, e.g. imagenet-vgg-verydeep-16.mat) are "
+                        "supported" % where)
     if "layers" in tree:
         if not isinstance(tree["layers"], list):
             raise UserError("%s: `layers` is not a cell array of layer structs: not "
                             "a MatConvNet SimpleNN model" % where)
         return tree
-    if "vars" in tree and "params" in tree:
-        raise UserError("%s: a MatConvNet DagNN model; only SimpleNN models (with a "
-                        "`layers` cell, e.g. imagenet-vgg-verydeep-16.mat) are "
-                        "supported" % where)
     raise UserError("%s: a MAT file without `layers` (it holds: %s): not a "
                     "MatConvNet SimpleNN model; give e.g. imagenet-vgg-verydeep-16.mat"
                     % (where, ", ".join(sorted(tree)) or "nothing"))
