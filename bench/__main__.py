@@ -7,6 +7,7 @@ import sys
 # (name, module): each module has main(argv=None) and prints its own report
 SECTIONS = [
     ("foundation", "bench.bench_foundation"),
+    ("stream", "bench.bench_stream"),
 ]
 
 

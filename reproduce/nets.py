@@ -194,3 +194,12 @@ def preprocess(batch, model: Model, mean="channel"):
     if model.channel_order == "BGR":
         x = x[:, ::-1]
     return x * np.float32(model.scale)
+
+
+def deprocess(x, model: Model):
+    """The inverse of ``preprocess(batch, model)`` (mean="channel"): network
+    input (N, 3, H, W) -> RGB 0..255, numpy array or Theano tensor."""
+    x = x / np.float32(model.scale)
+    if model.channel_order == "BGR":
+        x = x[:, ::-1]
+    return x + model.mean_rgb().astype(np.float32).reshape(1, 3, 1, 1)

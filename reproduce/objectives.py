@@ -11,6 +11,8 @@ one expression of the pieces::
 They work on logits, never the softmax (the 2015 post: the softmax made
 the net suppress every other class).
 """
+import numpy as np
+
 from .backend import T
 
 
@@ -108,6 +110,9 @@ def guide(layer, features):
     matched with the guide feature it is most similar to, as in Google's
     guided dreaming, and that dot product is maximised.
     """
+    if isinstance(features, np.ndarray):  # numpy cannot be indexed by a tensor
+        features = T.constant(features.astype(np.float32), name="guide_features")
+
     def fn(a):
         x = a(layer)[0].flatten(2)                 # (channels, positions)
         similarity = T.dot(x.T, features)          # (positions, n)

@@ -69,9 +69,10 @@ def spectrum_scale(rows, cols, decay_power=1.0):
     """1 / max(f, 1/size)^decay_power * sqrt(rows * cols), (rows, cols // 2 + 1).
 
     The floor 1/size keeps the DC term finite.  The factor sqrt(rows * cols)
-    makes the normalised inverse DFT (1 / (rows * cols)) unitary, so white
-    noise of standard deviation sd in the parameters is, before the 1/f
-    scaling, white noise of the same sd in space.
+    makes the normalised inverse DFT (1 / (rows * cols)) unitary on the full
+    spectrum, so, before the 1/f scaling, real and imaginary parts of
+    standard deviation sd give white noise of sd * sqrt(2) in space (each
+    coefficient is complex and, by Hermitian symmetry, counts twice).
     """
     f = spectrum_frequencies(rows, cols)
     return (np.sqrt(rows * cols)

@@ -83,29 +83,30 @@ def backend_classes(name):
 
 
 def dream_picture(args, model=None):
-    """Run the 2015 optimisation as ``args`` says; Ctrl-C keeps the current image."""
+    """Run the optimisation of ``args.recipe`` (default lsd2015, the 2015 one)
+    as ``args`` says; Ctrl-C keeps the current image."""
     from tqdm import tqdm
 
     from .classes import find_class
+    from .recipes import get_recipe
     from .weights import load_model
 
-    profile = profile_from(args)
+    recipe = get_recipe(getattr(args, "recipe", "lsd2015"))
+    profile = recipe.profile(args)
     model = model or load_model(args.weights)
     if not model.has_classes:
         raise UserError("%s has no classes (a feature extractor); class pictures "
                         "need a classifier such as weights/vgg16.h5" % args.weights)
     classes = [find_class(name, model.descriptions) for name in args.classes[:2]]
-    image, profile = start_image(profile, args.start, args.prior_dir, args.seed,
-                                 any(s.startswith("image_size") for s in args.set))
+    image, profile = recipe.start(args, profile)
     backend = getattr(args, "backend", "theano")
-    key = (os.path.abspath(args.weights), profile, args.prior, args.prior_dir, backend)
+    key = (os.path.abspath(args.weights), profile, args.prior, args.prior_dir, backend,
+           recipe.name)
     if key not in _DREAMERS:  # a compile takes seconds: reuse it within a process
-        Dreamer, build_net = backend_classes(backend)
-        prior = load_prior_option(args.prior, args.prior_dir)
         _DREAMERS.clear()
-        _DREAMERS[key] = Dreamer(build_net(model), profile, prior)
+        _DREAMERS[key] = recipe.build(args, model, profile, backend)
     dreamer = _DREAMERS[key]
-    dreamer.set_image(image)
+    recipe.begin(dreamer, image, args.seed)
     dreamer.set_classes(*classes)
 
     history, started, interrupted = [], time.time(), False

@@ -270,6 +270,15 @@ class Prior:
         """The filters as a (K, 192) matrix acting on flattened (h, w, c) patches."""
         return self.filters.reshape(-1, self.n_components).T
 
+    def variances(self):
+        """(K,) the variance (scale^2) each filter whitens: 1 / |w_k|^2, in pixels^2."""
+        return 1.0 / np.sum(self.matrix().astype(np.float64) ** 2, axis=1)
+
+    def directions(self):
+        """(K, 192) the filters scaled to unit length: the principal directions."""
+        W = self.matrix().astype(np.float64)
+        return W / np.linalg.norm(W, axis=1, keepdims=True)
+
     def check(self, where):
         """Raise UserError naming ``where`` if the fields do not fit together."""
         if self.kind not in KINDS:

@@ -210,9 +210,19 @@ class Renderer:
 
 
 # -- recipes: from command-line options to a dreamer ---------------------------
+# A recipe answers four questions for pipeline.dream_picture:
+#   profile(args)                   its settings with --set/--steps applied
+#   start(args, profile)            (start image or None, profile sized to it)
+#   build(args, model, profile, backend)   the compiled dreamer (slow; cached)
+#   begin(dreamer, image, seed)     make a compiled dreamer start afresh
+
+def _explicit_size(args):
+    return any(s.startswith("image_size") for s in args.set)
+
 
 class Lsd2015Recipe:
-    """Pixels, patch prior, the 2015 update rule and zoom: render.Dreamer."""
+    """Pixels, patch prior, the 2015 update rule and zoom: render.Dreamer
+    (or its PyTorch twin with --backend torch)."""
     name = "lsd2015"
 
     def profile(self, args):
@@ -222,17 +232,20 @@ class Lsd2015Recipe:
     def prior_label(self, args):
         return args.prior or "weights/prior_student.h5"
 
-    def dreamer(self, args, model, profile):
-        """(Dreamer with its start image set, the profile sized to it)."""
-        from .nets import build_net
-        from .pipeline import load_prior_option, start_image
-        from .render import Dreamer
-        image, profile = start_image(profile, args.start, args.prior_dir, args.seed,
-                                     any(s.startswith("image_size") for s in args.set))
-        prior = load_prior_option(args.prior, args.prior_dir)
-        dreamer = Dreamer(build_net(model), profile, prior)
+    def start(self, args, profile):
+        """The 2015 start image (or seeded grey noise); it sets the size."""
+        from .pipeline import start_image
+        return start_image(profile, args.start, args.prior_dir, args.seed,
+                           _explicit_size(args))
+
+    def build(self, args, model, profile, backend="theano"):
+        from .pipeline import backend_classes, load_prior_option
+        Dreamer, build_net = backend_classes(backend)
+        return Dreamer(build_net(model), profile,
+                       load_prior_option(args.prior, args.prior_dir))
+
+    def begin(self, dreamer, image, seed):
         dreamer.set_image(image)
-        return dreamer, profile
 
 
 class FourierRecipe:
@@ -246,19 +259,26 @@ class FourierRecipe:
     def prior_label(self, args):
         return "none"
 
-    def dreamer(self, args, model, profile):
-        """(Renderer, profile); a --start image sets the size unless
-        image_size was given, and becomes the first image."""
+    def start(self, args, profile):
+        """A --start image is the first image and sets the size (unless
+        image_size was given); without one the seeded random spectrum starts."""
+        if not args.start:
+            return None, profile
         from .fileio import load_image
+        image = load_image(args.start, profile.image_size if _explicit_size(args) else None)
+        return image, dataclasses.replace(profile, image_size=image.shape[1::-1])
+
+    def build(self, args, model, profile, backend="theano"):
+        if backend != "theano":
+            raise UserError("--recipe fourier runs on the Theano engine only; "
+                            "leave out --backend %s" % backend)
         from .nets import build_net
-        if args.start:
-            explicit = any(s.startswith("image_size") for s in args.set)
-            image = load_image(args.start, profile.image_size if explicit else None)
-            profile = dataclasses.replace(profile, image_size=image.shape[1::-1])
-        renderer = Renderer(build_net(model), profile, seed=args.seed)
-        if args.start:
-            renderer.set_image(image)
-        return renderer, profile
+        return Renderer(build_net(model), profile, seed=args.seed)
+
+    def begin(self, dreamer, image, seed):
+        dreamer.reset(seed)
+        if image is not None:
+            dreamer.set_image(image)
 
 
 RECIPES = {r.name: r for r in (Lsd2015Recipe(), FourierRecipe())}

@@ -421,7 +421,18 @@ class KeyFrameWorker:
     def alive(self):
         return self._process.is_alive()
 
-    def stop(self, timeout=5.0):
+    @property
+    def exitcode(self):
+        return self._process.exitcode
+
+    def wait(self, timeout):
+        """Wait up to ``timeout`` s for the process to end."""
+        self._process.join(timeout)
+
+    def stop(self, timeout=2.0):
+        """Ask it to stop; terminate it if it is still busy after ``timeout`` s."""
+        if self._process.pid is None:  # never started
+            return
         self._stop.set()
         deadline = time.monotonic() + timeout
         while self._process.is_alive() and time.monotonic() < deadline:
@@ -439,17 +450,19 @@ class LiveStream:
     ``start_request`` is a parsed request (a :class:`~reproduce.requests.
     Request`); ``parser`` parses visitors' text.  The optimised image has
     ``profile.image_size``; frames have ``profile.stream_size``.
+    ``worker``: anything with :class:`KeyFrameWorker`'s methods (default:
+    one for ``model``; tests pass a scripted one).
     """
 
     def __init__(self, model, profile, prior, image, parser, start_request,
                  hold_seconds=HOLD_SECONDS_2015, max_waiting=8, buffer_frames=12,
-                 adaptive=True, threads=None, quality=85):
+                 adaptive=True, threads=None, quality=85, worker=None):
         self.profile = profile
         self.out_shape = tuple(profile.stream_size[::-1])
         self.board = RequestBoard(parser, start_request, hold_seconds, max_waiting)
         self.broadcast = FrameBroadcast()
-        self.worker = KeyFrameWorker(model, profile, prior, image,
-                                     start_request.classes, adaptive, threads)
+        self.worker = worker or KeyFrameWorker(model, profile, prior, image,
+                                               start_request.classes, adaptive, threads)
         self.quality = quality
         self._image = np.asarray(image, np.float32)
         self._frames = queue.Queue(maxsize=buffer_frames)
@@ -457,6 +470,7 @@ class LiveStream:
         self._threads = []
         self.stats = collections.Counter()
         self.started = None
+        self.last_key = (0.0, 0)   # the optimiser's seconds and frames for the last key frame
 
     # -- life cycle
     def start(self, timeout=600.0):
@@ -495,7 +509,8 @@ class LiveStream:
                    repeated=self.stats["repeated"], key_frames=self.stats["keys"],
                    fps=round(self.stats["frames"] / seconds, 2) if seconds else 0.0,
                    buffered=self._frames.qsize(), error=self.worker.error,
-                   size=list(self.profile.stream_size))
+                   key_seconds=round(self.last_key[0], 2), key_span=self.last_key[1],
+                   ready=self.started is not None, size=list(self.profile.stream_size))
         return out
 
     # -- the two threads
@@ -508,6 +523,7 @@ class LiveStream:
             if key is None:
                 continue
             self.stats["keys"] += 1
+            self.last_key = key.seconds, key.frames
             for frame in framelib.in_between(previous, key.image, key.frames,
                                              self.profile, self.out_shape):
                 if not self._put(to_uint8(frame)):

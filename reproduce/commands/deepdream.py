@@ -30,13 +30,14 @@ def add_settings_arguments(p, defaults=None):
     p.add_argument("--seed", type=int, default=d.seed, help="of the jitter")
 
 
-def add_input_arguments(p):
+def add_input_arguments(p, size=None):
     """Weights, image size and memory limit: shared by deepdream and sweep."""
     p.add_argument("--weights", default=DEFAULT_WEIGHTS,
                    help="our HDF5 weights (default %(default)s: the embedded "
                         "VGG-16 conv stack)")
-    p.add_argument("--size", default=None, metavar="WxH|N",
-                   help="resize the image first: WxH, or N for its longer side")
+    p.add_argument("--size", default=size, metavar="WxH|N",
+                   help="resize the image first: WxH, or N for its longer side "
+                        "(default: %s)" % (size or "its own size"))
     p.add_argument("--max-memory", default=None, metavar="BYTES",
                    help="refuse images whose estimated forward+backward memory "
                         "exceeds this (e.g. 4G; default: the memory available)")

@@ -4,6 +4,8 @@ EPILOG = """examples:
   python -m reproduce dream --weights weights/vgg16.h5 --classes bee --out results/bee.png
   python -m reproduce dream --weights weights/vgg16.h5 --classes rabbit \\
       --classes "analog clock" --profile stream2015 --set steps=100 --out results/rabbit.png
+  python -m reproduce dream --recipe fourier --weights weights/efficientnet_lite0.h5 \\
+      --classes volcano --out results/volcano_fourier.png
 """
 
 
@@ -13,8 +15,13 @@ def add_dream_arguments(p):
     p.add_argument("--classes", action="append", default=[], metavar="NAME",
                    help="class to dream (give twice: the first goes to the lower "
                         "half of the image, the second to the upper half)")
+    p.add_argument("--recipe", default="lsd2015",
+                   help="lsd2015: pixels, patch prior, the 2015 update rule, zoom "
+                        "(default); fourier: decorrelated Fourier image, random "
+                        "transforms, Adam (docs/recipes.md)")
     p.add_argument("--profile", default="image2015",
-                   help="stream2015 or image2015 (default %(default)s)")
+                   help="stream2015 or image2015 (default %(default)s); the 2015 "
+                        "settings of --recipe lsd2015 (fourier has its own)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a profile setting, e.g. --set learning_rate=2 "
                         "--set image_size=448x448 (see docs)")

@@ -41,6 +41,7 @@ MAX_BODY = 4096
 PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     "web", "index.html")
 BOUNDARY = b"frame"
+STREAM_SNDBUF = 64 * 1024  # bytes of kernel send buffer per viewer (Linux doubles it)
 
 
 # ---------------------------------------------------------------- options
@@ -227,6 +228,9 @@ class StreamHandler(BaseHTTPRequestHandler):
         if not self.server.enter_client():
             return self._json(503, {"status": "busy", "message": "too many viewers"})
         try:
+            # A small kernel buffer: a viewer that stops reading fills it
+            # within a second and is dropped after client_timeout seconds.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
             self.send_response(200)
             self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=%s"
                              % BOUNDARY.decode())
@@ -281,13 +285,25 @@ class DreamServer(ThreadingHTTPServer):
             print("warning: %s from %s: %s" % (type(exc).__name__, client_address[0],
                                                 exc), file=sys.stderr)
 
+    def start(self):
+        """Serve in a background thread; returns self."""
+        self._thread = threading.Thread(target=self.serve_forever,
+                                        kwargs={"poll_interval": 0.2},
+                                        name="http", daemon=True)
+        self._thread.start()
+        return self
+
     def url(self):
         host, port = self.server_address[:2]
         return "http://%s:%d/" % (host, port)
 
     def stop(self):
+        """Stop serving (stream clients leave within a second) and close the socket."""
         self.closing = True
-        self.shutdown()
+        if getattr(self, "_thread", None) is not None:
+            self.shutdown()
+            self._thread.join(5.0)
+            self._thread = None
         self.server_close()
 
 
@@ -339,21 +355,27 @@ def run(args):
                         threads=args.threads)
     server = make_server(stream, args.host, args.port, max_clients=args.max_clients,
                          client_timeout=args.client_timeout, verbose=args.verbose)
-    print("compiling the optimiser for %s at %dx%d (first run: about a minute)..."
-          % (os.path.basename(setup.weights), *setup.profile.image_size), flush=True)
+    # Serve at once: the page says "starting" while the step compiles.
+    server.start()
+    print("compiling the optimiser for %s at %dx%d (first run: about a minute); "
+          "the page is at %s" % (os.path.basename(setup.weights),
+                                 *setup.profile.image_size, server.url()), flush=True)
     try:
-        stream.start()
-    except WorkerError as exc:
-        server.server_close()
-        raise UserError(str(exc))
-    print("dreaming of %s; open %s  (Ctrl-C stops)" % (setup.start.overlay, server.url()),
-          flush=True)
-    try:
-        server.serve_forever(poll_interval=0.5)
+        try:
+            stream.start()
+        except WorkerError as exc:
+            raise UserError(str(exc))
+        print("dreaming of %s; open %s  (Ctrl-C stops)"
+              % (setup.start.overlay, server.url()), flush=True)
+        while stream.worker.alive:  # until Ctrl-C, or the optimiser dies
+            stream.worker.wait(1.0)
+        if stream.worker.error:
+            raise UserError(stream.worker.error)
+        raise UserError("the optimiser process ended unexpectedly (exit code %s)"
+                        % stream.worker.exitcode)
     except KeyboardInterrupt:
         print("stopped", flush=True)
     finally:
-        server.closing = True
-        server.server_close()
+        server.stop()
         stream.stop()
     return 0

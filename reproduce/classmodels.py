@@ -1,0 +1,211 @@
+"""Two more ways to ask a net what it sees, beside the 2015 recipe and DeepDream.
+
+* :func:`simonyan` -- Simonyan, Vedaldi & Zisserman (2014), "Deep inside
+  convolutional networks", class model visualisation: find x maximising
+  S_c(x) - lambda * ||x||^2, where S_c is class c's logit, by gradient
+  ascent in the network's *preprocessed* input space, starting from the
+  zero image (the mean image, once the mean is added back).
+* :func:`least_squares` -- the formulation of the Q&A thread in
+  ``shared/seeds/003``: "pick a layer and enhance it" as
+  min_x ||a(x) - k a(x0)||^2 / ||k a(x0)||^2 + mu * R(x), where a is the
+  layer's activations, x0 the start photo, k > 1 the exaggeration, and R a
+  natural-image regulariser (total variation, or this project's 2015
+  patch prior), solved with scipy's L-BFGS-B with the pixels bounded to
+  0..255 and one compiled loss + gradient function.
+
+Images are (H, W, 3) RGB on 0..255 at the edges of this module.
+"""
+import dataclasses
+import time
+
+import numpy as np
+
+from .backend import T, theano
+from .deepdream import activations, layer_outputs
+from .errors import UserError
+from .nets import deprocess, from_batch, to_batch
+from .objectives import class_logit
+
+
+# --------------------------------------------------------------- Simonyan et al.
+
+@dataclasses.dataclass(frozen=True)
+class SimonyanSettings:
+    """Gradient ascent on S_c(x) - l2 * ||x||^2, x in the preprocessed space.
+
+    The defaults suit nets fed inputs scaled to about [-1, 1] (the embedded
+    EfficientNet-Lite0); a net fed 0..255-scale inputs (VGG) wants the
+    learning rate times scale^-2 and l2 times scale^2 for the same pixels.
+    """
+    steps: int = 200
+    learning_rate: float = 1.0
+    l2: float = 1e-2
+    size: tuple = None          # (width, height); None: the net's training size
+
+    def settings(self):
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclasses.dataclass
+class ClassModelResult:
+    image: np.ndarray        # (H, W, 3) float32, RGB on 0..255 (not yet clipped)
+    steps: int               # steps (Simonyan) or function evaluations (L-BFGS)
+    seconds: float
+    interrupted: bool
+    history: list            # per step: (objective, ...) as each method states
+
+
+def compile_class_gradient(net, index, l2):
+    """f(x (1, 3, H, W) preprocessed) -> [S_c - l2 ||x||^2, S_c, d(first)/dx].
+
+    S_c is the mean logit of class ``index`` over the logit map; ``index`` is
+    a symbolic int32 input, so one compile serves every class.
+    """
+    x, c = T.tensor4("x"), T.iscalar("class")
+    score = class_logit(c, net.output_name)(layer_outputs(net, x))
+    objective = score - np.float32(l2) * T.sqr(x).sum()
+    f = theano.function([x, c], [objective, score, T.grad(objective, x)])
+    return lambda batch: f(batch, np.int32(index))
+
+
+def simonyan(net, index, settings=SimonyanSettings(), progress=True, gradient=None):
+    """Class model of class ``index`` -> :class:`ClassModelResult`.
+
+    history: (S_c - l2 ||x||^2, S_c) before each step.  Ctrl-C keeps the
+    current image.  ``gradient`` may be one compiled by
+    :func:`compile_class_gradient` for the same l2 (reuse across classes).
+    """
+    from tqdm import tqdm
+
+    width, height = settings.size or net.model.image_size[::-1]
+    gradient = gradient or compile_class_gradient(net, index, settings.l2)
+    x = np.zeros((1, 3, height, width), np.float32)
+    history, started, interrupted = [], time.time(), False
+    bar = tqdm(total=settings.steps, disable=not progress, unit="step",
+               desc="class %d" % index)
+    try:
+        for _ in range(settings.steps):
+            objective, score, g = gradient(x)
+            history.append((float(objective), float(score)))
+            x = x + np.float32(settings.learning_rate) * g
+            bar.set_postfix(logit="%.3f" % score, refresh=False)
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    image = from_batch(deprocess(x, net.model)).astype(np.float32)
+    return ClassModelResult(image, len(history), time.time() - started, interrupted,
+                            history)
+
+
+# --------------------------------------------------------------- least squares
+
+@dataclasses.dataclass(frozen=True)
+class LeastSquaresSettings:
+    """min ||a(x) - k a(x0)||^2 / ||k a(x0)||^2 + weight * R(x) by L-BFGS-B."""
+    layer: str
+    k: float = 2.0              # target = k * the start image's activations
+    regulariser: str = "tv"     # "tv" | "prior"
+    weight: float = 0.05        # mu, on R as defined by regulariser_energy
+    iterations: int = 50        # L-BFGS-B iterations (maxiter)
+    prior_scales: tuple = (1, 2, 4)  # mean-pool sizes, for regulariser="prior"
+
+    def settings(self):
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+REGULARISERS = ("tv", "prior")
+
+
+def total_variation(pixels):
+    """Mean isotropic total variation of (1, 3, H, W) pixels, in units of 255.
+
+    sqrt(dx^2 + dy^2 + eps) per pixel and channel: the L1 norm of the
+    gradient, which keeps edges but removes the high-frequency noise an
+    unregularised least-squares fit makes.
+    """
+    x = pixels / np.float32(255)
+    dx = x[:, :, :-1, 1:] - x[:, :, :-1, :-1]
+    dy = x[:, :, 1:, :-1] - x[:, :, :-1, :-1]
+    return T.sqrt(T.sqr(dx) + T.sqr(dy) + np.float32(1e-8)).mean()
+
+
+def regulariser_energy(pixels, settings, shape, prior=None):
+    """R(pixels) for ``settings.regulariser``; ``shape`` = (H, W), static."""
+    if settings.regulariser == "tv":
+        return total_variation(pixels)
+    if settings.regulariser == "prior":
+        if prior is None:
+            raise UserError("the prior regulariser needs a prior (--prior FILE)")
+        from .prior import prior_energy
+        return prior_energy(pixels, prior, settings.prior_scales, shape)[0]
+    raise UserError("unknown regulariser %r; choose one of: %s"
+                    % (settings.regulariser, ", ".join(REGULARISERS)))
+
+
+def compile_least_squares(net, settings, shape, prior=None):
+    """f(pixels (1, 3, H, W), target (1, C, h, w)) -> [loss, match, R, d loss/d pixels].
+
+    match = ||a(pixels) - target||^2 / ||target||^2 at ``settings.layer``;
+    loss = match + weight * R.  The target is an input, so one compile
+    serves any start image of this ``shape``.
+    """
+    pixels, target = T.tensor4("pixels"), T.tensor4("target")
+    a = activations(net, pixels)(settings.layer)
+    match = T.sqr(a - target).sum() / (T.sqr(target).sum() + np.float32(1e-12))
+    reg = regulariser_energy(pixels, settings, shape, prior)
+    loss = match + np.float32(settings.weight) * reg
+    return theano.function([pixels, target], [loss, match, reg, T.grad(loss, pixels)])
+
+
+def compile_layer(net, layer):
+    """f(pixels (1, 3, H, W)) -> the layer's activations (1, C, h, w)."""
+    pixels = T.tensor4("pixels")
+    return theano.function([pixels], activations(net, pixels)(layer))
+
+
+def least_squares(net, start, settings, prior=None, progress=True):
+    """Enhance ``settings.layer`` in ``start`` (H, W, 3) -> :class:`ClassModelResult`.
+
+    history: (loss, match, R) at each function evaluation.  The result is
+    the best image evaluated (Ctrl-C keeps it too).
+    """
+    from scipy.optimize import Bounds, minimize
+    from tqdm import tqdm
+
+    start = np.asarray(start, np.float32)
+    batch = to_batch(start)
+    target = np.float32(settings.k) * compile_layer(net, settings.layer)(batch)
+    f = compile_least_squares(net, settings, start.shape[:2], prior)
+    history, best = [], {"loss": np.inf, "x": batch.ravel().astype(np.float64)}
+
+    def fun(v):
+        loss, match, reg, g = f(v.reshape(batch.shape).astype(np.float32), target)
+        history.append((float(loss), float(match), float(reg)))
+        if loss < best["loss"]:
+            best.update(loss=float(loss), x=v.copy())
+        return float(loss), g.ravel().astype(np.float64)
+
+    bar = tqdm(total=settings.iterations, disable=not progress, unit="iter",
+               desc="L-BFGS %s" % settings.layer)
+
+    def callback(_):
+        bar.set_postfix(loss="%.4f" % best["loss"], refresh=False)
+        bar.update(1)
+
+    started, interrupted = time.time(), False
+    try:
+        res = minimize(fun, best["x"].copy(), jac=True, method="L-BFGS-B",
+                 bounds=Bounds(0.0, 255.0), callback=callback,
+                 options={"maxiter": settings.iterations, "gtol": 0.0, "ftol": 0.0})
+        print("DEBUG", res.message, res.nit, res.nfev)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    image = from_batch(best["x"].reshape(batch.shape)).astype(np.float32)
+    return ClassModelResult(image, len(history), time.time() - started, interrupted,
+                            history)

@@ -1,0 +1,116 @@
+"""``class-model``: Simonyan et al.'s class models, and the least-squares
+"enhance a layer" formulation solved with L-BFGS (see reproduce/classmodels.py)."""
+import argparse
+import os
+
+EPILOG = """examples:
+  python -m reproduce class-model --method simonyan --classes volcano --out volcano.png
+  python -m reproduce class-model --method lsq --start photo.jpg --layer conv4_3 \\
+      --k 2 --out enhanced.png
+  python -m reproduce class-model --method lsq --start photo.jpg --regulariser prior \\
+      --prior weights/prior_student.h5 --out enhanced.png
+"""
+
+DEFAULT_WEIGHTS = {"simonyan": "weights/efficientnet_lite0.h5",
+                   "lsq": "weights/vgg16_conv_hed.h5"}
+
+
+def register(sub):
+    from ..classmodels import REGULARISERS, LeastSquaresSettings, SimonyanSettings
+    s, q = SimonyanSettings(), LeastSquaresSettings(layer="")
+    p = sub.add_parser("class-model", help="Simonyan et al.'s class model, or the "
+                                           "least-squares layer enhancement (L-BFGS)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", choices=("simonyan", "lsq"), default="simonyan")
+    p.add_argument("--weights", default=None,
+                   help="our HDF5 weights (default: %s)" % ", ".join(
+                       "%s for %s" % (w, m) for m, w in DEFAULT_WEIGHTS.items()))
+    p.add_argument("--out", required=True, help="output image (PNG/JPEG)")
+    p.add_argument("--no-progress", action="store_true")
+    g = p.add_argument_group("simonyan")
+    g.add_argument("--classes", default=None, metavar="NAME", help="the class to model")
+    g.add_argument("--steps", type=int, default=s.steps)
+    g.add_argument("--learning-rate", type=float, default=s.learning_rate)
+    g.add_argument("--l2", type=float, default=s.l2,
+                   help="lambda of lambda*||x||^2 (default %(default)s)")
+    g.add_argument("--size", default=None, metavar="WxH",
+                   help="image size (default: the net's training size)")
+    g = p.add_argument_group("lsq")
+    g.add_argument("--start", default=None, metavar="IMAGE", help="the photo x0")
+    g.add_argument("--layer", default="conv4_3",
+                   help="layer to enhance; a conv layer is taken after its ReLU "
+                        "(default %(default)s)")
+    g.add_argument("--k", type=float, default=q.k,
+                   help="target = k * the photo's activations (default %(default)s)")
+    g.add_argument("--regulariser", choices=REGULARISERS, default=q.regulariser)
+    g.add_argument("--weight", type=float, default=q.weight,
+                   help="weight of the regulariser (default %(default)s)")
+    g.add_argument("--iterations", type=int, default=q.iterations)
+    g.add_argument("--prior", default=None,
+                   help="prior file for --regulariser prior (default "
+                        "weights/prior_student.h5; 'lsd2015' for the 2015 one)")
+    g.add_argument("--max-memory", default=None, metavar="BYTES")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from ..fileio import save_image
+    from ..nets import build_net
+    from ..weights import load_model
+
+    net = build_net(load_model(args.weights or DEFAULT_WEIGHTS[args.method]))
+    result, what = (run_simonyan if args.method == "simonyan" else run_lsq)(args, net)
+    save_image(result.image, args.out)
+    print("%s %s: %s, %d %s in %.1f s%s" % (
+        "stopped early," if result.interrupted else "wrote", args.out, what,
+        result.steps, "steps" if args.method == "simonyan" else "evaluations",
+        result.seconds, " (interrupted: kept what was made)" if result.interrupted
+        else ""))
+    return 130 if result.interrupted else 0
+
+
+def run_simonyan(args, net):
+    from ..classes import find_class
+    from ..classmodels import SimonyanSettings, simonyan
+    from ..errors import UserError
+    model = net.model
+    if not model.has_classes:
+        raise UserError("%s has no classes (a feature extractor); class models need "
+                        "a classifier such as %s" % (model.model_name,
+                                                     DEFAULT_WEIGHTS["simonyan"]))
+    if not args.classes:
+        raise UserError("give the class to model with --classes NAME (e.g. --classes bee)")
+    if args.steps < 1:
+        raise UserError("--steps must be at least 1")
+    index = find_class(args.classes, model.descriptions)
+    size = None
+    if args.size:
+        from .deepdream import parse_size
+        size = parse_size(args.size, model.image_size[::-1])
+        net.check_input_size(size[::-1])
+    settings = SimonyanSettings(steps=args.steps, learning_rate=args.learning_rate,
+                                l2=args.l2, size=size)
+    name = model.descriptions[index].split(",")[0]
+    return simonyan(net, index, settings, not args.no_progress), \
+        "class model of %s (%d)" % (name, index)
+
+
+def run_lsq(args, net):
+    from ..classmodels import LeastSquaresSettings, least_squares
+    from ..errors import UserError
+    from ..pipeline import load_prior_option
+    from .deepdream import load_photo, resolve_layer
+    if not args.start:
+        raise UserError("--method lsq enhances a photo: give it with --start IMAGE")
+    if args.iterations < 1:
+        raise UserError("--iterations must be at least 1")
+    layer = resolve_layer(net, args.layer)
+    start = load_photo(args.start, args.size, net, layer, args.max_memory)
+    from ..deepdream import check_layer_input
+    check_layer_input(net, layer, start.shape[:2])
+    prior = (load_prior_option(args.prior) if args.regulariser == "prior" else None)
+    settings = LeastSquaresSettings(layer=layer, k=args.k, regulariser=args.regulariser,
+                                    weight=args.weight, iterations=args.iterations)
+    return least_squares(net, start, settings, prior, not args.no_progress), \
+        "%s x%g (%s, weight %g) from %s" % (layer, args.k, args.regulariser, args.weight,
+                                            os.path.basename(args.start))

@@ -1,0 +1,129 @@
+"""Visitors' requests matched against the 1000 classes, the 2015 chat reader's way."""
+import random
+
+import pytest
+
+from reproduce.classes import imagenet_descriptions
+from reproduce.requests import (MAX_CHARS, STOP_WORDS_2015, RequestParser, clean,
+                                request_for)
+
+DESCRIPTIONS = imagenet_descriptions()[0]
+
+
+@pytest.fixture(scope="module")
+def parser():
+    return RequestParser(DESCRIPTIONS)
+
+
+def index(name):
+    return next(i for i, d in enumerate(DESCRIPTIONS) if d.split(",")[0] == name)
+
+
+def test_single_class_by_a_whole_part(parser):
+    request = parser.parse("volcano")
+    assert request.ok and request.classes == (index("volcano"),) * 2
+    assert request.overlay == "volcano" and not request.unknown
+    # any comma-separated part, any case, punctuation around it ignored
+    assert parser.parse("  Tinca TINCA!  ").classes == (index("tench"),) * 2
+    assert parser.parse("T-shirt").classes == (index("jersey"),) * 2
+
+
+def test_a_part_inside_longer_text_and_single_words(parser):
+    assert parser.parse("a big volcano please").classes == (index("volcano"),) * 2
+    assert parser.parse("I want a great white shark").overlay == "great white shark"
+    # a single word of a description: "clock" is in several; the shortest part wins
+    request = parser.parse("clock")
+    assert request.ok and request.overlay == "wall clock"
+    assert all("clock" in t.description for t in request.targets)
+
+
+def test_two_classes_first_goes_to_the_lower_half(parser):
+    for text in ("rabbit and analog clock", "rabbit + analog clock",
+                 "rabbit & analog clock", "Rabbit AND analog clock"):
+        request = parser.parse(text)
+        lower, upper = request.classes
+        assert "rabbit" in DESCRIPTIONS[lower] and DESCRIPTIONS[upper] == "analog clock", text
+        assert request.overlay.endswith(" & analog clock")
+    assert parser.parse("analog clock and bee").classes == (index("analog clock"),
+                                                            index("bee"))
+
+
+def test_a_class_named_with_and_stays_one_class(parser):
+    request = parser.parse("black and gold garden spider")
+    assert len(request.targets) == 1
+    assert request.targets[0].description.startswith("black and gold garden spider")
+
+
+def test_at_most_two_targets_and_no_duplicates(parser):
+    request = parser.parse("bee and bee and volcano and pizza")
+    assert request.classes == (index("bee"), index("volcano"))
+    assert parser.parse("bee and bee").classes == (index("bee"),) * 2
+
+
+def test_stop_words_never_match(parser):
+    assert len(set(STOP_WORDS_2015)) == len(STOP_WORDS_2015) > 90
+    # Without the 2015 list these words would pick a class: "the" from "hen of
+    # the woods", "one" from "one-armed bandit", "t" from "t-shirt", "back"
+    # from "back pack", "day" from "day bed".
+    unfiltered = RequestParser(DESCRIPTIONS, stop_words=())
+    for word in ("the", "one", "t", "back", "day", "of"):
+        assert unfiltered.parse(word).ok, word
+        assert not parser.parse(word).ok, word
+    assert parser.parse("the one volcano").overlay == "volcano"
+
+
+def test_unknown_words_get_close_matches(parser):
+    request = parser.parse("volcanoe")
+    assert not request.ok and request.unknown == ("volcanoe",)
+    assert "volcano" in request.suggestions
+    reply = request.reply()
+    assert "volcano" in reply["message"] and reply["suggestions"]
+    # one known, one unknown: the known one is taken, the other reported
+    request = parser.parse("bee and xyzzyq")
+    assert request.classes == (index("bee"),) * 2 and request.unknown == ("xyzzyq",)
+
+
+def test_deterministic(parser):
+    texts = ["dog", "crane", "clock and fox", "snake"]
+    first = [parser.parse(t).classes for t in texts]
+    again = RequestParser(DESCRIPTIONS)
+    assert [again.parse(t).classes for t in texts] == first
+    # "crane" names a bird and a machine: the lowest index of equal parts wins
+    cranes = [i for i, d in enumerate(DESCRIPTIONS) if "crane" in
+              [p.strip().lower() for p in d.split(",")]]
+    assert len(cranes) == 2 and parser.parse("crane").classes[0] == min(cranes)
+
+
+def test_garbage_never_raises():
+    parser = RequestParser(DESCRIPTIONS)
+    rng = random.Random(0)
+    samples = ["", " ", "\x00\x01\x02", "\ud800\udfff", "+", "&&&", "and and and",
+               "'''", "..--..", "\u202e\u200bvolcano\u200b", "🌋 volcano 🐝",
+               "%s" % bytes(range(256)).decode("latin-1")]
+    samples += ["".join(chr(rng.randrange(0, 0x3000)) for _ in range(rng.randrange(80)))
+                for _ in range(30)]
+    for text in samples:
+        request = parser.parse(text)
+        assert len(request.text) <= MAX_CHARS and request.text.isprintable()
+        assert len(request.targets) <= 2 and isinstance(request.reply()["message"], str)
+    assert parser.parse("\x00\x01volcano\x7f").overlay == "volcano"
+    assert parser.parse("🌋 volcano 🐝").overlay == "volcano"
+
+
+def test_very_long_text_is_cut_and_stays_fast(parser):
+    import time
+    text = "volcano " + "x" * 1000000
+    started = time.perf_counter()
+    request = parser.parse(text)
+    assert time.perf_counter() - started < 2.0
+    assert len(request.text) == MAX_CHARS and request.overlay == "volcano"
+    long_garbage = "qz" * 500000
+    request = parser.parse(long_garbage)
+    assert not request.ok and all(len(u) <= 40 for u in request.unknown)
+    assert len(clean("a\tb\n\nc" * 1000)) == MAX_CHARS
+
+
+def test_request_for_known_classes():
+    request = request_for([index("bee"), index("analog clock")], DESCRIPTIONS)
+    assert request.classes == (index("bee"), index("analog clock"))
+    assert request.overlay == "bee & analog clock"
