@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 WEIGHTS := weights/vgg16.h5
 
-.PHONY: setup system-deps test weights weights19 weights-embedded bench figures demo
+.PHONY: setup system-deps test weights weights19 weights-embedded bench figures demo stream-demo
 
 setup: system-deps .venv/stamp weights-embedded
 
@@ -11,6 +11,10 @@ setup: system-deps .venv/stamp weights-embedded
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && ! ldconfig -p | grep -q libopenblas.so; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev >/dev/null; \
+	fi
+	@# Chromium for tests/test_browser.py (Playwright drives the system browser).
+	@if [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 .venv/stamp: requirements.txt requirements-embedded.txt requirements-torch.txt
@@ -48,3 +52,12 @@ figures: setup
 # Every section listed in bench/__main__.py; `$(PY) -m bench foundation` runs one.
 bench: setup
 	$(PY) -m bench
+
+# A few seconds of the zooming stream recorded to results/ (CPU, the embedded
+# EfficientNet-Lite0, 336x192): video + animated preview.  Uses our fitted
+# prior when weights/prior_student.h5 exists.  The live page itself:
+# `python -m reproduce serve`, then open http://127.0.0.1:8025/.
+STREAM_DEMO_FLAGS = --classes volcano --seconds 4 --size 336x192 \
+                     $(if $(wildcard weights/prior_student.h5),,--prior none)
+stream-demo: setup
+	$(PY) -m reproduce stream --out results/stream_demo.mp4 $(STREAM_DEMO_FLAGS)

@@ -8,6 +8,7 @@ import sys
 SECTIONS = [
     ("foundation", "bench.bench_foundation"),
     ("stream", "bench.bench_stream"),
+    ("race", "bench.bench_race"),
 ]
 
 

@@ -1,10 +1,11 @@
 """Race: Theano (the reference) against the PyTorch port, side by side on this CPU.
 
 Each workload is timed on both backends in one process, with the same
-random inputs and the same FLOP count.  Each backend gets one warm-up call,
-then ``--repeats`` timed ones, and the best is reported.  Other processes
-on a shared machine only ever slow a run down, so the best run is the
-closest to the machine's own speed.
+random inputs and the same FLOP count.  After one warm-up call each, the
+backends take turns (A B A B, ``--repeats`` rounds) so that load from other
+processes falls on both alike, and the best time of each is reported.
+Other processes only ever slow a run down, so the best run is the closest
+to the machine's own speed.  CPU seconds (all threads) are printed too.
 
 * VGG-16 step: forward and gradient of sum(logits) with respect to the
   image, at 224x224, 448x448 and the 2015 stream image size 840x472.  It
@@ -148,15 +149,26 @@ def timed(make):
 
 # ------------------------------------------------------------------ report
 
-def race(name, gflop, steps, args, repeats, peak, rows, warmup=1):
-    """Time each backend's step on ``args``; print and append a table row."""
-    seconds = {}
-    for backend, fn in steps.items():
-        median, best, cpu = time_calls(fn, args, repeats, warmup)
-        seconds[backend] = best
-        print("  %-30s %-6s best %7.3f s, median %7.3f s, CPU %6.2f s"
-              % (name, backend, best, median, cpu), flush=True)
-    rows.append((name, gflop, seconds, peak))
+def race(name, gflop, steps, args, repeats, peak, rows, warmup=True):
+    """Time each backend's step on ``args``, the backends taking turns (A B A B)
+    so that load from other processes falls on both alike; print the times
+    and append a table row with the best of each."""
+    if warmup:
+        for fn in steps.values():
+            fn(*args)
+    wall = {backend: [] for backend in steps}
+    cpu = {backend: [] for backend in steps}
+    for _ in range(repeats):
+        for backend, fn in steps.items():
+            started, started_cpu = time.perf_counter(), time.process_time()
+            fn(*args)
+            wall[backend].append(time.perf_counter() - started)
+            cpu[backend].append(time.process_time() - started_cpu)
+    for backend in steps:
+        print("  %-36s %-6s best %7.3f s, median %7.3f s, CPU %6.2f s (all threads)"
+              % (name, backend, min(wall[backend]), np.median(wall[backend]),
+                 np.median(cpu[backend])), flush=True)
+    rows.append((name, gflop, {b: min(w) for b, w in wall.items()}, peak))
 
 
 def print_table(rows):
@@ -207,11 +219,12 @@ def run(backends=("theano", "torch"), sizes=SIZES, repeats=2, key_frame_size=KEY
     if "torch" in backends:
         steps["torch"] = torch_vgg(model)
     rows = []
-    for text in sizes:
+    for i, text in enumerate(sizes):
         shape = parse_size(text)
         x = (np.random.RandomState(0).rand(1, 3, *shape).astype(np.float32) - 0.5) * 255
+        # One warm-up call (first-call allocations, oneDNN primitives) is enough.
         race("VGG-16 step %s" % text, step_flops(net, *shape) / 1e9, steps, (x,),
-             repeats, peak, rows)
+             repeats, peak, rows, warmup=i == 0)
 
     prior, shape = random_prior(), parse_size(PRIOR_SIZE)
     x = np.random.RandomState(1).uniform(0, 255, (1, 3) + shape).astype(np.float32)
@@ -226,7 +239,7 @@ def run(backends=("theano", "torch"), sizes=SIZES, repeats=2, key_frame_size=KEY
             print("  key frame %s set up in %.1f s" % (backend, seconds), flush=True)
         gflop = 10 * (step_flops(net, *shape) + prior_flops(shape)) / 1e9
         race("key frame %s (zoom + 10 steps)" % key_frame_size, gflop, frames, (), 1,
-             peak, rows, warmup=0)
+             peak, rows, warmup=False)
     print_table(rows)
     print("%.0f s in all; load average at the end %.1f"
           % (time.perf_counter() - started, os.getloadavg()[0]))

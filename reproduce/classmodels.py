@@ -22,30 +22,14 @@ import numpy as np
 
 from .backend import T, theano
 from .deepdream import activations, layer_outputs
+from .dream_settings import (REGULARISERS, LeastSquaresSettings,  # noqa: F401
+                             SimonyanSettings)
 from .errors import UserError
 from .nets import deprocess, from_batch, to_batch
 from .objectives import class_logit
 
 
 # --------------------------------------------------------------- Simonyan et al.
-
-@dataclasses.dataclass(frozen=True)
-class SimonyanSettings:
-    """Gradient ascent on S_c(x) - l2 * ||x||^2, x in the preprocessed space.
-
-    The defaults suit nets fed inputs scaled to about [-1, 1] (the embedded
-    EfficientNet-Lite0); a net fed 0..255-scale inputs (VGG) wants the
-    learning rate times scale^-2 and l2 times scale^2 for the same pixels.
-    """
-    steps: int = 200
-    learning_rate: float = 1.0
-    l2: float = 1e-2
-    size: tuple = None          # (width, height); None: the net's training size
-
-    def settings(self):
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items()}
-
 
 @dataclasses.dataclass
 class ClassModelResult:
@@ -56,37 +40,36 @@ class ClassModelResult:
     history: list            # per step: (objective, ...) as each method states
 
 
-def compile_class_gradient(net, index, l2):
-    """f(x (1, 3, H, W) preprocessed) -> [S_c - l2 ||x||^2, S_c, d(first)/dx].
+def compile_class_gradient(net):
+    """f(x (1, 3, H, W) preprocessed, class, l2) -> [S_c - l2 ||x||^2, S_c, d(first)/dx].
 
-    S_c is the mean logit of class ``index`` over the logit map; ``index`` is
-    a symbolic int32 input, so one compile serves every class.
+    S_c is the mean logit of class ``class`` over the logit map.  The class
+    and l2 are inputs, so one compile serves every class and lambda.
     """
-    x, c = T.tensor4("x"), T.iscalar("class")
+    x, c, l2 = T.tensor4("x"), T.iscalar("class"), T.fscalar("l2")
     score = class_logit(c, net.output_name)(layer_outputs(net, x))
-    objective = score - np.float32(l2) * T.sqr(x).sum()
-    f = theano.function([x, c], [objective, score, T.grad(objective, x)])
-    return lambda batch: f(batch, np.int32(index))
+    objective = score - l2 * T.sqr(x).sum()
+    return theano.function([x, c, l2], [objective, score, T.grad(objective, x)])
 
 
 def simonyan(net, index, settings=SimonyanSettings(), progress=True, gradient=None):
     """Class model of class ``index`` -> :class:`ClassModelResult`.
 
     history: (S_c - l2 ||x||^2, S_c) before each step.  Ctrl-C keeps the
-    current image.  ``gradient`` may be one compiled by
-    :func:`compile_class_gradient` for the same l2 (reuse across classes).
+    current image.  ``gradient``: one from :func:`compile_class_gradient`,
+    to reuse across classes (default: compiled here).
     """
     from tqdm import tqdm
 
     width, height = settings.size or net.model.image_size[::-1]
-    gradient = gradient or compile_class_gradient(net, index, settings.l2)
+    gradient = gradient or compile_class_gradient(net)
     x = np.zeros((1, 3, height, width), np.float32)
     history, started, interrupted = [], time.time(), False
     bar = tqdm(total=settings.steps, disable=not progress, unit="step",
                desc="class %d" % index)
     try:
         for _ in range(settings.steps):
-            objective, score, g = gradient(x)
+            objective, score, g = gradient(x, np.int32(index), np.float32(settings.l2))
             history.append((float(objective), float(score)))
             x = x + np.float32(settings.learning_rate) * g
             bar.set_postfix(logit="%.3f" % score, refresh=False)
@@ -101,24 +84,6 @@ def simonyan(net, index, settings=SimonyanSettings(), progress=True, gradient=No
 
 
 # --------------------------------------------------------------- least squares
-
-@dataclasses.dataclass(frozen=True)
-class LeastSquaresSettings:
-    """min ||a(x) - k a(x0)||^2 / ||k a(x0)||^2 + weight * R(x) by L-BFGS-B."""
-    layer: str
-    k: float = 2.0              # target = k * the start image's activations
-    regulariser: str = "tv"     # "tv" | "prior"
-    weight: float = 0.05        # mu, on R as defined by regulariser_energy
-    iterations: int = 50        # L-BFGS-B iterations (maxiter)
-    prior_scales: tuple = (1, 2, 4)  # mean-pool sizes, for regulariser="prior"
-
-    def settings(self):
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items()}
-
-
-REGULARISERS = ("tv", "prior")
-
 
 def total_variation(pixels):
     """Mean isotropic total variation of (1, 3, H, W) pixels, in units of 255.
@@ -198,10 +163,9 @@ def least_squares(net, start, settings, prior=None, progress=True):
 
     started, interrupted = time.time(), False
     try:
-        res = minimize(fun, best["x"].copy(), jac=True, method="L-BFGS-B",
+        minimize(fun, best["x"].copy(), jac=True, method="L-BFGS-B",
                  bounds=Bounds(0.0, 255.0), callback=callback,
                  options={"maxiter": settings.iterations, "gtol": 0.0, "ftol": 0.0})
-        print("DEBUG", res.message, res.nit, res.nfev)
     except KeyboardInterrupt:
         interrupted = True
     finally:

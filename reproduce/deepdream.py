@@ -26,36 +26,9 @@ import numpy as np
 import scipy.ndimage
 
 from .backend import T, theano
+from .dream_settings import DreamSettings  # noqa: F401  (re-exported)
 from .errors import UserError
 from .nets import from_batch, preprocess, to_batch
-
-
-@dataclasses.dataclass(frozen=True)
-class DreamSettings:
-    """DeepDream's settings; the defaults are the notebook's."""
-    octaves: int = 4            # pyramid levels, the full size included
-    octave_scale: float = 1.4   # size ratio between neighbouring octaves
-    steps: int = 10             # gradient steps per octave
-    step_size: float = 1.5      # pixels (0..255) per step, relative to mean|g|
-    jitter: int = 32            # largest roll, pixels, each axis
-    seed: int = 0               # of the jitter
-    clip: tuple = (0.0, 255.0)  # pixel range after every step
-
-    def check(self):
-        """UserError naming the first setting out of range."""
-        problems = [(self.octaves >= 1, "--octaves must be at least 1"),
-                    (self.octave_scale > 1, "--octave-scale must be above 1"),
-                    (self.steps >= 1, "--steps must be at least 1"),
-                    (self.step_size > 0, "--step-size must be positive"),
-                    (self.jitter >= 0, "--jitter must be 0 or more")]
-        for ok, message in problems:
-            if not ok:
-                raise UserError(message)
-
-    def settings(self):
-        """Plain dict of the values, for JSON records and gallery pages."""
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items()}
 
 
 @dataclasses.dataclass
@@ -156,18 +129,15 @@ def octave_sizes(shape, octaves, scale):
 
 
 def resize(image, size):
-    """(H, W, C) -> (rows, cols, C), bilinear (scipy zoom, order 1)."""
+    """(H, W, C) -> (rows, cols, C), bilinear (scipy zoom, order 1).
+
+    zoom's output size is round(H * rows / H) = rows, so the size is exact.
+    """
     rows, cols = size
     factors = (rows / image.shape[0], cols / image.shape[1], 1)
-    out = scipy.ndimage.zoom(image, factors, order=1)
-    # zoom rounds the output size; a float ratio may land one pixel off
-    return out if out.shape[:2] == (rows, cols) else _pad_crop(out, rows, cols)
-
-
-def _pad_crop(image, rows, cols):
-    image = image[:rows, :cols]
-    return np.pad(image, ((0, rows - image.shape[0]), (0, cols - image.shape[1]), (0, 0)),
-                  mode="edge")
+    # mode "nearest": with "constant", rounding at the far edge can sample
+    # just outside the image and bring in zeros
+    return scipy.ndimage.zoom(image, factors, order=1, mode="nearest")
 
 
 def check_layer_input(net, layer, size, what="the image"):

@@ -1,4 +1,5 @@
-"""Visitors' requests: typed text -> at most two of the 1000 classes.
+"""Visitors' requests: typed text -> at most two of the 1000 classes, and
+the queue in which requests wait their turn (:class:`RequestBoard`).
 
 The 2015 stream read its Twitch chat this way (``read_the_chat.py``): each
 class description ("tench, Tinca tinca") was split into comma-separated
@@ -24,8 +25,12 @@ What we keep and what we change, on purpose:
   non-printable characters are dropped, and :meth:`RequestParser.parse`
   never raises for any ``str``.
 """
+import collections
 import dataclasses
+import math
 import re
+import threading
+import time
 import unicodedata
 from typing import Tuple
 
@@ -47,6 +52,8 @@ STOP_WORDS_2015 = (
     "even", "new", "want", "because", "any", "these", "give", "day", "most",
     "us")
 
+# read_the_chat.py, ChatReader.__init__: hold_subject_seconds = 60.
+HOLD_SECONDS_2015 = 60.0
 MAX_CHARS = 200        # longer text is cut: a request names one or two things
 MAX_SUBJECTS = 2       # the logit map has two halves (2015: max_features = 2)
 MAX_KEY_CHARS = 40     # bounds the cost of looking for close matches
@@ -202,3 +209,82 @@ class RequestParser:
     def _target(self, hit):
         _, index, part = hit
         return Target(index, part, self.descriptions[index])
+
+
+class RequestBoard:
+    """The current request and the requests waiting for their turn.
+
+    A visitor's request holds for ``hold_seconds`` while others wait; the
+    start request (not a visitor's) holds for none, so the first request
+    shows at once.  At most ``max_waiting`` wait; more are turned away
+    with status "busy".  Thread-safe.
+    """
+
+    def __init__(self, parser, start, hold_seconds=HOLD_SECONDS_2015, max_waiting=8,
+                 clock=time.monotonic):
+        self.parser, self.hold, self.max_waiting, self.clock = (
+            parser, float(hold_seconds), int(max_waiting), clock)
+        self._lock = threading.Lock()
+        self._current, self._since, self._held = start, clock(), False
+        self._waiting = collections.deque()
+        self.submitted = self.accepted = 0
+
+    def submit(self, text):
+        """Parse ``text`` and queue it -> a JSON-ready reply.
+
+        status: "acknowledged" (position 0: showing now, k: k-th in the
+        queue, ``starts_in`` seconds), "unknown" (with close matches) or
+        "busy" (the queue is full).
+        """
+        request = self.parser.parse(text)
+        reply = request.reply()
+        with self._lock:
+            self.submitted += 1
+            if not request.ok:
+                reply["status"] = "unknown"
+                return reply
+            now = self.clock()
+            self._advance(now)
+            if len(self._waiting) >= self.max_waiting:
+                reply.update(status="busy", message="the queue is full (%d waiting); "
+                             "try again in a little while" % len(self._waiting))
+                return reply
+            self.accepted += 1
+            self._waiting.append(request)
+            self._advance(now)
+            position = next((i + 1 for i, r in enumerate(self._waiting) if r is request), 0)
+            reply.update(status="acknowledged", position=position,
+                         starts_in=self._starts_in(position, now))
+            if position:
+                reply["message"] = reply["message"].replace(
+                    "dreaming of %s" % request.overlay,
+                    "%s: number %d in the queue, in about %d s" % (
+                        request.overlay, position, math.ceil(reply["starts_in"])), 1)
+        return reply
+
+    def current(self):
+        """The request showing now (advances the queue when its time has come)."""
+        with self._lock:
+            self._advance(self.clock())
+            return self._current
+
+    def snapshot(self):
+        """JSON-ready: the current request, the waiting ones, seconds left."""
+        with self._lock:
+            now = self.clock()
+            self._advance(now)
+            return {"overlay": self._current.overlay,
+                    "classes": list(self._current.classes),
+                    "waiting": [r.overlay for r in self._waiting],
+                    "hold_left": round(self._hold_left(now), 1),
+                    "submitted": self.submitted, "accepted": self.accepted}
+
+    def _hold_left(self, now):
+        return max(0.0, self.hold - (now - self._since)) if self._held else 0.0
+
+    def _starts_in(self, position, now):
+        return 0.0 if position == 0 else self._hold_left(now) + (position - 1) * self.hold
+
+    def _advance(self, now):
+        if self._waiting and self._hold_left(now) <= 0:
+            self._current, self._since, self._held = self._waiting.popleft(), now, True

@@ -16,8 +16,8 @@ Pieces, in the order a frame travels:
   publishes it, as JPEG, on a :class:`FrameBroadcast`.  When the buffer is
   empty (the optimiser fell behind) the pacer publishes the last frame
   again, as 2015's ``send_me_last_frame_again`` did: the stream never stalls.
-* :class:`RequestBoard` -- visitors' requests: bounded queue, each request
-  held for ``hold_seconds`` (2015: ``hold_subject_seconds``).
+* :class:`~reproduce.requests.RequestBoard` -- visitors' requests: a
+  bounded queue, each request held for ``hold_seconds``.
 
 Memory is bounded by construction: one key frame queued between the
 processes, ``buffer_frames`` frames in the buffer, one JPEG in the
@@ -41,9 +41,8 @@ import numpy as np
 from . import frames as framelib
 from .errors import UserError
 from .fileio import to_uint8
+from .requests import HOLD_SECONDS_2015, RequestBoard
 
-# read_the_chat.py, ChatReader.__init__: hold_subject_seconds = 60.
-HOLD_SECONDS_2015 = 60.0
 # zoomingstream.py, send_frame: the estimate of the key-frame rate is
 # 0.1 * old + 0.9 * new.  We smooth the key-frame period the same way.
 PACE_SMOOTHING_2015 = 0.9
@@ -180,85 +179,6 @@ def recorded_frames(dreamer, image, profile, requests, hold_seconds, out_shape):
         previous = key.image
 
 
-# ---------------------------------------------------------------- requests
-
-class RequestBoard:
-    """The current request and the requests waiting for their turn.
-
-    A visitor's request holds for ``hold_seconds`` while others wait; the
-    start request (not a visitor's) holds for none, so the first request
-    shows at once.  At most ``max_waiting`` wait; more are turned away
-    with status "busy".  Thread-safe.
-    """
-
-    def __init__(self, parser, start, hold_seconds=HOLD_SECONDS_2015, max_waiting=8,
-                 clock=time.monotonic):
-        self.parser, self.hold, self.max_waiting, self.clock = (
-            parser, float(hold_seconds), int(max_waiting), clock)
-        self._lock = threading.Lock()
-        self._current, self._since, self._held = start, clock(), False
-        self._waiting = collections.deque()
-        self.submitted = self.accepted = 0
-
-    def submit(self, text):
-        """Parse ``text`` and queue it -> a JSON-ready reply.
-
-        status: "acknowledged" (position 0: showing now, k: k-th in the
-        queue, ``starts_in`` seconds), "unknown" (with close matches) or
-        "busy" (the queue is full).
-        """
-        request = self.parser.parse(text)
-        reply = request.reply()
-        with self._lock:
-            self.submitted += 1
-            if not request.ok:
-                reply["status"] = "unknown"
-                return reply
-            now = self.clock()
-            self._advance(now)
-            if len(self._waiting) >= self.max_waiting:
-                reply.update(status="busy", message="the queue is full (%d waiting); "
-                             "try again in a little while" % len(self._waiting))
-                return reply
-            self.accepted += 1
-            self._waiting.append(request)
-            self._advance(now)
-            position = next((i + 1 for i, r in enumerate(self._waiting) if r is request), 0)
-            reply.update(status="acknowledged", position=position,
-                         starts_in=self._starts_in(position, now))
-            if position:
-                reply["message"] += " (number %d in the queue, in about %d s)" % (
-                    position, math.ceil(reply["starts_in"]))
-        return reply
-
-    def current(self):
-        """The request showing now (advances the queue when its time has come)."""
-        with self._lock:
-            self._advance(self.clock())
-            return self._current
-
-    def snapshot(self):
-        """JSON-ready: the current request, the waiting ones, seconds left."""
-        with self._lock:
-            now = self.clock()
-            self._advance(now)
-            return {"overlay": self._current.overlay,
-                    "classes": list(self._current.classes),
-                    "waiting": [r.overlay for r in self._waiting],
-                    "hold_left": round(self._hold_left(now), 1),
-                    "submitted": self.submitted, "accepted": self.accepted}
-
-    def _hold_left(self, now):
-        return max(0.0, self.hold - (now - self._since)) if self._held else 0.0
-
-    def _starts_in(self, position, now):
-        return 0.0 if position == 0 else self._hold_left(now) + (position - 1) * self.hold
-
-    def _advance(self, now):
-        if self._waiting and self._hold_left(now) <= 0:
-            self._current, self._since, self._held = self._waiting.popleft(), now, True
-
-
 # ---------------------------------------------------------------- broadcast
 
 class FrameBroadcast:
@@ -339,9 +259,14 @@ def _work(model, profile, prior, image, classes, keys, stop, adaptive):
         if isinstance(model, str):
             model = load_model(model)
         dreamer = Dreamer(build_net(model), profile, prior)
-        dreamer.set_image(image)
-        put(("ready",))
         pace = Pace(profile, adaptive)
+        if adaptive:  # time one step, so the first key frame's zoom fits too
+            dreamer.set_image(image)
+            started = time.perf_counter()
+            dreamer.step()
+            pace.update((time.perf_counter() - started) * (profile.steps_per_zoom or 1))
+        dreamer.set_image(image)  # (again: the timing step leaves no trace)
+        put(("ready",))
         for key in key_frames(dreamer, profile, lambda: tuple(classes[:]), pace.frames):
             pace.update(key.seconds)
             if stop.is_set() or not put(("key", key)):
@@ -469,20 +394,29 @@ class LiveStream:
         self._stop = threading.Event()
         self._threads = []
         self.stats = collections.Counter()
-        self.started = None
+        self.started = self.pacing_since = None  # monotonic times: ready, first frame
         self.last_key = (0.0, 0)   # the optimiser's seconds and frames for the last key frame
 
     # -- life cycle
     def start(self, timeout=600.0):
-        """Compile the optimiser (WorkerError if that fails), then stream."""
-        self.worker.start(timeout)
+        """Stream the start image while the optimiser compiles (WorkerError
+        if that fails), then the dream."""
+        self.pacing_since = time.monotonic()
+        self._thread(self._pace)
+        try:
+            self.worker.start(timeout)
+        except BaseException:
+            self.stop()
+            raise
         self.started = time.monotonic()
-        for target in (self._produce, self._pace):
-            thread = threading.Thread(target=target, name="stream-" + target.__name__[1:],
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._thread(self._produce)
         return self
+
+    def _thread(self, target):
+        thread = threading.Thread(target=target, name="stream" + target.__name__,
+                                  daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self):
         self._stop.set()
@@ -504,7 +438,7 @@ class LiveStream:
     def status(self):
         """JSON-ready: request board, frame counters, measured fps, errors."""
         out = self.board.snapshot()
-        seconds = time.monotonic() - self.started if self.started else 0.0
+        seconds = time.monotonic() - self.pacing_since if self.pacing_since else 0.0
         out.update(frames=self.stats["frames"], fresh=self.stats["fresh"],
                    repeated=self.stats["repeated"], key_frames=self.stats["keys"],
                    fps=round(self.stats["frames"] / seconds, 2) if seconds else 0.0,
@@ -517,7 +451,6 @@ class LiveStream:
     def _produce(self):
         """Key frames -> interpolated uint8 frames into the bounded buffer."""
         previous = self._image
-        self._put(to_uint8(first_frame(previous, self.profile, self.out_shape)))
         while not self._stop.is_set():
             key = self.worker.get(timeout=0.2)
             if key is None:
@@ -542,25 +475,25 @@ class LiveStream:
     def _pace(self):
         """One frame every 1/fps s: the next one, or the last one again."""
         period = 1.0 / self.profile.fps
-        last = jpeg = None
-        shown = aimed = None
+        last = to_uint8(first_frame(self._image, self.profile, self.out_shape))
+        fresh, shown, aimed = True, None, None  # the start image first
         due = time.monotonic()
         while not self._stop.wait(max(0.0, due - time.monotonic())):
             try:
                 last, fresh = self._frames.get_nowait(), True
             except queue.Empty:
-                fresh = False
+                pass
             request = self.board.current()
             if request.classes != aimed:
                 self.worker.aim(request.classes)
                 aimed = request.classes
-            if last is not None and (fresh or request.overlay != shown):
+            if fresh or request.overlay != shown:
                 jpeg = encode_jpeg(compose(last, request.overlay), self.quality)
                 shown = request.overlay
-            if jpeg is not None:
-                self.broadcast.publish(jpeg)
-                self.stats["frames"] += 1
-                self.stats["fresh" if fresh else "repeated"] += 1
+            self.broadcast.publish(jpeg)
+            self.stats["frames"] += 1
+            self.stats["fresh" if fresh else "repeated"] += 1
+            fresh = False
             due += period
             if time.monotonic() - due > period:  # late: carry on, never burst
                 due = time.monotonic()

@@ -213,3 +213,48 @@ def test_torch_backend_through_the_cli(tiny_weights, files, tmp_path):
                      "--profile", "stream2015", "--set", "image_size=64x48",
                      "--steps", "2", "--out", str(out)]) == 0
     assert out.stat().st_size > 0
+
+
+def every_layer_type_model(seed=0):
+    """conv with SAME padding and stride 2, relu6, a grouped (depthwise) conv,
+    relu, a residual add, asymmetric padding, average and max pools with
+    padding: the layer types the embedded EfficientNet-Lite uses, and more."""
+    from reproduce.weights import LayerSpec, Model
+    rng = np.random.RandomState(seed)
+
+    def conv(name, n_in, n_out, k, pad, stride=(1, 1), groups=1, **kw):
+        W = (rng.randn(n_out, n_in // groups, k, k) / np.sqrt(n_in // groups * k * k))
+        return LayerSpec(name, "conv", W=W.astype(np.float32),
+                         b=(0.1 * rng.randn(n_out)).astype(np.float32), pad=pad,
+                         stride=stride, groups=groups, **kw)
+    layers = [conv("stem", 3, 8, 3, "same", (2, 2)), LayerSpec("stem6", "relu6"),
+              conv("dw", 8, 8, 3, (1, 1, 1, 1), groups=8), LayerSpec("dw_relu", "relu"),
+              conv("pw", 8, 8, 1, (0, 0, 0, 0)), LayerSpec("res", "add", inputs=("stem6", "pw")),
+              conv("asym", 8, 12, 2, (0, 1, 0, 1)),
+              LayerSpec("avg", "pool", method="avg", size=(3, 3), stride=(2, 2), pad=(1, 1, 1, 1)),
+              LayerSpec("max", "pool", method="max", size=(3, 3), stride=(2, 2), pad=(1, 1, 1, 1)),
+              conv("head", 12, 10, 1, (0, 0, 0, 0))]
+    return Model(layers=layers, model_name="every-layer", channel_order="BGR",
+                 mean=np.array([104.0, 117.0, 123.0], np.float32), scale=0.017)
+
+
+def test_every_layer_type_and_its_gradient_match_theano():
+    from reproduce.backend import T, theano
+    from reproduce.nets import build_net, preprocess
+    model = every_layer_type_model()
+    rng = np.random.RandomState(1)
+    pixels = rng.uniform(0, 255, (1, 3, 37, 42)).astype(np.float32)  # odd: SAME pads unevenly
+    net = build_net(model)
+    x = T.tensor4("pixels")
+    out = net.output(input=preprocess(x, model, "channel"))
+    weights = T.tensor4("weights")
+    ours = theano.function([x, weights], [out, T.grad((out * weights).sum(), x)])
+    port = rt.build_net(model, "cpu")
+    assert port.output_shape(37, 42) == net.output_shape(37, 42)
+    xt = torch.as_tensor(pixels).requires_grad_(True)
+    out_t = port.output(x=rt.preprocess(xt, model, "channel"))
+    w = rng.randn(*out_t.shape).astype(np.float32)
+    grad_t, = torch.autograd.grad((out_t * torch.as_tensor(w)).sum(), xt)
+    out_ref, grad_ref = ours(pixels, w)
+    assert_scaled(out_t.detach(), out_ref, what="every-layer output")
+    assert_scaled(grad_t, grad_ref, what="every-layer gradient")

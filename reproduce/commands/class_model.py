@@ -16,7 +16,7 @@ DEFAULT_WEIGHTS = {"simonyan": "weights/efficientnet_lite0.h5",
 
 
 def register(sub):
-    from ..classmodels import REGULARISERS, LeastSquaresSettings, SimonyanSettings
+    from ..dream_settings import REGULARISERS, LeastSquaresSettings, SimonyanSettings
     s, q = SimonyanSettings(), LeastSquaresSettings(layer="")
     p = sub.add_parser("class-model", help="Simonyan et al.'s class model, or the "
                                            "least-squares layer enhancement (L-BFGS)",
@@ -26,6 +26,13 @@ def register(sub):
                    help="our HDF5 weights (default: %s)" % ", ".join(
                        "%s for %s" % (w, m) for m, w in DEFAULT_WEIGHTS.items()))
     p.add_argument("--out", required=True, help="output image (PNG/JPEG)")
+    p.add_argument("--size", default=None, metavar="WxH|N",
+                   help="simonyan: the picture's size (default: the net's training "
+                        "size); lsq: resize the --start photo (WxH, or N for its "
+                        "longer side)")
+    p.add_argument("--max-memory", default=None, metavar="BYTES",
+                   help="refuse sizes whose estimated memory exceeds this (e.g. 4G; "
+                        "default: the memory available)")
     p.add_argument("--no-progress", action="store_true")
     g = p.add_argument_group("simonyan")
     g.add_argument("--classes", default=None, metavar="NAME", help="the class to model")
@@ -33,8 +40,6 @@ def register(sub):
     g.add_argument("--learning-rate", type=float, default=s.learning_rate)
     g.add_argument("--l2", type=float, default=s.l2,
                    help="lambda of lambda*||x||^2 (default %(default)s)")
-    g.add_argument("--size", default=None, metavar="WxH",
-                   help="image size (default: the net's training size)")
     g = p.add_argument_group("lsq")
     g.add_argument("--start", default=None, metavar="IMAGE", help="the photo x0")
     g.add_argument("--layer", default="conv4_3",
@@ -49,7 +54,6 @@ def register(sub):
     g.add_argument("--prior", default=None,
                    help="prior file for --regulariser prior (default "
                         "weights/prior_student.h5; 'lsd2015' for the 2015 one)")
-    g.add_argument("--max-memory", default=None, metavar="BYTES")
     p.set_defaults(func=run)
 
 
@@ -73,6 +77,8 @@ def run_simonyan(args, net):
     from ..classes import find_class
     from ..classmodels import SimonyanSettings, simonyan
     from ..errors import UserError
+    from ..memory import check_fits, parse_bytes
+    from .deepdream import parse_size
     model = net.model
     if not model.has_classes:
         raise UserError("%s has no classes (a feature extractor); class models need "
@@ -85,9 +91,11 @@ def run_simonyan(args, net):
     index = find_class(args.classes, model.descriptions)
     size = None
     if args.size:
-        from .deepdream import parse_size
         size = parse_size(args.size, model.image_size[::-1])
         net.check_input_size(size[::-1])
+        check_fits(net, size[1], size[0], None,
+                   parse_bytes(args.max_memory) if args.max_memory else None,
+                   "a class model")
     settings = SimonyanSettings(steps=args.steps, learning_rate=args.learning_rate,
                                 l2=args.l2, size=size)
     name = model.descriptions[index].split(",")[0]
@@ -97,16 +105,16 @@ def run_simonyan(args, net):
 
 def run_lsq(args, net):
     from ..classmodels import LeastSquaresSettings, least_squares
+    from ..deepdream import check_layer_input
     from ..errors import UserError
     from ..pipeline import load_prior_option
     from .deepdream import load_photo, resolve_layer
     if not args.start:
         raise UserError("--method lsq enhances a photo: give it with --start IMAGE")
-    if args.iterations < 1:
-        raise UserError("--iterations must be at least 1")
+    if args.iterations < 1 or args.k <= 0:
+        raise UserError("--iterations must be at least 1 and --k positive")
     layer = resolve_layer(net, args.layer)
     start = load_photo(args.start, args.size, net, layer, args.max_memory)
-    from ..deepdream import check_layer_input
     check_layer_input(net, layer, start.shape[:2])
     prior = (load_prior_option(args.prior) if args.regulariser == "prior" else None)
     settings = LeastSquaresSettings(layer=layer, k=args.k, regulariser=args.regulariser,

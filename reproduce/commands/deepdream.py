@@ -15,7 +15,7 @@ DEFAULT_WEIGHTS = "weights/vgg16_conv_hed.h5"
 
 def add_settings_arguments(p, defaults=None):
     """DeepDream's numeric settings, defaulting to ``defaults`` (a DreamSettings)."""
-    from ..deepdream import DreamSettings
+    from ..dream_settings import DreamSettings
     d = defaults or DreamSettings()
     p.add_argument("--octaves", type=int, default=d.octaves,
                    help="pyramid levels (default %(default)s)")
@@ -45,7 +45,7 @@ def add_input_arguments(p, size=None):
 
 
 def settings_from(args):
-    from ..deepdream import DreamSettings
+    from ..dream_settings import DreamSettings
     settings = DreamSettings(octaves=args.octaves, octave_scale=args.octave_scale,
                              steps=args.steps, step_size=args.step_size,
                              jitter=args.jitter, seed=args.seed)

@@ -173,7 +173,8 @@ class StreamHandler(BaseHTTPRequestHandler):
                 self._send(200, jpeg, "image/jpeg")
         elif path == "/status":
             status = self.server.stream.status()
-            status["clients"] = self.server.clients
+            status.update(clients=self.server.clients,
+                          connections=self.server.connections)
             self._json(200, status)
         else:
             self._json(404, {"status": "error", "message": "no such page: %s"
@@ -257,14 +258,42 @@ class DreamServer(ThreadingHTTPServer):
     request_queue_size = 64
 
     def __init__(self, address, stream, max_clients=16, client_timeout=10.0,
-                 verbose=False):
+                 max_connections=64, verbose=False):
         self.stream, self.max_clients = stream, int(max_clients)
+        self.max_connections = max(int(max_connections), self.max_clients + 1)
         self.client_timeout, self.verbose = float(client_timeout), verbose
         with open(PAGE, "rb") as f:
             self.page = f.read()
-        self.clients, self.closing = 0, False
+        self.clients = self.connections = self.peak_connections = 0
+        self.closing = False
         self._clients_lock = threading.Lock()
         super().__init__(address, StreamHandler)
+
+    # One thread per connection, at most max_connections at once: beyond
+    # that a connection is closed at once (each lasts at most client_timeout
+    # seconds idle, so the slots come back).
+    def process_request(self, request, client_address):
+        with self._clients_lock:
+            if self.connections >= self.max_connections:
+                self.shutdown_request(request)
+                return
+            self.connections += 1
+            self.peak_connections = max(self.peak_connections, self.connections)
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self):
+        with self._clients_lock:
+            self.connections -= 1
 
     def enter_client(self):
         with self._clients_lock:
@@ -345,7 +374,8 @@ def register(sub):
 
 
 def run(args):
-    from ..stream import HOLD_SECONDS_2015, LiveStream, WorkerError
+    from ..requests import HOLD_SECONDS_2015
+    from ..stream import LiveStream, WorkerError
     from ..errors import UserError
     setup = prepare(args)
     stream = LiveStream(setup.weights, setup.profile, setup.prior, setup.image,

@@ -100,7 +100,7 @@ class Preview:
         with atomic_path(path) as tmp:
             self.frames[0].save(tmp, format=kind, save_all=True,
                                 append_images=self.frames[1:], duration=PREVIEW_MS,
-                                loop=0, **({"quality": 80} if kind == "WEBP" else {}))
+                                loop=0, **({"quality": 60} if kind == "WEBP" else {}))
         return True
 
 

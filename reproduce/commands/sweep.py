@@ -11,7 +11,7 @@ pixels: 3 octaves of 6 steps instead of DeepDream's 4 of 10.
 import argparse
 import os
 
-from ..deepdream import DreamSettings
+from ..dream_settings import DreamSettings
 
 SWEEP_SETTINGS = DreamSettings(octaves=3, steps=6)
 SWEEP_SIZE = "224"   # the longer side, pixels
@@ -50,8 +50,9 @@ def layer_caption(net, layer, index, total):
     return "%s; layer %d of %d in the sweep" % (what, index, total)
 
 
-def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True):
-    """Dream ``image`` at each of ``layers`` in turn; write NN_LAYER.png/.json.
+def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True,
+                 prefix=""):
+    """Dream ``image`` at each of ``layers`` in turn; write PREFIXNN_LAYER.png/.json.
 
     ``meta``: record fields shared by every picture (weights, prior, quick).
     Returns (records, interrupted): Ctrl-C keeps the layer in progress and
@@ -67,7 +68,7 @@ def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True):
         gradient = compile_gradient(net, objectives.layer_l2(layer))
         result = deepdream(gradient, image, settings, progress,
                            desc="%d/%d %s" % (i, len(layers), layer))
-        name = "%02d_%s" % (i, layer)
+        name = "%s%02d_%s" % (prefix, i, layer)
         save_image(result.image, os.path.join(out_dir, name + ".png"))
         record = dict(meta, name=name, image=name + ".png", classes=[layer],
                       caption=layer_caption(net, layer, i, len(layers)),
@@ -83,11 +84,17 @@ def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True):
     return records, False
 
 
-def input_record(image_name, shape, meta):
-    """The record of the start photo, shown first on the page."""
-    return dict(meta, name="00_input", image="00_input.png", classes=["input photo"],
-                caption="The start photo, %dx%d" % shape[1::-1], seconds=0, steps=0,
-                interrupted=False, settings={"source": image_name})
+def write_input(image, image_name, out_dir, meta, prefix=""):
+    """Save the start photo as PREFIX00_input.png with its record (shown first)."""
+    from ..fileio import save_image
+    from ..gallery import write_record
+    name = prefix + "00_input"
+    record = dict(meta, name=name, image=name + ".png", classes=["input photo"],
+                  caption="The start photo, %dx%d" % image.shape[1::-1], seconds=0,
+                  steps=0, interrupted=False, settings={"source": image_name})
+    save_image(image, os.path.join(out_dir, name + ".png"))
+    write_record(record, os.path.join(out_dir, name + ".json"))
+    return record
 
 
 def resolve_layers(net, spec):
@@ -95,13 +102,16 @@ def resolve_layers(net, spec):
     from ..deepdream import conv_layers, rectified
     if not spec:
         return conv_layers(net)
-    return [rectified(net, name.strip()) for name in spec.split(",") if name.strip()]
+    chosen = {rectified(net, name.strip()) for name in spec.split(",") if name.strip()}
+    if not chosen:
+        from ..errors import UserError
+        raise UserError("--layers %r names no layer; give e.g. conv3_3,conv4_3" % spec)
+    return sorted(chosen, key=list(net.layers).index)
 
 
 def run(args):
     from ..deepdream import check_octaves
-    from ..fileio import save_image
-    from ..gallery import build, write_record
+    from ..gallery import build
     from ..nets import build_net
     from ..weights import load_model
     from .deepdream import load_photo, settings_from
@@ -114,12 +124,10 @@ def run(args):
         check_octaves(net, layer, image.shape[:2], settings)
 
     meta = {"weights": os.path.basename(args.weights), "prior": "none", "quick": False}
-    save_image(image, os.path.join(args.out_dir, "00_input.png"))
-    first = input_record(os.path.basename(args.image), image.shape, meta)
-    write_record(first, os.path.join(args.out_dir, "00_input.json"))
+    first = write_input(image, os.path.basename(args.image), args.out_dir, meta)
     records, interrupted = sweep_layers(net, image, layers, settings, args.out_dir,
                                         meta, not args.no_progress)
-    page, n = build(args.out_dir, "Layer sweep: %s on %s"
+    page, _ = build(args.out_dir, "Layer sweep: %s on %s"
                     % (os.path.basename(args.image), net.model.model_name),
                     sweep_intro(settings), [first] + records)
     print("%s %s: %d of %d layers in %.1f s" % (

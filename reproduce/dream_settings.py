@@ -1,0 +1,88 @@
+"""The settings of DeepDream, Simonyan et al.'s class models and the
+least-squares enhancement, as data (the counterpart of ``profiles.py``).
+
+Kept apart from the Theano code so that the CLI can show the defaults
+without importing Theano.  Sources: DeepDream's defaults are those of
+google/deepdream's ``dream.ipynb`` (``deepdream(..., iter_n=10,
+octave_n=4, octave_scale=1.4)``, ``make_step(step_size=1.5, jitter=32,
+clip=True)``); the class-model and least-squares defaults were chosen
+here on the embedded weights (see the docstrings).
+"""
+import dataclasses
+
+from .errors import UserError
+
+
+def _plain(settings):
+    """A settings dataclass as a plain dict (tuples as lists), for JSON records."""
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(settings).items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class DreamSettings:
+    """DeepDream's settings; the defaults are the notebook's."""
+    octaves: int = 4            # pyramid levels, the full size included
+    octave_scale: float = 1.4   # size ratio between neighbouring octaves
+    steps: int = 10             # gradient steps per octave
+    step_size: float = 1.5      # pixels (0..255) per step, relative to mean|g|
+    jitter: int = 32            # largest roll, pixels, each axis
+    seed: int = 0               # of the jitter
+    clip: tuple = (0.0, 255.0)  # pixel range after every step
+
+    def check(self):
+        """UserError naming the first setting out of range."""
+        problems = [(self.octaves >= 1, "--octaves must be at least 1"),
+                    (self.octave_scale > 1, "--octave-scale must be above 1"),
+                    (self.steps >= 1, "--steps must be at least 1"),
+                    (self.step_size > 0, "--step-size must be positive"),
+                    (self.jitter >= 0, "--jitter must be 0 or more")]
+        for ok, message in problems:
+            if not ok:
+                raise UserError(message)
+
+    def settings(self):
+        """Plain dict of the values, for JSON records and gallery pages."""
+        return _plain(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class SimonyanSettings:
+    """Gradient ascent on S_c(x) - l2 * ||x||^2, x in the preprocessed space.
+
+    The defaults suit nets fed inputs scaled to about [-1, 1] (the embedded
+    EfficientNet-Lite0).  For the same pixels, a net whose inputs are s
+    times larger wants the learning rate times s^2 and l2 divided by s^2
+    (VGG on 0..255: s = 127.5).
+    """
+    # On the embedded EfficientNet-Lite0, "volcano", 224x224: the logit
+    # climbs from 0.03 to 48.7 in 200 steps and the net's top class for
+    # the picture is volcano (python -m reproduce class-model --classes volcano).
+    steps: int = 200
+    learning_rate: float = 1.0
+    l2: float = 1e-2
+    size: tuple = None          # (width, height); None: the net's training size
+
+    def settings(self):
+        return _plain(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class LeastSquaresSettings:
+    """min ||a(x) - k a(x0)||^2 / ||k a(x0)||^2 + weight * R(x) by L-BFGS-B."""
+    layer: str
+    k: float = 2.0              # target = k * the start image's activations
+    regulariser: str = "tv"     # one of REGULARISERS
+    # mu, on R as classmodels.regulariser_energy defines it.  On relu4_3 of
+    # the HED VGG-16, astronaut at 160x160, k = 3, 30 iterations: 0.05 left
+    # high-frequency noise (TV 0.080 -> 0.189, match 0.444 -> 0.031), 0.3
+    # is cleaner at nearly the same match (TV -> 0.140, match -> 0.036).
+    weight: float = 0.3
+    iterations: int = 50        # L-BFGS-B iterations (maxiter)
+    prior_scales: tuple = (1, 2, 4)  # mean-pool sizes, for regulariser="prior"
+
+    def settings(self):
+        return _plain(self)
+
+
+REGULARISERS = ("tv", "prior")
