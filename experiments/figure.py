@@ -7,7 +7,6 @@ record of its classes, settings and run time, to ``results/``;
 ``experiments/gallery.py`` then builds ``results/index.html``.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -16,7 +15,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from reproduce.commands.dream import add_dream_arguments  # noqa: E402
 from reproduce.errors import UserError  # noqa: E402
-from reproduce.fileio import atomic_path, save_image  # noqa: E402
+from reproduce.fileio import save_image  # noqa: E402
+from reproduce.gallery import write_record  # noqa: E402
 
 # QUICK=1: the same recipe at a small size with few steps, to check the pipeline.
 QUICK = ["image_size=256x224", "steps=6", "steps_per_zoom=3"]
@@ -53,9 +53,7 @@ def main(name, classes, caption, argv=None):
                   "prior": args.prior or "weights/prior_student.h5",
                   "settings": {k: list(v) if isinstance(v, tuple) else v
                                for k, v in result.profile.settings().items()}}
-        with atomic_path(os.path.join(args.results, name + ".json")) as tmp:
-            with open(tmp, "w") as f:
-                json.dump(record, f, indent=1)
+        write_record(record, os.path.join(args.results, name + ".json"))
         print("%s: %s (%d steps, %.1f s)" % (name, image_path, result.steps,
                                             result.seconds))
         return 130 if result.interrupted else 0

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from .backend import T, theano
-from .deepdream import activations, layer_outputs
+from .deepdream import activations
 from .dream_settings import (REGULARISERS, LeastSquaresSettings,  # noqa: F401
                              SimonyanSettings)
 from .errors import UserError
@@ -47,7 +47,7 @@ def compile_class_gradient(net):
     and l2 are inputs, so one compile serves every class and lambda.
     """
     x, c, l2 = T.tensor4("x"), T.iscalar("class"), T.fscalar("l2")
-    score = class_logit(c, net.output_name)(layer_outputs(net, x))
+    score = class_logit(c, net.output_name)(net.activations(x))
     objective = score - l2 * T.sqr(x).sum()
     return theano.function([x, c, l2], [objective, score, T.grad(objective, x)])
 

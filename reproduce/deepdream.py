@@ -70,25 +70,10 @@ def conv_layers(net):
 
 # --------------------------------------------------------------- compiled parts
 
-def layer_outputs(net, x):
-    """acts(name) -> symbolic output of layer ``name`` for the network input ``x``.
-
-    ``x``: symbolic (1, 3, H, W), already preprocessed.  Each layer's graph
-    is built once, however often an objective asks for it.
-    """
-    cache = {}
-
-    def acts(name):
-        if name not in cache:
-            cache[name] = net.output(name, input=x)
-        return cache[name]
-    return acts
-
-
 def activations(net, pixels, mean="channel"):
     """acts(name) for ``pixels``: symbolic (1, 3, H, W) RGB on 0..255, put
     through ``nets.preprocess`` (for the HED VGG-16: BGR minus the Caffe mean)."""
-    return layer_outputs(net, preprocess(pixels, net.model, mean))
+    return net.activations(preprocess(pixels, net.model, mean))
 
 
 def compile_gradient(net, objective):

@@ -136,6 +136,18 @@ class Net:
         inputs = None if input is None else {self.input_layer: input}
         return L.get_output(layers, inputs, deterministic=True)
 
+    def activations(self, x):
+        """acts(name) -> symbolic output of layer ``name`` for the preprocessed
+        input ``x``, (1, 3, H, W).  Each layer's graph is built once, however
+        often an objective asks for it."""
+        cache = {}
+
+        def acts(name):
+            if name not in cache:
+                cache[name] = self.output(name, input=x)
+            return cache[name]
+        return acts
+
     def output(self, name=None, input=None):
         return self.outputs([name or self.output_name], input)[0]
 

@@ -94,6 +94,7 @@ def dream_picture(args, model=None):
     recipe = get_recipe(getattr(args, "recipe", "lsd2015"))
     profile = recipe.profile(args)
     model = model or load_model(args.weights)
+    profile = profile.for_model(model)
     if not model.has_classes:
         raise UserError("%s has no classes (a feature extractor); class pictures "
                         "need a classifier such as weights/vgg16.h5" % args.weights)

@@ -44,6 +44,15 @@ class Profile:
         """Scale factor from one key frame to the next: zoomspeed^(frames/fps)."""
         return self.zoom_speed ** (self.frames_per_key / float(self.fps))
 
+    def for_model(self, model):
+        """This profile aimed at ``model``'s logits: ``layer`` stays where the
+        model has it (``fc8``, VGG-16's logits), else becomes the model's last
+        layer, which is the logits of every classifier in our format
+        (EfficientNet-Lite0's ``logits``)."""
+        if self.layer in model.layer_names():
+            return self
+        return dataclasses.replace(self, layer=model.layers[-1].name)
+
     def settings(self):
         """Plain dict of the values, for gallery pages and logs."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)

@@ -48,15 +48,8 @@ class Dreamer:
         self._step = theano.function([], [loss, score, energy], updates=updates)
 
     def _activations(self, pixels):
-        """acts(name) for the net run on ``pixels``, one graph per layer."""
-        x = preprocess(pixels, self.net.model, self.profile.mean)
-        cache = {}
-
-        def acts(name):
-            if name not in cache:
-                cache[name] = self.net.output(name, input=x)
-            return cache[name]
-        return acts
+        """acts(name) for the net run on ``pixels`` (RGB 0..255)."""
+        return self.net.activations(preprocess(pixels, self.net.model, self.profile.mean))
 
     # -- state -------------------------------------------------------------
     def set_image(self, image):
@@ -86,10 +79,11 @@ class Dreamer:
         """One update; returns (loss, objective, prior energy) before the step."""
         return tuple(float(v) for v in self._step())
 
-    def zoom(self):
-        """Zoom the image to the next key frame's start, and reset the moments."""
-        self.image.set_value(np.ascontiguousarray(
-            frames.zoom(self.get_image(), self.profile).transpose(2, 0, 1)[None]))
+    def zoom(self, frames_ahead=None):
+        """Zoom the image to the next key frame's start, ``frames_ahead`` stream
+        frames on (default: the profile's frames_per_key); reset the moments."""
+        self.image.set_value(np.ascontiguousarray(frames.zoom(
+            self.get_image(), self.profile, frames_ahead).transpose(2, 0, 1)[None]))
         self.rule.reset()
 
     def run(self, steps=None):

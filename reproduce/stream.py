@@ -68,19 +68,14 @@ class KeyFrame:
 def stream_profile(profile, model, size=None, stream_size=None):
     """``profile`` set up for ``model`` and the stream's sizes, (width, height).
 
-    The objective's layer is the profile's (``fc8``, VGG-16's logits) or,
-    where the model has no such layer, its last layer: in our weights
-    format that is the logits of every classifier (EfficientNet-Lite0's
-    ``logits``).
+    The objective's layer follows :meth:`Profile.for_model`.
     """
     changes = {}
     if size:
         changes["image_size"] = tuple(size)
     if stream_size or size:
         changes["stream_size"] = tuple(stream_size or size)
-    if profile.layer not in model.layer_names():
-        changes["layer"] = model.layers[-1].name
-    return dataclasses.replace(profile, **changes)
+    return dataclasses.replace(profile, **changes).for_model(model)
 
 
 def key_frames(dreamer, profile, aim, frames_per_key):
@@ -94,9 +89,7 @@ def key_frames(dreamer, profile, aim, frames_per_key):
     while True:
         started = time.perf_counter()
         n = int(frames_per_key())
-        # Dreamer.zoom() with this key frame's frame count: the same frames.zoom
-        # and the same moment reset (set_image).
-        dreamer.set_image(framelib.zoom(dreamer.get_image(), profile, frames=n))
+        dreamer.zoom(n)
         classes = tuple(aim())
         dreamer.set_classes(*classes)
         for _ in range(profile.steps_per_zoom or 1):

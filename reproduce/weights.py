@@ -27,7 +27,7 @@ names of two earlier layers).  Each layer reads the previous one unless its
 import dataclasses
 import hashlib
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import h5py
 import numpy as np

@@ -2,7 +2,7 @@ import numpy as np
 
 from reproduce.backend import T, theano
 from reproduce.nets import build_net
-from reproduce.weights import LayerSpec, Model, dense_to_conv, load_model, save_model
+from reproduce.weights import LayerSpec, Model, dense_to_conv, load_model
 
 
 def test_roundtrip_and_logit_map(tiny_model, tiny_weights):
