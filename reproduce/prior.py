@@ -52,6 +52,7 @@ import numpy as np
 from .backend import T, theano
 from .errors import UserError
 from .fileio import atomic_path
+from .pooling import mean_pool
 
 FORMAT = "reproduce-prior"
 VERSION = 1
@@ -92,8 +93,12 @@ def load_photo(name):
     return np.asarray(image, np.float64)
 
 
-def mean_pool(image, p):
-    """(H, W, C) -> (H // p, W // p, C): means of p x p blocks, remainder cropped."""
+def mean_pool_hwc(image, p):
+    """(H, W, C) -> (H // p, W // p, C): means of p x p blocks, remainder cropped.
+
+    The numpy twin of :func:`reproduce.pooling.mean_pool` (which the Theano
+    energy uses), kept separate so the reference below stays independent.
+    """
     h, w = image.shape[0] // p, image.shape[1] // p
     return image[:h * p, :w * p].reshape(h, p, w, p, -1).mean(axis=(1, 3))
 
@@ -116,7 +121,7 @@ def sample_patches(n, seed, images=None, pool=FIT_POOL, flip=True, dequantize=Tr
         im = load_photo(im) if isinstance(im, str) else np.asarray(im, np.float64)
         if dequantize:
             im = im + rng.uniform(-0.5, 0.5, im.shape)
-        sources.append(mean_pool(im, pool))
+        sources.append(mean_pool_hwc(im, pool))
     counts = np.array([(im.shape[0] - PATCH + 1) * (im.shape[1] - PATCH + 1)
                        for im in sources], np.float64)
     which = rng.choice(len(sources), size=n, p=counts / counts.sum())
@@ -160,7 +165,7 @@ class Fit:
 def _mahalanobis(X, mu, sigma):
     """Squared distances (n,) of the rows of X to mu under sigma, and log|sigma|."""
     L = np.linalg.cholesky(sigma)
-    # One triangular inverse and a GEMM: much faster than a solve per row.
+    # An explicit triangular inverse turns the n solves into one GEMM.
     L_inv = np.linalg.inv(L)
     Y = (X - mu) @ L_inv.T
     return np.einsum("ij,ij->i", Y, Y), 2.0 * np.log(np.diag(L)).sum()
@@ -190,17 +195,47 @@ def _best_nu(delta, logdet, d, bounds):
     return float(np.exp(result.x))
 
 
-def fit_gaussian(patches):
-    """Maximum-likelihood Gaussian of (n, 8, 8, 3) or (n, d) patches -> :class:`Fit`."""
+def point_reflection():
+    """(192,) the permutation of a flattened (h, w, c) patch that rotates it 180 degrees.
+
+    Stationary statistics are invariant under it: the covariance of pixels
+    p and q depends only on q - p, and swapping both signs transposes it.
+    """
+    return np.arange(PATCH * PATCH * 3).reshape(PATCH, PATCH, 3)[::-1, ::-1].ravel()
+
+
+def _symmetrise(a, symmetry):
+    """Average a (d,) vector or (d, d) matrix with its image under the permutation.
+
+    For mu and sigma this is exactly the M-step on the data plus their
+    permuted copies (whose weights equal the originals' once mu and sigma
+    are symmetric).
+    """
+    if symmetry is None:
+        return a
+    return (a + a[np.ix_(*[symmetry] * a.ndim)]) / 2
+
+
+def _moments(X, symmetry):
+    """Sample mean (d,) and covariance (d, d) of X (n, d), symmetrised."""
+    return (_symmetrise(X.mean(axis=0), symmetry),
+            _symmetrise(np.cov(X, rowvar=False, bias=True), symmetry))
+
+
+def fit_gaussian(patches, symmetry=None):
+    """Maximum-likelihood Gaussian of (n, 8, 8, 3) or (n, d) patches -> :class:`Fit`.
+
+    ``symmetry``: a permutation of the d dimensions under which the data
+    are taken to be invariant (see :func:`fit_student_t`).
+    """
     X = _flat(patches)
-    mu = X.mean(axis=0)
-    sigma = np.cov(X, rowvar=False, bias=True)
+    mu, sigma = _moments(X, symmetry)
     delta, logdet = _mahalanobis(X, mu, sigma)
     return Fit(mu, sigma, None, float(_gaussian_loglik(delta, logdet, X.shape[1])), 1)
 
 
 def fit_student_t(patches, nu=None, max_iter=200, tol=1e-6, nu_bounds=(0.01, 1000.0),
-                  callback=None):
+                  symmetry=None, callback=None):
     """Multivariate Student-t of (n, 8, 8, 3) or (n, d) patches by ECME -> :class:`Fit`.
 
     Each iteration (Liu & Rubin 1995):
@@ -215,13 +250,18 @@ def fit_student_t(patches, nu=None, max_iter=200, tol=1e-6, nu_bounds=(0.01, 100
     parameter-expanded step: it has the same fixed point (mean u_i = 1 at
     the maximum) and converges in far fewer iterations.
 
+    ``symmetry`` (a permutation of the d dimensions, e.g.
+    :func:`point_reflection`) fits the data together with their permuted
+    copies, at no extra cost: each CM1 step is symmetrised, so mu and sigma
+    come out exactly invariant under it.
+
     Stops when the log-likelihood per dimension improves by less than
     ``tol`` nats, or after ``max_iter`` iterations.  ``callback(iteration,
     log_likelihood, nu)`` runs after each one (a progress bar).
     """
     X = _flat(patches)
     n, d = X.shape
-    mu, sigma = X.mean(axis=0), np.cov(X, rowvar=False, bias=True)
+    mu, sigma = _moments(X, symmetry)
     current_nu = float(nu) if nu is not None else 1.0
     previous = -np.inf
     for iteration in range(1, max_iter + 1):
@@ -235,9 +275,9 @@ def fit_student_t(patches, nu=None, max_iter=200, tol=1e-6, nu_bounds=(0.01, 100
             break
         previous = loglik
         u = (current_nu + d) / (current_nu + delta)
-        mu = u @ X / u.sum()
+        mu = _symmetrise(u @ X / u.sum(), symmetry)
         centred = X - mu
-        sigma = (centred.T * u) @ centred / u.sum()
+        sigma = _symmetrise((centred.T * u) @ centred / u.sum(), symmetry)
     return Fit(mu, sigma, current_nu if nu is None else float(nu), loglik, iteration)
 
 
@@ -297,7 +337,33 @@ class Prior:
             raise UserError("%s: the prior holds NaN or infinite values" % where)
 
 
-def whitening_bank(mu, sigma, largest_first):
+def _parity_basis(symmetry):
+    """(d, d) orthonormal basis: d/2 even vectors (e_i + e_s(i)) / sqrt 2, then
+    the d/2 odd ones (e_i - e_s(i)) / sqrt 2, for an involution s without fixed points."""
+    d = len(symmetry)
+    first = np.flatnonzero(np.arange(d) < symmetry)
+    half = np.arange(len(first))
+    Q = np.zeros((d, d))
+    Q[first, half] = Q[symmetry[first], half] = Q[first, half + len(first)] = np.sqrt(0.5)
+    Q[symmetry[first], half + len(first)] = -np.sqrt(0.5)
+    return Q
+
+
+def _eigh(sigma, symmetry):
+    """eigh(sigma), ascending.  With a symmetry, per parity block: then every
+    eigenvector is exactly even or odd, even where eigenvalues nearly tie."""
+    if symmetry is None:
+        return np.linalg.eigh(sigma)
+    Q = _parity_basis(symmetry)
+    blocks = Q.T @ sigma @ Q
+    h = len(sigma) // 2
+    (lam_e, V_e), (lam_o, V_o) = np.linalg.eigh(blocks[:h, :h]), np.linalg.eigh(blocks[h:, h:])
+    lam, U = np.r_[lam_e, lam_o], np.c_[Q[:, :h] @ V_e, Q[:, h:] @ V_o]
+    order = np.argsort(lam, kind="stable")
+    return lam[order], U[:, order]
+
+
+def whitening_bank(mu, sigma, largest_first, symmetry=None):
     """PCA-whitening filters of a fit: (8, 8, 3, K) filters and (K,) means.
 
     Row k of the bank is u_k / sqrt(lambda_k) for the eigenpairs of sigma,
@@ -305,9 +371,11 @@ def whitening_bank(mu, sigma, largest_first):
     rows are orthogonal with squared norms 1 / lambda_k).  Each eigenvector's
     sign is fixed by making its largest entry positive (eigh's is arbitrary).
     ``largest_first`` orders components by decreasing variance (the 2015
-    Student-t file), else increasing (the 2015 Gaussian file).
+    Student-t file), else increasing (the 2015 Gaussian file).  With the
+    ``symmetry`` the fit was made under, each filter is exactly even or
+    odd under it, which halves the cost of the energy (:class:`_Projection`).
     """
-    lam, U = np.linalg.eigh(sigma)                     # ascending variance
+    lam, U = _eigh(sigma, symmetry)                    # ascending variance
     U = U * np.sign(U[np.abs(U).argmax(axis=0), np.arange(U.shape[1])])
     W = U.T / np.sqrt(lam)[:, None]                   # (K, d)
     if largest_first:
@@ -317,26 +385,33 @@ def whitening_bank(mu, sigma, largest_first):
     return np.ascontiguousarray(filters, np.float32), mean.astype(np.float32)
 
 
-def prior_from_fit(fit, **provenance):
-    """The :class:`Prior` of a :class:`Fit` (kind from ``fit.nu``)."""
+def prior_from_fit(fit, symmetry=None, **provenance):
+    """The :class:`Prior` of a :class:`Fit` (kind from ``fit.nu``), made under ``symmetry``."""
     kind = "gaussian" if fit.nu is None else "student"
-    filters, mean = whitening_bank(fit.mu, fit.sigma, largest_first=kind == "student")
+    filters, mean = whitening_bank(fit.mu, fit.sigma, kind == "student", symmetry)
     return Prior(kind, filters, mean, fit.nu, log_likelihood=fit.log_likelihood,
                  **provenance)
 
 
 def fit_prior(kind="student", n_patches=100000, seed=0, photos=PHOTOS, callback=None,
               **fit_options):
-    """Sample patches from ``photos`` and fit a prior of ``kind`` -> :class:`Prior`."""
+    """Sample patches from ``photos`` and fit a prior of ``kind`` -> :class:`Prior`.
+
+    The fit is made invariant under the 180-degree rotation of a patch
+    (:func:`point_reflection`), which stationary statistics have anyway:
+    it removes estimation noise and makes every filter even or odd.
+    """
     if kind not in KINDS:
         raise UserError("prior kind %r; expected one of %s" % (kind, ", ".join(KINDS)))
     patches = sample_patches(n_patches, seed, photos)
+    symmetry = point_reflection()
     if kind == "gaussian":
-        fit, how = fit_gaussian(patches), "Gaussian, maximum likelihood"
+        fit, how = fit_gaussian(patches, symmetry), "Gaussian, maximum likelihood"
     else:
-        fit = fit_student_t(patches, callback=callback, **fit_options)
+        fit = fit_student_t(patches, symmetry=symmetry, callback=callback, **fit_options)
         how = "multivariate Student-t, ECME, %d iterations" % fit.n_iter
-    return prior_from_fit(fit, source="fit: %s on skimage.data photos" % how,
+    how += ", invariant under 180-degree rotation"
+    return prior_from_fit(fit, symmetry, source="fit: %s on skimage.data photos" % how,
                           photos=tuple(photos), n_patches=int(n_patches), seed=int(seed))
 
 
@@ -438,86 +513,154 @@ def usable_scales(scales, shape):
     return used
 
 
-def _mean_pool(image, p, shape):
-    """Symbolic (1, 3, H, W) -> (1, 3, H // p, W // p): p x p means, remainder cropped."""
-    if p == 1:
-        return image
-    h, w = shape[0] // p, shape[1] // p
-    blocks = image[:, :, :h * p, :w * p].reshape((1, 3, h, p, w, p))
-    return blocks.mean(axis=(3, 5))
+_WINDOWS = 4096   # windows per task: its 192 x 4096 im2col block (3 MB) stays in cache
 
 
-_CHUNK = 1 << 15   # responses per task: a few buffers of this fit in L2
+class _Projection:
+    """A bank (K, 3, 8, 8) applied to im2col columns (192, n), and back.
+
+    When every filter is exactly even or odd under the 180-degree rotation
+    (our fits, :func:`whitening_bank`), even filters see only the sums
+    x_i + x_r(i) and odd ones only the differences, 96 numbers each: the
+    two GEMMs do half the work.  Components then come even first; ``order``
+    maps them to the bank's.  Other banks (the 2015 ones) take the plain path.
+    """
+
+    def __init__(self, bank):
+        flat = bank.reshape(len(bank), -1)
+        flipped = bank[:, :, ::-1, ::-1].reshape(len(bank), -1)
+        even, odd = (flipped == flat).all(axis=1), (flipped == -flat).all(axis=1)
+        self.split = bool(np.all(even | odd))
+        if not self.split:
+            self.order, self.bank = np.arange(len(bank)), flat
+            return
+        pairs = np.arange(flat.shape[1]).reshape(3, PATCH, PATCH)[:, ::-1, ::-1].ravel()
+        self.first = np.flatnonzero(np.arange(flat.shape[1]) < pairs)
+        self.second = pairs[self.first]
+        self.order = np.r_[np.flatnonzero(even), np.flatnonzero(~even)]
+        self.n_even = int(even.sum())
+        self.even = np.ascontiguousarray(flat[even][:, self.first])   # (K_even, 96)
+        self.odd = np.ascontiguousarray(flat[~even][:, self.first])   # (K_odd, 96)
+
+    def forward(self, cols):
+        """(192, n) columns -> (K, n) responses, in ``order``."""
+        if not self.split:
+            return self.bank @ cols
+        a, b = cols[self.first], cols[self.second]
+        d = np.empty((len(self.order), cols.shape[1]), np.float32)
+        np.matmul(self.even, a + b, out=d[:self.n_even])
+        np.matmul(self.odd, a - b, out=d[self.n_even:])
+        return d
+
+    def backward(self, d):
+        """(K, n) response gradients -> (192, n) column gradients."""
+        if not self.split:
+            return self.bank.T @ d
+        s, t = self.even.T @ d[:self.n_even], self.odd.T @ d[self.n_even:]
+        cols = np.empty((2 * len(s), d.shape[1]), np.float32)
+        cols[self.first], cols[self.second] = s + t, s - t
+        return cols
 
 
-def _energy_tasks(z, dz, mean, kind, c, tasks):
-    """One thread's share of :func:`component_energy_sum`: returns its energy sum."""
-    d, q = np.empty(_CHUNK, np.float32), np.empty(_CHUNK, np.float32)
+def _energy_rows(x, projection, mean, keep, c, blocks, grad):
+    """One thread's share of :func:`patch_energy_sum`; returns its energy sum.
+
+    ``blocks``: (first, end) ranges of output rows.  For each, the windows
+    are cut out (im2col), projected, scored, and sent back by the transposed
+    projection and an overlap-add into this thread's ``grad`` (3, h, w).
+    ``mean`` and ``keep`` (components that count) are in projection order;
+    ``c`` = 1 / nu for the Student-t, None for the Gaussian.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+    width = x.shape[2] - PATCH + 1
     total = 0.0
-    for k, start in tasks:
-        zk, gk = z[k, start:start + _CHUNK], dz[k, start:start + _CHUNK]
-        dk, qk = d[:zk.size], q[:zk.size]
-        np.subtract(zk, mean[k], out=dk)
-        if kind == "student":
-            np.multiply(dk, dk, out=qk)
-            qk *= c
-            qk += 1                                  # 1 + d^2 / nu
-            np.divide(dk, qk, out=gk)
-            gk *= 2 * c                              # d/dd log(1 + d^2 / nu)
-            # log, not log1p: numpy vectorises it, and the absolute error it
-            # makes where d^2 / nu is tiny (~1e-7) is far below what matters.
-            total += float(np.log(qk, out=qk).sum(dtype=np.float64))
+    for first, end in blocks:
+        windows = sliding_window_view(x[:, first:end + PATCH - 1], (PATCH, PATCH),
+                                      axis=(1, 2))           # (3, rows, width, 8, 8)
+        cols = np.ascontiguousarray(windows.transpose(0, 3, 4, 1, 2)).reshape(
+            3 * PATCH * PATCH, -1)                           # (c, a, b) x window
+        d = projection.forward(cols)                         # (K, windows)
+        d -= mean[:, None]
+        if keep is not None:
+            d[~keep] = 0
+        if c is not None:
+            q = d * d
+            q *= c
+            q += 1                                           # 1 + d^2 / nu
+            # log, not log1p: numpy vectorises it, and its absolute error
+            # where d^2 / nu is tiny (~1e-7) is far below what matters.
+            total += float(np.log(q).sum(dtype=np.float64))
+            d /= q
+            d *= 2 * c                                       # d/dd of the energy
         else:
-            np.multiply(dk, 2, out=gk)
-            total += float(np.dot(dk, dk))
+            total += float(np.einsum("ij,ij->", d, d, dtype=np.float64))
+            d *= 2
+        back = projection.backward(d).reshape(3, PATCH, PATCH, end - first, width)
+        for a in range(PATCH):
+            for b in range(PATCH):
+                grad[:, first + a:end + a, b:b + width] += back[:, a, b]
     return total
 
 
-def component_energy_sum(z, mean, kind, nu=None):
-    """Sum of per-component energies of d = z - mean, and its gradient wrt z.
+def patch_energy_sum(x, bank, mean, kind, nu=None):
+    """Sum of per-component energies over every 8x8 window of ``x``, and its gradient.
 
-    z (1, K, h, w) float32 filter responses; mean (K,).  Returns (float,
-    dz (1, K, h, w) float32).  The Gaussian leaves out component K - 1 (its
-    dz is 0).  One pass in L2-sized chunks on every core: Theano's own
-    elementwise ops would make five single-threaded passes over z, which
-    cost more than the convolution itself.
+    x (1, 3, h, w) float32: the pooled image minus 128; bank (K, 3, 8, 8)
+    correlation filters; mean (K,).  Returns (float, (1, 3, h, w) float32).
+    The Gaussian leaves out component K - 1.  Blocks of rows go to a thread
+    pool; each block's im2col matrix, responses and back-projection stay in
+    cache, where Theano's conv2d + elementwise graph writes several
+    192-channel images to memory and reads them back.
     """
-    z = np.ascontiguousarray(z, np.float32)
-    K = z.shape[1]
-    flat, dz = z.reshape(K, -1), np.empty_like(z)
-    used = K if kind == "student" else K - 1
-    dz[:, used:] = 0
-    tasks = [(k, s) for k in range(used) for s in range(0, flat.shape[1], _CHUNK)]
+    x = np.ascontiguousarray(x[0], np.float32)
+    projection = _Projection(np.asarray(bank, np.float32))
+    mean = np.asarray(mean, np.float32)[projection.order]
+    keep = None
+    if kind == "gaussian":
+        keep = projection.order != len(projection.order) - 1
     c = np.float32(1.0 / nu) if kind == "student" else None
-    mean = np.asarray(mean, np.float32)
-    n = _threads()
-    parts = _pool().map(lambda share: _energy_tasks(flat, dz.reshape(K, -1), mean,
-                                                    kind, c, share),
-                        [tasks[i::n] for i in range(n)])
-    return sum(parts), dz
+    rows, width = x.shape[1] - PATCH + 1, x.shape[2] - PATCH + 1
+    step = max(1, _WINDOWS // width)
+    blocks = [(r, min(r + step, rows)) for r in range(0, rows, step)]
+    n = min(_threads(), len(blocks))
+    grads = [np.zeros_like(x) for _ in range(n)]
+    parts = _pool().map(lambda i: _energy_rows(x, projection, mean, keep, c,
+                                               blocks[i::n], grads[i]), range(n))
+    total = sum(parts)
+    return total, sum(grads)[None]
 
 
 def _threads():
+    """The BLAS thread budget (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, as the
+    stream's worker sets it), else every core this process may use."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(name, "").isdigit() and int(os.environ[name]) > 0:
+            return int(os.environ[name])
     return max(1, len(os.sched_getaffinity(0)))
 
 
-_POOL = []
+_POOL = {}
 
 
 def _pool():
-    """One thread pool for the process (numpy releases the GIL in ufuncs)."""
-    if not _POOL:
+    """One thread pool per process (numpy releases the GIL in ufuncs and GEMMs).
+
+    Keyed by pid: a forked child inherits the pool object but not its
+    threads, and would wait on it for ever.
+    """
+    if os.getpid() not in _POOL:
         from concurrent.futures import ThreadPoolExecutor
-        _POOL.append(ThreadPoolExecutor(_threads(), thread_name_prefix="prior"))
-    return _POOL[0]
+        _POOL.clear()
+        _POOL[os.getpid()] = ThreadPoolExecutor(_threads(), thread_name_prefix="prior")
+    return _POOL[os.getpid()]
 
 
-class ComponentEnergy(theano.Op):
-    """Theano Op over :func:`component_energy_sum`: (z, mean) -> (sum, dz).
+class PatchEnergy(theano.Op):
+    """Theano Op over :func:`patch_energy_sum`: (x, bank, mean) -> (sum, d sum / dx).
 
-    Its gradient is the stored dz times the incoming gradient, so one
-    optimisation step makes a single pass over the responses.  Only the
-    sum may be differentiated (dz is an internal output).
+    Forward and backward are computed together; the gradient reuses the
+    stored d sum / dx (the grad graph calls the Op again and Theano merges
+    the two nodes).  Only the sum may be differentiated, and only w.r.t. x.
     """
     __props__ = ("kind", "nu")
 
@@ -525,27 +668,25 @@ class ComponentEnergy(theano.Op):
         super().__init__()
         self.kind, self.nu = kind, None if nu is None else float(nu)
 
-    def make_node(self, z, mean):
-        z, mean = T.as_tensor_variable(z), T.as_tensor_variable(mean)
-        return theano.Apply(self, [z, mean], [T.fscalar(), T.ftensor4()])
+    def make_node(self, x, bank, mean):
+        inputs = [T.as_tensor_variable(v) for v in (x, bank, mean)]
+        return theano.Apply(self, inputs, [T.fscalar(), T.ftensor4()])
 
     def perform(self, node, inputs, outputs):
-        total, dz = component_energy_sum(inputs[0], inputs[1], self.kind, self.nu)
+        total, grad = patch_energy_sum(*inputs, kind=self.kind, nu=self.nu)
         outputs[0][0] = np.asarray(total, np.float32)
-        outputs[1][0] = dz
+        outputs[1][0] = grad
 
     def infer_shape(self, node, shapes):
         return [(), shapes[0]]
 
     def grad(self, inputs, output_grads):
         from theano.gradient import DisconnectedType, grad_not_implemented
+        fixed = [grad_not_implemented(self, i, inputs[i], "the prior is fixed")
+                 for i in (1, 2)]
         if not isinstance(output_grads[1].type, DisconnectedType):
-            return [grad_not_implemented(self, i, inputs[i],
-                                         "dz is internal; differentiate the sum")
-                    for i in range(2)]
-        dz = self(*inputs)[1]                    # merged with the forward node
-        gz = output_grads[0] * dz
-        return [gz, -gz.sum(axis=(0, 2, 3))]
+            return [grad_not_implemented(self, 0, inputs[0], "differentiate the sum")] + fixed
+        return [output_grads[0] * self(*inputs)[1]] + fixed
 
 
 def prior_energy(image, prior, scales, shape):
@@ -557,20 +698,16 @@ def prior_energy(image, prior, scales, shape):
     that scale; total their average over the usable scales (see
     :func:`usable_scales`).  The caller multiplies total by the strength.
     """
-    bank = prior.filters.transpose(3, 2, 0, 1)             # (K, 3, 8, 8)
-    filters = theano.shared(np.ascontiguousarray(bank, np.float32), name="prior_filters")
+    bank = theano.shared(np.ascontiguousarray(prior.filters.transpose(3, 2, 0, 1),
+                                              np.float32), name="prior_filters")
     mean = theano.shared(np.asarray(prior.mean, np.float32), name="prior_mean")
+    used = prior.n_components - (prior.kind == "gaussian")
+    energy = PatchEnergy(prior.kind, prior.nu)
     energies = collections.OrderedDict()
     for p in usable_scales(scales, shape):
-        pooled = _mean_pool(image, p, shape)
-        z = T.nnet.conv2d(pooled - np.float32(OFFSET), filters,
-                          input_shape=(1, 3, shape[0] // p, shape[1] // p),
-                          filter_shape=bank.shape, border_mode="valid",
-                          filter_flip=False)
-        total_p = ComponentEnergy(prior.kind, prior.nu)(z, mean)[0]
-        used = prior.n_components - (prior.kind == "gaussian")
+        pooled = mean_pool(image, p) - np.float32(OFFSET)
         count = used * (shape[0] // p - PATCH + 1) * (shape[1] // p - PATCH + 1)
-        energies[p] = total_p / np.float32(count)
+        energies[p] = energy(pooled, bank, mean)[0] / np.float32(count)
     total = sum(energies.values()) / np.float32(len(energies))
     return total, energies
 
@@ -617,8 +754,7 @@ def prior_energy_numpy(image, prior, scales):
         image = image[0].transpose(1, 2, 0)
     energies = collections.OrderedDict()
     for p in usable_scales(scales, image.shape[:2]):
-        h, w = image.shape[0] // p, image.shape[1] // p
-        pooled = image[:h * p, :w * p].reshape(h, p, w, p, 3).mean(axis=(1, 3))
+        pooled = mean_pool_hwc(image, p)
         windows = sliding_window_view(pooled, (PATCH, PATCH, 3))[:, :, 0]
         energies[p] = np.mean([patch_energy(row, prior).mean() for row in windows])
     return float(np.mean(list(energies.values()))), energies

@@ -82,6 +82,13 @@ class FourierProfile:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name != "sources"}
 
+    def for_model(self, model):
+        """This profile aimed at ``model``: an empty or unknown ``layer``
+        becomes the model's last layer, its logits (as Profile.for_model)."""
+        if self.layer in model.layer_names():
+            return self
+        return dataclasses.replace(self, layer=model.layers[-1].name)
+
     def source(self, field):
         return dict(self.sources).get(field, "")
 
@@ -114,17 +121,6 @@ def make_transforms(profile, seed=0):
     return chain
 
 
-def activations(net, x):
-    """acts(name): the named layer's output for net input ``x``, built once."""
-    cache = {}
-
-    def acts(name):
-        if name not in cache:
-            cache[name] = net.output(name, input=x)
-        return cache[name]
-    return acts
-
-
 class Renderer:
     """One compiled step: param -> transforms -> net -> objective -> update.
 
@@ -152,7 +148,7 @@ class Renderer:
                 objective = objective - profile.mean_logit_weight * mean_logits(layer)
         self.objective = objective
         seen = self.transforms.build(self.param.image)
-        score = objective(activations(net, preprocess(seen, net.model, profile.mean)))
+        score = objective(net.activations(preprocess(seen, net.model, profile.mean)))
         loss = -score
         grads = T.grad(loss, self.param.params)
         self.rules = [make_rule(profile.update, p, profile.beta1, profile.beta2,

@@ -20,7 +20,6 @@ import numpy as np
 
 from . import frames
 from .backend import T, floatX
-from .nets import pad_2d
 
 GREY = 127.5  # mid-grey on 0..255: the pad and fill colour (Lucid pads with 0.5)
 
@@ -59,8 +58,15 @@ class Pad(Transform):
         self.width, self.value = int(width), float(value)
 
     def build(self, x):
-        w = self.width
-        return pad_2d(x, ((w, w), (w, w)), self.value)
+        """Concatenated constant blocks.  (``nets.pad_2d``, a set_subtensor
+        into an alloc, sends Theano 1.0.5's graph optimiser into an endless
+        loop when its gradient is taken straight to an input tensor.)"""
+        w, value = self.width, np.float32(self.value)
+        n, c, rows, cols = x.shape
+        side = T.alloc(value, n, c, rows, w)
+        x = T.concatenate([side, x, side], axis=3)
+        top = T.alloc(value, n, c, w, cols + 2 * w)
+        return T.concatenate([top, x, top], axis=2)
 
     def draw(self, shape):
         return self.values(shape)
@@ -109,13 +115,15 @@ def bilinear_taps(coords, n):
     Samples at i0 and i1 = i0 + 1, clamped into 0..n-1, weighted w0 + w1 = 1;
     ``inside`` is False where coords lies outside [-0.5, n - 0.5] (no pixel).
     """
-    coords = np.asarray(coords, np.float64)
+    coords = np.asarray(coords)
     base = np.floor(coords)
     w1 = coords - base
-    i0 = np.clip(base, 0, n - 1).astype(np.int64)
-    i1 = np.clip(base + 1, 0, n - 1).astype(np.int64)
+    i0 = base.astype(np.int64)
+    i1 = np.minimum(i0 + 1, n - 1)
+    np.clip(i0, 0, n - 1, out=i0)
+    np.maximum(i1, 0, out=i1)
     inside = (coords >= -0.5) & (coords <= n - 0.5)
-    return i0, i1, 1.0 - w1, w1, inside
+    return i0, i1, 1 - w1, w1, inside
 
 
 def resize_matrix(n_in, n_out):
@@ -157,25 +165,36 @@ class Scale(Transform):
         return "scale(%s)" % ", ".join("%g" % s for s in self.scales)
 
 
+_CENTRED = {}
+
+
+def _centred_grid(shape):
+    """Row and column offsets from the centre, (H, 1) and (1, W), cached by shape."""
+    if shape not in _CENTRED:
+        rows, cols = shape
+        _CENTRED[shape] = (np.arange(rows, dtype=np.float32)[:, None] - (rows - 1) / 2.0,
+                           np.arange(cols, dtype=np.float32)[None, :] - (cols - 1) / 2.0)
+    return _CENTRED[shape]
+
+
 def rotation_taps(shape, degrees):
     """Sampling indices (4, H*W) into the flattened image and weights (4, H*W)
     for a rotation by ``degrees`` about the centre (positive: clockwise on
     screen, rows pointing down); weights are zero where the source has no
     pixel."""
     rows, cols = shape
-    theta = np.deg2rad(degrees)
-    c = ((rows - 1) / 2.0, (cols - 1) / 2.0)
-    r, q = np.mgrid[0:rows, 0:cols].astype(np.float64)
-    r, q = r - c[0], q - c[1]
+    r, q = _centred_grid(tuple(shape))
+    cos, sin = np.float32(np.cos(np.deg2rad(degrees))), np.float32(np.sin(np.deg2rad(degrees)))
     # each output offset samples the source at that offset rotated by -theta
-    src_r = np.cos(theta) * r - np.sin(theta) * q + c[0]
-    src_c = np.sin(theta) * r + np.cos(theta) * q + c[1]
-    r0, r1, wr0, wr1, in_r = bilinear_taps(src_r.ravel(), rows)
-    c0, c1, wc0, wc1, in_c = bilinear_taps(src_c.ravel(), cols)
-    inside = in_r & in_c
-    index = np.stack([r0 * cols + c0, r0 * cols + c1, r1 * cols + c0, r1 * cols + c1])
-    weight = np.stack([wr0 * wc0, wr0 * wc1, wr1 * wc0, wr1 * wc1]) * inside
-    return index.astype(np.int64), weight.astype(floatX)
+    src_r = (cos * r - sin * q + np.float32((rows - 1) / 2.0)).ravel()
+    src_c = (sin * r + cos * q + np.float32((cols - 1) / 2.0)).ravel()
+    r0, r1, wr0, wr1, in_r = bilinear_taps(src_r, rows)
+    c0, c1, wc0, wc1, in_c = bilinear_taps(src_c, cols)
+    r0, r1 = r0 * cols, r1 * cols
+    index = np.stack([r0 + c0, r0 + c1, r1 + c0, r1 + c1])
+    weight = np.stack([wr0 * wc0, wr0 * wc1, wr1 * wc0, wr1 * wc1])
+    weight *= in_r & in_c
+    return index, weight.astype(floatX, copy=False)
 
 
 class Rotate(Transform):

@@ -22,6 +22,7 @@ efficientnet_pytorch naming, into our Model (see ``convert_efficientnet_lite0``)
 """
 import collections
 import io
+import math
 import pickle
 import struct
 import zipfile
@@ -196,22 +197,47 @@ LITE0_STEM, LITE0_HEAD = 32, 1280
 BN_EPS = 1e-3  # TensorFlow's EfficientNet batch norms (efficientnet_pytorch agrees)
 
 
-def lite0_blocks():
-    """[(kernel, stride, expand ratio, in channels, out channels)] for the 16 blocks."""
+# The larger EfficientNet-Lite sizes scale Lite0's stages by (width, depth)
+# and are trained at larger inputs (TensorFlow's efficientnet_lite_builder);
+# unlike EfficientNet-B*, Lite keeps the stem (32), the head (1280) and the
+# repeats of the first and last stages fixed.
+LITE_VARIANTS = {"lite0": (1.0, 1.0, 224), "lite1": (1.0, 1.1, 240),
+                 "lite2": (1.1, 1.2, 260), "lite3": (1.2, 1.4, 280),
+                 "lite4": (1.4, 1.8, 300)}
+
+
+def lite_stages(variant):
+    """LITE0_STAGES scaled for ``variant`` ("lite0" .. "lite4"): channels
+    rounded to multiples of 8 (never below 90% of the scaled value), middle
+    stages' repeats rounded up."""
+    width, depth, _ = LITE_VARIANTS[variant]
+
+    def channels(c):
+        rounded = max(8, int(c * width + 4) // 8 * 8)
+        return rounded + 8 if rounded < 0.9 * c * width else rounded
+
+    last = len(LITE0_STAGES) - 1
+    return tuple((r if i in (0, last) else int(math.ceil(depth * r)), k, s, e, channels(c))
+                 for i, (r, k, s, e, c) in enumerate(LITE0_STAGES))
+
+
+def lite0_blocks(stages=LITE0_STAGES):
+    """[(kernel, stride, expand ratio, in channels, out channels)] per block
+    (16 for Lite0's stages)."""
     blocks, channels = [], LITE0_STEM
-    for repeats, kernel, stride, expand, out in LITE0_STAGES:
+    for repeats, kernel, stride, expand, out in stages:
         for i in range(repeats):
             blocks.append((kernel, stride if i == 0 else 1, expand, channels, out))
             channels = out
     return blocks
 
 
-def _expected_lite0_shapes():
+def _expected_lite0_shapes(stages=LITE0_STAGES):
     """{state dict key: shape} of EfficientNet-Lite0's weights (BN keys aside)."""
     shapes = {"_conv_stem.weight": (LITE0_STEM, 3, 3, 3),
-              "_conv_head.weight": (LITE0_HEAD, LITE0_STAGES[-1][-1], 1, 1),
+              "_conv_head.weight": (LITE0_HEAD, stages[-1][-1], 1, 1),
               "_fc.weight": (1000, LITE0_HEAD), "_fc.bias": (1000,)}
-    for i, (kernel, _, expand, n_in, n_out) in enumerate(lite0_blocks()):
+    for i, (kernel, _, expand, n_in, n_out) in enumerate(lite0_blocks(stages)):
         mid, p = n_in * expand, "_blocks.%d." % i
         if expand != 1:
             shapes[p + "_expand_conv.weight"] = (mid, n_in, 1, 1)
@@ -220,21 +246,21 @@ def _expected_lite0_shapes():
     return shapes
 
 
-def check_lite0(state, where):
+def check_lite0(state, where, stages=LITE0_STAGES, name="EfficientNet-Lite0"):
     """Raise UserError unless ``state`` holds exactly EfficientNet-Lite0.
 
     Lite0 = B0's blocks without squeeze-excite (no ``_se_*`` keys), stem 32
     and head 1280 channels, 1000 classes.  Any other variant (B0, Lite1+)
     differs in a key or a shape.
     """
-    expected = _expected_lite0_shapes()
+    expected = _expected_lite0_shapes(stages)
     weights = {k: v.shape for k, v in state.items()
                if k.endswith((".weight", ".bias")) and "_bn" not in k}
     wrong = sorted(k for k in set(expected) | set(weights)
                    if expected.get(k) != weights.get(k))
     if wrong:
-        raise UserError("%s: not EfficientNet-Lite0: %d weights differ, e.g. %s: "
-                        "expected %s, found %s" % (where, len(wrong), wrong[0],
+        raise UserError("%s: not %s: %d weights differ, e.g. %s: "
+                        "expected %s, found %s" % (where, name, len(wrong), wrong[0],
                                                    expected.get(wrong[0]),
                                                    weights.get(wrong[0])))
 
@@ -265,7 +291,7 @@ def _conv_bn_relu6(state, name, conv, bn, pad, stride=1, groups=1, relu=True):
     return layers + [LayerSpec(name + "_relu6", "relu6")] if relu else layers
 
 
-def lite0_layers(state, pad="same"):
+def lite0_layers(state, pad="same", stages=LITE0_STAGES):
     """Our layer list for EfficientNet-Lite0, logits as a 1x1 conv at the end.
 
     Names: ``stem``, ``block{i}_expand``, ``block{i}_depthwise``,
@@ -277,7 +303,7 @@ def lite0_layers(state, pad="same"):
     Drop-connect and dropout are training-only and absent.
     """
     layers = _conv_bn_relu6(state, "stem", "_conv_stem", "_bn0", pad, stride=2)
-    for i, (kernel, stride, expand, n_in, n_out) in enumerate(lite0_blocks()):
+    for i, (kernel, stride, expand, n_in, n_out) in enumerate(lite0_blocks(stages)):
         p, name = "_blocks.%d." % i, "block%d_" % i
         block_input = layers[-1].name
         if expand != 1:
@@ -303,13 +329,30 @@ def convert_efficientnet_lite0(path, source_name=None, pad="same",
     The defaults are what classified the scikit-image photos best (see
     weights/README.md): TF SAME padding, inputs on [-1, 1].
     """
+    return convert_efficientnet_lite(path, "lite0", source_name, pad, mean, scale)
+
+
+def convert_efficientnet_lite2(path, source_name=None):
+    """EfficientNet-Lite2 (260x260): the judge of reproduce/judge.py."""
+    return convert_efficientnet_lite(path, "lite2", source_name)
+
+
+def convert_efficientnet_lite(path, variant, source_name=None, pad="same",
+                              mean=(127.5,) * 3, scale=1 / 127.5):
+    """Any EfficientNet-Lite size (``LITE_VARIANTS``) -> a classifier Model,
+    as :func:`convert_efficientnet_lite0`, at the variant's training size."""
     from ..classes import imagenet_descriptions
 
+    if variant not in LITE_VARIANTS:
+        raise UserError("unknown EfficientNet-Lite variant %r; choose one of: %s"
+                        % (variant, ", ".join(LITE_VARIANTS)))
+    stages, size = lite_stages(variant), LITE_VARIANTS[variant][2]
     state = load_state_dict(path)
-    check_lite0(state, path)
+    check_lite0(state, path, stages, "EfficientNet-" + variant.capitalize())
     descriptions, wnids = imagenet_descriptions()
-    return Model(layers=lite0_layers(state, pad), model_name="efficientnet-lite0",
+    return Model(layers=lite0_layers(state, pad, stages),
+                 model_name="efficientnet-" + variant,
                  channel_order="RGB", mean=np.asarray(mean, np.float32),
-                 scale=float(scale), image_size=(224, 224),
+                 scale=float(scale), image_size=(size, size),
                  descriptions=descriptions, wnids=wnids,
                  source_file=source_name or str(path), source_sha256=sha256_of(path))

