@@ -3,9 +3,9 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 WEIGHTS := weights/vgg16.h5
 
-.PHONY: setup system-deps test weights weights19 weights-embedded bench figures demo stream-demo
+.PHONY: setup system-deps test weights weights19 weights-embedded prior bench figures demo stream-demo
 
-setup: system-deps .venv/stamp weights-embedded
+setup: system-deps .venv/stamp weights-embedded prior
 
 # OpenBLAS for Theano's conv path (1.0 s against 1.3-1.9 s a VGG-16 step).
 system-deps:
@@ -28,6 +28,13 @@ system-deps:
 # The offline default weights (weights/README.md); skips files already up to date.
 weights-embedded: .venv/stamp
 	$(PY) -m reproduce convert-embedded --dest weights/
+
+# Our own Student-t patch prior, fitted on scikit-image's photos (docs/prior.md):
+# 100 000 patches, about 5-25 s.  The figures, dream and the stream use it.
+prior: weights/prior_student.h5
+
+weights/prior_student.h5: | .venv/stamp
+	$(PY) -m reproduce fit-prior --out $@
 
 test: setup
 	$(PY) -m pytest -q
@@ -54,10 +61,9 @@ bench: setup
 	$(PY) -m bench
 
 # A few seconds of the zooming stream recorded to results/ (CPU, the embedded
-# EfficientNet-Lite0, 336x192): video + animated preview.  Uses our fitted
-# prior when weights/prior_student.h5 exists.  The live page itself:
+# EfficientNet-Lite0, 336x192, our fitted prior): video + animated preview.
+# The live page itself:
 # `python -m reproduce serve`, then open http://127.0.0.1:8025/.
-STREAM_DEMO_FLAGS = --classes volcano --seconds 4 --size 336x192 \
-                     $(if $(wildcard weights/prior_student.h5),,--prior none)
+STREAM_DEMO_FLAGS = --classes volcano --seconds 4 --size 336x192
 stream-demo: setup
 	$(PY) -m reproduce stream --out results/stream_demo.mp4 $(STREAM_DEMO_FLAGS)

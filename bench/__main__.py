@@ -9,6 +9,7 @@ SECTIONS = [
     ("foundation", "bench.bench_foundation"),
     ("stream", "bench.bench_stream"),
     ("race", "bench.bench_race"),
+    ("fourier", "bench.bench_fourier"),
 ]
 
 

@@ -5,7 +5,7 @@ The 2015 stream kept its hallucinations image-like with a density fitted to
 mean-pooling scales.  A fit (Gaussian, or multivariate Student-t by EM) is
 turned into what the 2015 code applied: a bank of K = 192 PCA-whitening
 filters w_k = u_k / sqrt(lambda_k) (eigenvectors of the scale matrix, so
-the filters are mutually orthogonal and component k has unit variance) and
+the filters are mutually orthogonal and component k has unit scale) and
 a mean per component, mean_k = w_k . (mu - 128).  The energy of one patch
 x (RGB, 0..255) is the mean over components of
 
@@ -13,7 +13,15 @@ x (RGB, 0..255) is the mean over components of
     Gaussian:   (w_k . (x - 128) - mean_k)^2, the last component left out
 
 and the energy of an image at scale p is the mean of that over every 8x8
-window of the image mean-pooled by p.
+window of the image mean-pooled by p (remainder rows and columns cropped).
+Scales at which the pooled image has no 8x8 window are left out of the
+average (:func:`usable_scales`).
+
+Two implementations: :func:`prior_energy` builds the Theano graph for the
+optimisation step (forward and gradient in one :class:`PatchEnergy` Op,
+blocked GEMMs on a thread pool, since Theano's conv2d + elementwise graph
+cost 2-3x more), and :func:`prior_energy_numpy` / :func:`patch_energy` are
+the plain reference, written straight from the formula.
 
 Conventions
 -----------
@@ -42,6 +50,7 @@ HDF5 schema (format ``reproduce-prior``, version 1)::
     /mean       (K,) float32
 """
 import collections
+import contextlib
 import dataclasses
 import json
 import os
@@ -57,6 +66,7 @@ from .pooling import mean_pool
 FORMAT = "reproduce-prior"
 VERSION = 1
 PATCH = 8
+HALF = PATCH // 2
 OFFSET = 128.0        # the 2015 code subtracted 128 before the filters
 LSD2015_NU = 0.665248  # the 2015 code's Student-t degrees of freedom
 KINDS = ("student", "gaussian")
@@ -488,12 +498,12 @@ def load_lsd2015(folder, kind="student"):
         filters, mean = (np.load(path, allow_pickle=False) for path in paths)
     except (OSError, ValueError) as exc:
         raise UserError("%s: cannot read the 2015 .npy files (%s)" % (folder, exc))
-    prior = Prior(kind, np.ascontiguousarray(filters[::-1, ::-1], np.float32),
-                  np.asarray(mean, np.float32),
+    prior = Prior(kind, np.asarray(filters, np.float32), np.asarray(mean, np.float32),
                   LSD2015_NU if kind == "student" else None,
                   source="lsd2015: %s (spatially flipped: 2015 convolved)"
                          % os.path.basename(paths[0]))
     prior.check(paths[0])
+    prior.filters = np.ascontiguousarray(prior.filters[::-1, ::-1])
     return prior
 
 
@@ -517,59 +527,72 @@ _WINDOWS = 4096   # windows per task: its 192 x 4096 im2col block (3 MB) stays i
 
 
 class _Projection:
-    """A bank (K, 3, 8, 8) applied to im2col columns (192, n), and back.
+    """A bank (K, 3, 8, 8) applied to every 8x8 window of a block of rows, and back.
 
     When every filter is exactly even or odd under the 180-degree rotation
-    (our fits, :func:`whitening_bank`), even filters see only the sums
-    x_i + x_r(i) and odd ones only the differences, 96 numbers each: the
-    two GEMMs do half the work.  Components then come even first; ``order``
-    maps them to the bank's.  Other banks (the 2015 ones) take the plain path.
+    (our fits, :func:`whitening_bank`), even filters need only the sums
+    x[c, a, b] + x[c, 7-a, 7-b] over the top half (a < 4) and odd ones the
+    differences: 96 numbers a window instead of 192, so the two GEMMs do half
+    the work, and the sums are taken straight from the image (no im2col
+    copy).  Components then come even first; ``order`` maps them to the
+    bank's.  Other banks (the 2015 ones) take the plain path.
     """
 
     def __init__(self, bank):
-        flat = bank.reshape(len(bank), -1)
-        flipped = bank[:, :, ::-1, ::-1].reshape(len(bank), -1)
-        even, odd = (flipped == flat).all(axis=1), (flipped == -flat).all(axis=1)
+        K = len(bank)
+        flipped = bank[:, :, ::-1, ::-1]
+        even = (flipped == bank).reshape(K, -1).all(axis=1)
+        odd = (flipped == -bank).reshape(K, -1).all(axis=1)
         self.split = bool(np.all(even | odd))
         if not self.split:
-            self.order, self.bank = np.arange(len(bank)), flat
+            self.order, self.bank = np.arange(K), bank.reshape(K, -1)
             return
-        pairs = np.arange(flat.shape[1]).reshape(3, PATCH, PATCH)[:, ::-1, ::-1].ravel()
-        self.first = np.flatnonzero(np.arange(flat.shape[1]) < pairs)
-        self.second = pairs[self.first]
         self.order = np.r_[np.flatnonzero(even), np.flatnonzero(~even)]
         self.n_even = int(even.sum())
-        self.even = np.ascontiguousarray(flat[even][:, self.first])   # (K_even, 96)
-        self.odd = np.ascontiguousarray(flat[~even][:, self.first])   # (K_odd, 96)
+        top = bank[:, :, :HALF, :].reshape(K, -1)            # (K, 96), (c, a < 4, b)
+        self.even, self.odd = np.ascontiguousarray(top[even]), np.ascontiguousarray(top[~even])
 
-    def forward(self, cols):
-        """(192, n) columns -> (K, n) responses, in ``order``."""
+    def forward(self, windows):
+        """(3, rows, width, 8, 8) window view -> (K, rows * width) responses."""
+        n = windows.shape[1] * windows.shape[2]
         if not self.split:
-            return self.bank @ cols
-        a, b = cols[self.first], cols[self.second]
-        d = np.empty((len(self.order), cols.shape[1]), np.float32)
-        np.matmul(self.even, a + b, out=d[:self.n_even])
-        np.matmul(self.odd, a - b, out=d[self.n_even:])
+            cols = np.ascontiguousarray(windows.transpose(0, 3, 4, 1, 2))  # im2col
+            return self.bank @ cols.reshape(-1, n)
+        top = windows[..., :HALF, :].transpose(0, 3, 4, 1, 2)
+        partner = windows[..., ::-1, ::-1][..., :HALF, :].transpose(0, 3, 4, 1, 2)
+        d = np.empty((len(self.order), n), np.float32)
+        np.matmul(self.even, np.add(top, partner).reshape(-1, n), out=d[:self.n_even])
+        np.matmul(self.odd, np.subtract(top, partner).reshape(-1, n), out=d[self.n_even:])
         return d
 
-    def backward(self, d):
-        """(K, n) response gradients -> (192, n) column gradients."""
+    def backward(self, d, scale, grad, first, width):
+        """Add ``scale`` times the back-projection of d (K, rows * width), the
+        windows of output rows first.., onto grad (3, h, w) (overlap-add)."""
+        rows = d.shape[1] // width
         if not self.split:
-            return self.bank.T @ d
-        s, t = self.even.T @ d[:self.n_even], self.odd.T @ d[self.n_even:]
-        cols = np.empty((2 * len(s), d.shape[1]), np.float32)
-        cols[self.first], cols[self.second] = s + t, s - t
-        return cols
+            back = ((scale * self.bank.T) @ d).reshape(3, PATCH, PATCH, rows, width)
+            for a in range(PATCH):
+                for b in range(PATCH):
+                    grad[:, first + a:first + a + rows, b:b + width] += back[:, a, b]
+            return
+        s = (scale * self.even.T) @ d[:self.n_even]
+        t = (scale * self.odd.T) @ d[self.n_even:]
+        top = (s + t).reshape(3, HALF, PATCH, rows, width)
+        partner = (s - t).reshape(3, HALF, PATCH, rows, width)
+        for a in range(HALF):
+            for b in range(PATCH):
+                grad[:, first + a:first + a + rows, b:b + width] += top[:, a, b]
+                a2, b2 = PATCH - 1 - a, PATCH - 1 - b
+                grad[:, first + a2:first + a2 + rows, b2:b2 + width] += partner[:, a, b]
 
 
 def _energy_rows(x, projection, mean, keep, c, blocks, grad):
     """One thread's share of :func:`patch_energy_sum`; returns its energy sum.
 
     ``blocks``: (first, end) ranges of output rows.  For each, the windows
-    are cut out (im2col), projected, scored, and sent back by the transposed
-    projection and an overlap-add into this thread's ``grad`` (3, h, w).
-    ``mean`` and ``keep`` (components that count) are in projection order;
-    ``c`` = 1 / nu for the Student-t, None for the Gaussian.
+    are projected, scored, and sent back into this thread's ``grad``
+    (3, h, w).  ``mean`` and ``keep`` (components that count) are in
+    projection order; ``c`` = 1 / nu for the Student-t, None for the Gaussian.
     """
     from numpy.lib.stride_tricks import sliding_window_view
     width = x.shape[2] - PATCH + 1
@@ -577,28 +600,21 @@ def _energy_rows(x, projection, mean, keep, c, blocks, grad):
     for first, end in blocks:
         windows = sliding_window_view(x[:, first:end + PATCH - 1], (PATCH, PATCH),
                                       axis=(1, 2))           # (3, rows, width, 8, 8)
-        cols = np.ascontiguousarray(windows.transpose(0, 3, 4, 1, 2)).reshape(
-            3 * PATCH * PATCH, -1)                           # (c, a, b) x window
-        d = projection.forward(cols)                         # (K, windows)
+        d = projection.forward(windows)                      # (K, windows)
         d -= mean[:, None]
         if keep is not None:
             d[~keep] = 0
+        q = d * d
         if c is not None:
-            q = d * d
             q *= c
             q += 1                                           # 1 + d^2 / nu
+            d /= q                                           # energy'(d) / (2 / nu)
             # log, not log1p: numpy vectorises it, and its absolute error
             # where d^2 / nu is tiny (~1e-7) is far below what matters.
-            total += float(np.log(q).sum(dtype=np.float64))
-            d /= q
-            d *= 2 * c                                       # d/dd of the energy
+            total += float(np.log(q, out=q).sum())
         else:
-            total += float(np.einsum("ij,ij->", d, d, dtype=np.float64))
-            d *= 2
-        back = projection.backward(d).reshape(3, PATCH, PATCH, end - first, width)
-        for a in range(PATCH):
-            for b in range(PATCH):
-                grad[:, first + a:end + a, b:b + width] += back[:, a, b]
+            total += float(q.sum())
+        projection.backward(d, 2 * c if c is not None else 2, grad, first, width)
     return total
 
 
@@ -624,9 +640,9 @@ def patch_energy_sum(x, bank, mean, kind, nu=None):
     blocks = [(r, min(r + step, rows)) for r in range(0, rows, step)]
     n = min(_threads(), len(blocks))
     grads = [np.zeros_like(x) for _ in range(n)]
-    parts = _pool().map(lambda i: _energy_rows(x, projection, mean, keep, c,
-                                               blocks[i::n], grads[i]), range(n))
-    total = sum(parts)
+    with _blas_threads(1 if n > 1 else None):
+        total = sum(_pool().map(lambda i: _energy_rows(x, projection, mean, keep, c,
+                                                       blocks[i::n], grads[i]), range(n)))
     return total, sum(grads)[None]
 
 
@@ -653,6 +669,47 @@ def _pool():
         _POOL.clear()
         _POOL[os.getpid()] = ThreadPoolExecutor(_threads(), thread_name_prefix="prior")
     return _POOL[os.getpid()]
+
+
+_BLAS = []
+
+
+def _numpy_blas():
+    """(set_num_threads, get_num_threads) of the OpenBLAS inside numpy's wheel, or None."""
+    if not _BLAS:
+        import ctypes
+        import glob
+        found = None
+        folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+        for path in glob.glob(os.path.join(folder, "libopenblas*.so*")):
+            library = ctypes.CDLL(path)
+            for suffix in ("64_", ""):
+                if hasattr(library, "openblas_set_num_threads" + suffix):
+                    found = (getattr(library, "openblas_set_num_threads" + suffix),
+                             getattr(library, "openblas_get_num_threads" + suffix))
+                    break
+        _BLAS.append(found)
+    return _BLAS[0]
+
+
+@contextlib.contextmanager
+def _blas_threads(n):
+    """Run numpy's GEMMs on ``n`` threads inside the block (None: leave them).
+
+    Our pool already keeps every core busy; letting each of its threads
+    start more BLAS threads made the same work cost 1.5-2x the CPU time.
+    """
+    handles = _numpy_blas() if n is not None else None
+    if handles is None:
+        yield
+        return
+    set_threads, get_threads = handles
+    before = get_threads()
+    set_threads(n)
+    try:
+        yield
+    finally:
+        set_threads(before)
 
 
 class PatchEnergy(theano.Op):

@@ -26,6 +26,7 @@ DEFAULT_CLASSES = ("wood rabbit", "analog clock")  # the 2015 two-target figure
 STEPS = 10
 STEPS_PER_ZOOM = 5                 # zoom, 5 steps, zoom, 5 steps: both zooms reset Adam
 START_STD = 40.0                   # grey noise wide enough to vary every stage
+SENSITIVITY_STD = 1e-4             # levels: about ten float32 ulps at 128
 
 
 def reference_profile(size=DEFAULT_SIZE):
@@ -54,7 +55,8 @@ def default_layer(model):
 def _stage_function(dreamer, prior, classes, layer):
     """One compiled Theano function of the Dreamer's shared image -> every stage.
 
-    Returns (function, names): the function's outputs, named in order.
+    Returns (function, names, scales): names the function's outputs in
+    order, scales the usable prior scales.
     """
     from .backend import T, theano
     from .nets import preprocess
@@ -89,7 +91,7 @@ def compute(model, prior, size=DEFAULT_SIZE, seed=0, classes=DEFAULT_CLASSES,
 
     ``arrays`` maps the schema's dataset names to numpy arrays; ``attrs``
     holds the settings.  ``classes``: two class names or indices (lower,
-    upper half).  ``progress(n)`` is called after each of the 11 update steps.
+    upper half).  ``progress(n)`` is called after each of the 12 update steps.
     """
     from .classes import find_class
     from .frames import zoom
@@ -125,6 +127,15 @@ def compute(model, prior, size=DEFAULT_SIZE, seed=0, classes=DEFAULT_CLASSES,
     arrays["step1"] = dreamer.get_image()
     if progress:
         progress(1)
+    arrays.update(_sensitivity(dreamer, function, names, start, seed))
+    if progress:
+        progress(1)
+    arrays.update(_trajectory(dreamer, start, progress))
+    return arrays, _attributes(model, prior, profile, size, seed, targets, layer)
+
+
+def _trajectory(dreamer, start, progress=None):
+    """``Dreamer.run(STEPS)`` from ``start``: every step's input and result."""
     dreamer.set_image(start)
     after, history = [], []
     for _, loss, score, energy in dreamer.run(STEPS):
@@ -132,15 +143,18 @@ def compute(model, prior, size=DEFAULT_SIZE, seed=0, classes=DEFAULT_CLASSES,
         history.append((loss, score, energy))
         if progress:
             progress(1)
-    arrays["steps10"] = after[-1]
-    arrays["trajectory/before"] = np.stack(_before_each_step(start, after, profile))
-    arrays["trajectory/after"] = np.stack(after)
-    arrays["history"] = np.asarray(history, np.float32)
+    return {"steps10": after[-1],
+            "trajectory/before": np.stack(_before_each_step(start, after, dreamer.profile)),
+            "trajectory/after": np.stack(after),
+            "history": np.asarray(history, np.float32)}
 
-    attrs = {
+
+def _attributes(model, prior, profile, size, seed, targets, layer):
+    """The settings behind the file, as HDF5 root attributes."""
+    return {
         "format": FORMAT, "version": VERSION, "backend": _backend_versions(),
         "seed": int(seed), "size": np.asarray(size, np.int64),
-        "start_std": START_STD, "profile": PROFILE,
+        "start_std": START_STD, "sensitivity_std": SENSITIVITY_STD, "profile": PROFILE,
         "settings": json.dumps(profile.settings()),
         "classes": np.asarray(targets, np.int64),
         "class_descriptions": json.dumps([model.descriptions[t] for t in targets]),
@@ -151,7 +165,6 @@ def compute(model, prior, size=DEFAULT_SIZE, seed=0, classes=DEFAULT_CLASSES,
         "model_name": model.model_name, "prior_kind": prior.kind,
         "prior_nu": float(prior.nu) if prior.nu is not None else -1.0,
         "prior_source": prior.source}
-    return arrays, attrs
 
 
 def _before_each_step(start, after, profile):
@@ -163,6 +176,26 @@ def _before_each_step(start, after, profile):
         image = start if i == 0 else after[i - 1]
         before.append(zoom(image, profile) if i % profile.steps_per_zoom == 0 else image)
     return before
+
+
+def _sensitivity(dreamer, function, names, start, seed):
+    """The reference against itself: the gradients and the first step from
+    ``start`` plus SENSITIVITY_STD levels of seeded noise.
+
+    ReLU and max-pool switches make a deep net's gradient jump where a unit
+    sits within float32 noise of a switch; a port that sums in another order
+    meets different switches.  How far the reference moves under a
+    perturbation this small is the yardstick for how far a correct port may
+    differ (docs/reference-vectors.md).
+    """
+    rng = np.random.RandomState(seed + 1)
+    nudged = (start + SENSITIVITY_STD * rng.randn(*start.shape)).astype(np.float32)
+    dreamer.set_image(nudged)
+    values = dict(zip(names, function()))
+    dreamer.step()
+    return {"sensitivity/grad": np.asarray(values["grad"]),
+            "sensitivity/deepdream_grad": np.asarray(values["deepdream/grad"]),
+            "sensitivity/step1": dreamer.get_image()}
 
 
 def _check_same_loss(stepped, arrays):

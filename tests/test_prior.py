@@ -56,6 +56,28 @@ def test_em_recovers_a_known_student_t():
     assert np.linalg.norm(fixed.sigma - sigma) < 0.06 * np.linalg.norm(sigma)
 
 
+def test_symmetric_fit_equals_a_fit_on_the_data_plus_its_mirror_image():
+    rng = np.random.RandomState(2)
+    x = rng.standard_t(3, (3000, 4)) @ rng.randn(4, 4) + [1, 2, 3, 4]
+    swap = np.array([1, 0, 3, 2])
+    symmetric = P.fit_student_t(x, symmetry=swap, tol=1e-12, max_iter=30)
+    augmented = P.fit_student_t(np.r_[x, x[:, swap]], tol=1e-12, max_iter=30)
+    np.testing.assert_allclose(symmetric.mu, augmented.mu, rtol=1e-6)
+    np.testing.assert_allclose(symmetric.sigma, augmented.sigma, rtol=1e-6)
+    assert abs(symmetric.nu - augmented.nu) < 1e-5
+    np.testing.assert_array_equal(symmetric.sigma, symmetric.sigma[np.ix_(swap, swap)])
+
+
+def test_our_filters_are_exactly_even_or_odd(small_prior):
+    """Fitted under the 180-degree rotation, so the energy takes the half-cost path."""
+    f = small_prior.filters
+    flipped = f[::-1, ::-1]
+    even = (flipped == f).all(axis=(0, 1, 2))
+    odd = (flipped == -f).all(axis=(0, 1, 2))
+    assert np.all(even | odd) and even.sum() == 96
+    assert P._Projection(f.transpose(3, 2, 0, 1)).split
+
+
 def test_gaussian_fit_is_the_sample_moments():
     x = np.random.RandomState(1).randn(500, 4) * [1, 2, 3, 4]
     fit = P.fit_gaussian(x)

@@ -2,16 +2,19 @@
 
 Tolerances (docs/reference-vectors.md says more):
 * STAGE_TOL: max|port - ref| <= 1e-5 * max|ref| for every stage before the
-  update.  float32 sums of 1e3-1e5 terms taken in a different order (CorrMM
-  against oneDNN/cuDNN) differ by 1e-7..1e-6 relative (measured <= 8e-7
-  here); 1e-5 keeps a 10x margin, and any formula slip (mean, pad, flip,
-  region) is >= 1e-2.
+  update, gradients included.  float32 sums of 1e3-1e5 terms taken in a
+  different order (CorrMM against oneDNN/cuDNN) differ by 1e-7..1e-6
+  relative (measured <= 8e-7 here); 1e-5 keeps a 10x margin, and any
+  formula slip (mean, pad, flip, region) is >= 1e-2.  On this small net no
+  ReLU or max-pool sits within float noise of a switch; on VGG-16 some do,
+  and gradients differ more (the docs give the numbers).
 * Steps: the 2015 rule moves a pixel by about lr * sign(g), so where g is
-  within float32 noise of zero a correct port may step the other way (up to
-  2 * lr).  Such pixels are rare: >= 99.5% of values must agree to 0.01 of a
-  level, and all to 2 * lr.  Teacher forcing (each step from the
-  reference's own image) keeps this tight for all ten steps; the negative
-  controls below show that it fails a port with the wrong rule or no reset.
+  within float32 noise of zero a correct port may step the other way.  Such
+  pixels are rare: >= 99.5% of values must agree to 0.01 of a level (and,
+  in a first step after a reset, all to 2 * lr).  Teacher forcing (each
+  step from the reference's own image) keeps this tight for all ten steps;
+  the negative controls below show that it fails a port with the wrong
+  rule, no reset, or a wrong learning rate or prior strength.
 * A free run is chaotic: the coin-toss pixels change the next gradients and
   flip more pixels, about 10x per step (Theano against itself diverges as
   much from a start perturbed by 1e-3 levels).  Three free steps (the
@@ -73,10 +76,14 @@ def assert_scaled(actual, expected, tol=STAGE_TOL, what=""):
     assert error <= tol, "%s: max error %.3g of max|ref| (tolerance %g)" % (what, error, tol)
 
 
-def step_agrees(actual, expected, lr=5.0):
-    """The step tolerance: most values to STEP_TOL, all within a flipped step."""
+def step_agrees(actual, expected, first=True, lr=5.0):
+    """The step tolerance: most values to STEP_TOL.  A first step after a
+    reset moves a pixel by at most lr, so none may differ by more than a
+    flipped step (2 lr); later 2015 steps have no such bound (m forgets
+    more slowly than v, so m/sqrt(v) can exceed 1)."""
     diff = np.abs(np.asarray(actual, np.float64) - expected)
-    return (diff <= STEP_TOL).mean() >= STEP_SHARE and diff.max() <= 2 * lr + 1e-3
+    return (diff <= STEP_TOL).mean() >= STEP_SHARE and (
+        not first or diff.max() <= 2 * lr + 1e-3)
 
 
 def as_tensor(image):
@@ -134,7 +141,7 @@ def teacher_forced(dreamer, arrays, every):
         with torch.no_grad():
             dreamer.image.copy_(as_tensor(before))
         history.append(dreamer.step())
-        agree.append(step_agrees(dreamer.get_image(), after))
+        agree.append(step_agrees(dreamer.get_image(), after, first=k % every == 0))
     return agree, np.array(history)
 
 
@@ -258,3 +265,29 @@ def test_every_layer_type_and_its_gradient_match_theano():
     out_ref, grad_ref = ours(pixels, w)
     assert_scaled(out_t.detach(), out_ref, what="every-layer output")
     assert_scaled(grad_t, grad_ref, what="every-layer gradient")
+
+
+@pytest.mark.parametrize("name", ["adam2015", "adam"])
+def test_update_rules_match_theano(name):
+    """The rules alone, on the same gradients (a reset in between): tight."""
+    from reproduce.backend import T, theano
+    from reproduce.updates import make_rule
+    from reproduce_torch.updates import make_rule as torch_rule
+    rng = np.random.RandomState(0)
+    x0 = rng.uniform(0, 255, (1, 3, 4, 5)).astype(np.float32)
+    shared = theano.shared(x0.copy())
+    rule = make_rule(name, shared)
+    g = T.tensor4("g")
+    step = theano.function([g], [], updates=rule.updates(g, np.float32(5.0), (0.0, 255.0)))
+    param = torch.as_tensor(x0.copy())
+    port = torch_rule(name, param)
+    for k in range(6):
+        if k == 3:
+            rule.reset()
+            port.reset()
+        grad = (rng.randn(1, 3, 4, 5) * 10.0 ** rng.uniform(-6, 0, (1, 3, 4, 5))).astype(np.float32)
+        step(grad)
+        port.apply(torch.as_tensor(grad), 5.0, (0.0, 255.0))
+        # Theano takes the bias corrections (1 - b)^t in float32, the port in
+        # float64: ~1e-5 of a step of lr = 5, plus pixel ulps (1.5e-5 at 255).
+        np.testing.assert_allclose(param.numpy(), shared.get_value(), rtol=0, atol=3e-4)

@@ -60,7 +60,7 @@ def run(args):
         raise UserError("--prior none: reference vectors need a prior (a file or lsd2015)")
     model = load_model(args.weights)
     prior = load_prior_option(args.prior, args.prior_dir)
-    with tqdm(total=1 + reference.STEPS, unit="step", disable=args.no_progress,
+    with tqdm(total=2 + reference.STEPS, unit="step", disable=args.no_progress,
               desc="reference steps") as bar:
         arrays, attrs = reference.compute(model, prior, size, args.seed, classes,
                                           args.layer, progress=bar.update)
