@@ -99,7 +99,7 @@ IMAGE2015 = dataclasses.replace(
     STREAM2015, name="image2015", steps=100, steps_per_zoom=None,
     prior_strength=1000.0, prior_scales=(1, 2, 5, 11, 23, 47, 95),
     net_scales=(3, 4), image_size=(1920, 1080), start_image="hd1.jpg",
-    sources=dict(STREAM2015.sources, **{
+    sources=tuple(dict(STREAM2015.sources, **{
         "learning_rate": "models/default_image.py: learning_rate = 5.0 (the "
                          "commented-out alternative block says 2.0)",
         "update": _ADAM2015 + "; train_image.py never resets them",
@@ -112,7 +112,7 @@ IMAGE2015 = dataclasses.replace(
         "net_scales": "train_image.py: pool_sizes = [3,4] for l_from_network",
         "image_size": "models/default_image.py: the size of hd1.jpg",
         "start_image": "models/default_image.py: hd1.jpg",
-    }).items())
+    }).items()))
 
 PROFILES = {p.name: p for p in (STREAM2015, IMAGE2015)}
 

@@ -52,7 +52,7 @@ def default_layer(model):
     return (features or convs)[-1]
 
 
-def _stage_function(dreamer, prior, classes, layer):
+def _stage_function(dreamer, layer):
     """One compiled Theano function of the Dreamer's shared image -> every stage.
 
     Returns (function, names, scales): names the function's outputs in
@@ -60,22 +60,13 @@ def _stage_function(dreamer, prior, classes, layer):
     """
     from .backend import T, theano
     from .nets import preprocess
-    from .objectives import layer_l2, lsd2015
-    from .prior import prior_energy
+    from .objectives import layer_l2
 
     net, profile, image = dreamer.net, dreamer.profile, dreamer.image
     x = preprocess(image, net.model, profile.mean)
-    cache = {}
-
-    def acts(name):
-        if name not in cache:
-            cache[name] = net.output(name, input=x)
-        return cache[name]
-
-    objective = lsd2015(classes[0], classes[1], profile.layer)(acts)
-    total, energies = prior_energy(image, prior, profile.prior_scales, dreamer.shape)
-    # The Dreamer's loss (render.py), net scale 1 only: the stream profile's.
-    loss = -objective + np.float32(profile.prior_strength) * total
+    acts = net.activations(x)
+    objective, total, energies, loss = (dreamer.score, dreamer.energy, dreamer.energies,
+                                        dreamer.loss)
     dream = layer_l2(layer)(acts)
     outputs = collections.OrderedDict([
         ("input", x), ("logits", acts(profile.layer)), ("objective", objective),
@@ -115,7 +106,7 @@ def compute(model, prior, size=DEFAULT_SIZE, seed=0, classes=DEFAULT_CLASSES,
     dreamer = Dreamer(net, profile, prior)
     dreamer.set_image(start)
     dreamer.set_classes(*targets)
-    function, names, scales = _stage_function(dreamer, prior, targets, layer)
+    function, names, scales = _stage_function(dreamer, layer)
     arrays = collections.OrderedDict(start=start)
     arrays.update(zip(names, (np.asarray(v) for v in function())))
     arrays["prior/scales"] = np.asarray(scales, np.int64)

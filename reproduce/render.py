@@ -35,12 +35,14 @@ class Dreamer:
 
         score = sum(objective(self._activations(mean_pool(self.image, s)))
                     for s in profile.net_scales) / float(len(profile.net_scales))
-        energy = T.constant(np.float32(0))
+        energy, energies = T.constant(np.float32(0)), {}
         if prior is not None and profile.prior_strength:
             from .prior import prior_energy
-            energy = prior_energy(self.image, prior, profile.prior_scales,
-                                  self.shape)[0]
+            energy, energies = prior_energy(self.image, prior, profile.prior_scales,
+                                            self.shape)
         loss = -score + np.float32(profile.prior_strength) * energy
+        # The symbolic terms, for callers that inspect the step (reference vectors).
+        self.loss, self.score, self.energy, self.energies = loss, score, energy, energies
         self.rule = make_rule(profile.update, self.image, profile.beta1,
                               profile.beta2, profile.epsilon)
         updates = self.rule.updates(T.grad(loss, self.image), self.learning_rate,

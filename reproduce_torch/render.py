@@ -96,9 +96,10 @@ class Dreamer:
         self.rule.apply(grad, self.profile.learning_rate, self.profile.clip)
         return values
 
-    def zoom(self):
-        """Zoom the image to the next key frame's start, and reset the moments."""
-        self._assign(frames.zoom(self.get_image(), self.profile))
+    def zoom(self, frames_ahead=None):
+        """Zoom the image to the next key frame's start, ``frames_ahead`` stream
+        frames on (default: the profile's frames_per_key); reset the moments."""
+        self._assign(frames.zoom(self.get_image(), self.profile, frames_ahead))
 
     def run(self, steps=None):
         """Take ``steps`` steps (default: the profile's), zooming every

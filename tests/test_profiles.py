@@ -1,0 +1,46 @@
+"""The 2015 settings as data: complete, traced, overridable."""
+import dataclasses
+
+import pytest
+
+from reproduce.errors import UserError
+from reproduce.profiles import PROFILES, get_profile
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_every_setting_has_a_source_and_profiles_are_hashable(name):
+    profile = PROFILES[name]
+    hash(profile)  # compiled steps are cached by profile
+    traced = dict(profile.sources)
+    missing = [f.name for f in dataclasses.fields(profile)
+               if f.name not in ("name", "sources") and not traced.get(f.name)]
+    assert missing == []
+
+
+def test_the_2015_constants():
+    stream, image = PROFILES["stream2015"], PROFILES["image2015"]
+    assert (stream.learning_rate, stream.steps_per_zoom, stream.prior_strength) == (5.0, 10, 10.0)
+    assert stream.prior_scales == (1, 4, 8, 16, 32) and stream.net_scales == (1,)
+    assert (image.prior_strength, image.steps, image.steps_per_zoom) == (1000.0, 100, None)
+    assert image.prior_scales == (1, 2, 5, 11, 23, 47, 95) and image.net_scales == (3, 4)
+    assert stream.update == image.update == "adam2015"
+    assert stream.zoom_per_key() == pytest.approx(1.05 ** (17 / 25.0))
+
+
+def test_overrides_parse_like_the_setting():
+    p = get_profile("image2015", ["learning_rate=2", "prior_scales=1,2", "image_size=100x50",
+                                  "steps_per_zoom=3", "update=adam"])
+    assert (p.learning_rate, p.prior_scales, p.image_size, p.steps_per_zoom, p.update) == \
+        (2.0, (1, 2), (100, 50), 3, "adam")
+    hash(p)
+
+
+@pytest.mark.parametrize("bad", ["no_such=1", "learning_rate=fast", "name=x"])
+def test_bad_overrides_are_user_errors(bad):
+    with pytest.raises(UserError):
+        get_profile("stream2015", [bad])
+
+
+def test_unknown_profile():
+    with pytest.raises(UserError, match="stream2015"):
+        get_profile("video2016")
