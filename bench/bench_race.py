@@ -188,6 +188,16 @@ def print_table(rows):
               % (name, gflop, cells[0][0], cells[1][0], ratio, cells[0][1], cells[1][1]))
 
 
+def print_prior_share(rows):
+    """The 2015 pipeline issue's budget: the prior at most 15% of a step."""
+    seconds = {name: secs for name, _, secs, _ in rows}
+    step = seconds.get("VGG-16 step %s" % PRIOR_SIZE, {})
+    prior = seconds.get("prior energy %s" % PRIOR_SIZE, {})
+    for backend in sorted(set(step) & set(prior)):
+        print("prior / VGG-16 step at %s, %s: %.1f%% (budget 15%%)"
+              % (PRIOR_SIZE, backend, 100 * prior[backend] / step[backend]))
+
+
 def run(backends=("theano", "torch"), sizes=SIZES, repeats=2, key_frame_size=KEY_FRAME_SIZE,
         skip_key_frame=False):
     started = time.perf_counter()
@@ -241,6 +251,7 @@ def run(backends=("theano", "torch"), sizes=SIZES, repeats=2, key_frame_size=KEY
         race("key frame %s (zoom + 10 steps)" % key_frame_size, gflop, frames, (), 1,
              peak, rows, warmup=False)
     print_table(rows)
+    print_prior_share(rows)
     print("%.0f s in all; load average at the end %.1f"
           % (time.perf_counter() - started, os.getloadavg()[0]))
     return rows
