@@ -9,11 +9,11 @@ one expression of the pieces::
                        + class_logit(c1, region="upper") - mean_logits()
 
 They work on logits, never the softmax (the 2015 post: the softmax made
-the net suppress every other class).
+the net suppress every other class).  Written with plain indexing and
+arithmetic, they serve Theano tensors and the PyTorch port's tensors alike;
+only :func:`guide` needs Theano.
 """
 import numpy as np
-
-from .backend import T
 
 
 class Objective:
@@ -66,14 +66,20 @@ def rows(x, region):
     if region == "lower":
         return x[:, :, half:]
     if region == "upper":
-        return x[:, :, :T.maximum(half, 1)]
+        return x[:, :, :half + (half < 1)]  # max(half, 1), for ints and tensors
     raise ValueError("region must be None, 'lower' or 'upper'")
 
 
 def class_logit(index, layer="fc8", region=None):
-    """Mean logit of class ``index`` (int or symbolic scalar) over a region of the map."""
-    return Objective(lambda a: rows(a(layer), region)[0, index].mean(),
-                     "logit[%s]%s" % (index, "@" + region if region else ""))
+    """Mean logit of class ``index`` over a region of the map.
+
+    ``index``: an int, a symbolic scalar (Theano), or a callable giving the
+    current index (targets that change between steps, in the PyTorch port).
+    """
+    pick = index if callable(index) else (lambda: index)
+    return Objective(lambda a: rows(a(layer), region)[0, pick()].mean(),
+                     "logit[%s]%s" % ("target" if callable(index) else index,
+                                      "@" + region if region else ""))
 
 
 def mean_logits(layer="fc8"):
@@ -98,7 +104,7 @@ def layer_l2(layer, channel=None):
     """0.5 * mean(a^2) of a layer or of one of its channels (DeepDream's objective)."""
     def fn(a):
         x = a(layer) if channel is None else a(layer)[:, channel]
-        return 0.5 * T.sqr(x).mean()
+        return 0.5 * (x * x).mean()
     return Objective(fn, "l2(%s%s)" % (layer, "" if channel is None else ":%d" % channel))
 
 
@@ -110,6 +116,7 @@ def guide(layer, features):
     matched with the guide feature it is most similar to, as in Google's
     guided dreaming, and that dot product is maximised.
     """
+    from .backend import T
     if isinstance(features, np.ndarray):  # numpy cannot be indexed by a tensor
         features = T.constant(features.astype(np.float32), name="guide_features")
 

@@ -3,11 +3,12 @@
 Each rule owns its state (shared moments and step counter) so the render
 loop can reset it at every zoom, as the 2015 stream did.  ``updates``
 returns Theano update pairs; the new pixels are clipped inside the same
-compiled step, so no host copy is needed between steps.
+compiled step, so no host copy is needed between steps.  The formulas
+are plain arithmetic, shared with the PyTorch port; Theano is imported only
+by the Theano rules (through ``backend``).
 """
 import numpy as np
 
-from .backend import T, floatX, theano
 from .errors import UserError
 
 
@@ -15,6 +16,7 @@ class _Moments:
     """First and second moment estimates of one parameter, and the step count t."""
 
     def __init__(self, param, beta1, beta2, epsilon):
+        from .backend import floatX, theano
         self.param = param
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         shape = param.get_value(borrow=True).shape
@@ -24,47 +26,53 @@ class _Moments:
 
     def reset(self):
         """Zero both moments and start counting at t = 1 again (shapes follow the param)."""
+        from .backend import floatX
         shape = self.param.get_value(borrow=True).shape
         self.m.set_value(np.zeros(shape, floatX))
         self.v.set_value(np.zeros(shape, floatX))
         self.t.set_value(np.int64(1))
 
     def updates(self, grad, learning_rate, clip=None):
-        m, v, mhat, vhat = self.moments(grad)
+        from .backend import T, floatX
+        m, v, mhat, vhat = self.formula(grad, self.m, self.v, self.t.astype(floatX),
+                                        self.beta1, self.beta2)
         new = self.param - learning_rate * mhat / (T.sqrt(vhat) + self.epsilon)
         if clip is not None:
             new = T.clip(new, clip[0], clip[1])
         return [(self.m, m), (self.v, v), (self.t, self.t + 1), (self.param, new)]
 
 
-class Adam2015(_Moments):
+def adam2015_moments(g, m, v, t, beta1, beta2):
     """The update of the 2015 code (``models/default.py``), reproduced as written.
 
     m <- b1*g + (1-b1)*m,  v <- b2*g^2 + (1-b2)*v,
-    mhat = m / (1-(1-b1)^t),  vhat = v / (1-(1-b2)^t),
-    x <- x - lr*mhat / (sqrt(vhat) + eps),  t counted from 1.
+    mhat = m / (1-(1-b1)^t),  vhat = v / (1-(1-b2)^t),  t counted from 1;
+    the step is then x <- x - lr*mhat / (sqrt(vhat) + eps).
 
     Not the published Adam: the weights of the moving averages are swapped,
     so each step leans on the newest gradient (b1 = 0.9 keeps 90% of it).
+    Plain arithmetic: Theano and torch tensors alike.  Returns (m, v, mhat, vhat).
     """
+    m = beta1 * g + (1 - beta1) * m
+    v = beta2 * g * g + (1 - beta2) * v
+    return m, v, m / (1 - (1 - beta1) ** t), v / (1 - (1 - beta2) ** t)
 
-    def moments(self, g):
-        b1, b2 = self.beta1, self.beta2
-        t = self.t.astype(floatX)
-        m = b1 * g + (1 - b1) * self.m
-        v = b2 * T.sqr(g) + (1 - b2) * self.v
-        return m, v, m / (1 - (1 - b1) ** t), v / (1 - (1 - b2) ** t)
+
+def adam_moments(g, m, v, t, beta1, beta2):
+    """Adam as published (Kingma & Ba 2015): the modern choice beside the 2015 rule."""
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return m, v, m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+
+
+class Adam2015(_Moments):
+    """The 2015 rule (:func:`adam2015_moments`) on a Theano shared image."""
+    formula = staticmethod(adam2015_moments)
 
 
 class Adam(_Moments):
-    """Adam as published (Kingma & Ba 2015): the modern choice beside the 2015 rule."""
-
-    def moments(self, g):
-        b1, b2 = self.beta1, self.beta2
-        t = self.t.astype(floatX)
-        m = b1 * self.m + (1 - b1) * g
-        v = b2 * self.v + (1 - b2) * T.sqr(g)
-        return m, v, m / (1 - b1 ** t), v / (1 - b2 ** t)
+    """Adam as published (:func:`adam_moments`) on a Theano shared image."""
+    formula = staticmethod(adam_moments)
 
 
 RULES = {"adam2015": Adam2015, "adam": Adam}

@@ -8,6 +8,7 @@ on the image's device, with no host copy.
 import torch
 
 from reproduce.errors import UserError
+from reproduce.updates import adam2015_moments, adam_moments
 
 
 class _Moments:
@@ -27,7 +28,8 @@ class _Moments:
     @torch.no_grad()
     def apply(self, grad, learning_rate, clip=None):
         """param <- clip(param - lr * mhat / (sqrt(vhat) + eps)); t <- t + 1."""
-        self.m, self.v, mhat, vhat = self.moments(grad)
+        self.m, self.v, mhat, vhat = self.formula(grad, self.m, self.v, self.t,
+                                                  self.beta1, self.beta2)
         self.param -= learning_rate * mhat / (torch.sqrt(vhat) + self.epsilon)
         if clip is not None:
             self.param.clamp_(clip[0], clip[1])
@@ -35,27 +37,13 @@ class _Moments:
 
 
 class Adam2015(_Moments):
-    """The update of the 2015 code, as written (see reproduce.updates.Adam2015).
-
-    m <- b1*g + (1-b1)*m,  v <- b2*g^2 + (1-b2)*v,
-    mhat = m / (1-(1-b1)^t),  vhat = v / (1-(1-b2)^t).
-    """
-
-    def moments(self, g):
-        b1, b2, t = self.beta1, self.beta2, self.t
-        m = b1 * g + (1 - b1) * self.m
-        v = b2 * g * g + (1 - b2) * self.v
-        return m, v, m / (1 - (1 - b1) ** t), v / (1 - (1 - b2) ** t)
+    """The 2015 rule as written (:func:`reproduce.updates.adam2015_moments`)."""
+    formula = staticmethod(adam2015_moments)
 
 
 class Adam(_Moments):
-    """Adam as published (Kingma & Ba 2015)."""
-
-    def moments(self, g):
-        b1, b2, t = self.beta1, self.beta2, self.t
-        m = b1 * self.m + (1 - b1) * g
-        v = b2 * self.v + (1 - b2) * g * g
-        return m, v, m / (1 - b1 ** t), v / (1 - b2 ** t)
+    """Adam as published (:func:`reproduce.updates.adam_moments`)."""
+    formula = staticmethod(adam_moments)
 
 
 RULES = {"adam2015": Adam2015, "adam": Adam}
