@@ -38,6 +38,7 @@ def parse(argv, classes):
 def main(name, classes, caption, argv=None):
     """Make figure ``name`` for ``classes``; exit 2 with one line on bad input."""
     from reproduce.pipeline import dream_picture
+    from reproduce.recipes import get_recipe
     args = parse(sys.argv[1:] if argv is None else argv, classes)
     try:
         if not os.path.exists(args.weights):
@@ -50,7 +51,7 @@ def main(name, classes, caption, argv=None):
                   "caption": caption, "seconds": round(result.seconds, 1),
                   "steps": result.steps, "interrupted": result.interrupted,
                   "quick": args.quick, "weights": os.path.basename(args.weights),
-                  "prior": args.prior or "weights/prior_student.h5",
+                  "prior": get_recipe(args.recipe).prior_label(args),
                   "settings": {k: list(v) if isinstance(v, tuple) else v
                                for k, v in result.profile.settings().items()}}
         write_record(record, os.path.join(args.results, name + ".json"))

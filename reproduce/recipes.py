@@ -137,6 +137,7 @@ class Renderer:
         self.net, self.profile = net, profile
         self.param = param or make_param(profile, seed)
         self.transforms = chain or make_transforms(profile, seed)
+        self._check_sizes()  # before the slow compile
         self.targets = theano.shared(np.zeros(2, np.int32), name="targets")
         self.learning_rate = theano.shared(np.asarray(profile.learning_rate, floatX))
         layer = profile.layer or net.output_name
@@ -157,7 +158,6 @@ class Renderer:
                    for u in rule.updates(g, self.learning_rate, self.param.clip)]
         self._step = theano.function(self.transforms.inputs, [loss, score],
                                      updates=updates)
-        self._check_sizes()
 
     def _check_sizes(self):
         """The smallest image the transforms can give must still fit the net."""
