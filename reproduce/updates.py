@@ -12,12 +12,13 @@ import numpy as np
 from .errors import UserError
 
 
-class _Moments:
-    """First and second moment estimates of one parameter, and the step count t."""
+class Moments:
+    """First and second moment estimates of one parameter, the step count t,
+    and the rule's ``formula`` (:func:`adam2015_moments` or :func:`adam_moments`)."""
 
-    def __init__(self, param, beta1, beta2, epsilon):
+    def __init__(self, param, formula, beta1, beta2, epsilon):
         from .backend import floatX, theano
-        self.param = param
+        self.param, self.formula = param, formula
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         shape = param.get_value(borrow=True).shape
         self.m = theano.shared(np.zeros(shape, floatX), name="m")
@@ -65,21 +66,17 @@ def adam_moments(g, m, v, t, beta1, beta2):
     return m, v, m / (1 - beta1 ** t), v / (1 - beta2 ** t)
 
 
-class Adam2015(_Moments):
-    """The 2015 rule (:func:`adam2015_moments`) on a Theano shared image."""
-    formula = staticmethod(adam2015_moments)
+FORMULAS = {"adam2015": adam2015_moments, "adam": adam_moments}
 
 
-class Adam(_Moments):
-    """Adam as published (:func:`adam_moments`) on a Theano shared image."""
-    formula = staticmethod(adam_moments)
-
-
-RULES = {"adam2015": Adam2015, "adam": Adam}
+def formula(name):
+    """The moment formula of the rule called ``name``."""
+    if name not in FORMULAS:
+        raise UserError("unknown update rule %r; choose one of: %s"
+                        % (name, ", ".join(FORMULAS)))
+    return FORMULAS[name]
 
 
 def make_rule(name, param, beta1=0.9, beta2=0.999, epsilon=1e-8):
-    if name not in RULES:
-        raise UserError("unknown update rule %r; choose one of: %s"
-                        % (name, ", ".join(RULES)))
-    return RULES[name](param, beta1, beta2, epsilon)
+    """The rule called ``name`` ("adam2015" or "adam") on a Theano shared image."""
+    return Moments(param, formula(name), beta1, beta2, epsilon)

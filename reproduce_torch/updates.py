@@ -7,15 +7,15 @@ on the image's device, with no host copy.
 """
 import torch
 
-from reproduce.errors import UserError
-from reproduce.updates import adam2015_moments, adam_moments
+from reproduce.updates import formula
 
 
-class _Moments:
-    """First and second moment estimates of one parameter, and the step count t."""
+class Moments:
+    """First and second moment estimates of one parameter, the step count t,
+    and the rule's ``formula`` (from :mod:`reproduce.updates`)."""
 
-    def __init__(self, param, beta1, beta2, epsilon):
-        self.param = param
+    def __init__(self, param, formula, beta1, beta2, epsilon):
+        self.param, self.formula = param, formula
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         self.reset()
 
@@ -36,21 +36,6 @@ class _Moments:
         self.t += 1
 
 
-class Adam2015(_Moments):
-    """The 2015 rule as written (:func:`reproduce.updates.adam2015_moments`)."""
-    formula = staticmethod(adam2015_moments)
-
-
-class Adam(_Moments):
-    """Adam as published (:func:`reproduce.updates.adam_moments`)."""
-    formula = staticmethod(adam_moments)
-
-
-RULES = {"adam2015": Adam2015, "adam": Adam}
-
-
 def make_rule(name, param, beta1=0.9, beta2=0.999, epsilon=1e-8):
-    if name not in RULES:
-        raise UserError("unknown update rule %r; choose one of: %s"
-                        % (name, ", ".join(RULES)))
-    return RULES[name](param, beta1, beta2, epsilon)
+    """The rule called ``name`` ("adam2015" or "adam") on a torch image."""
+    return Moments(param, formula(name), beta1, beta2, epsilon)
