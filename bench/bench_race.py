@@ -102,7 +102,7 @@ def prior_steps(prior, shape, backends):
     """{backend: f(x) -> [energy, ...]}: the prior's forward and image gradient."""
     steps = {}
     if "theano" in backends:
-        from reproduce.prior import compile_energy
+        from reproduce.prior_energy import compile_energy
         steps["theano"] = compile_energy(prior, STREAM_SCALES, shape, gradient=True)
     if "torch" in backends:
         import torch

@@ -105,7 +105,7 @@ def regulariser_energy(pixels, settings, shape, prior=None):
     if settings.regulariser == "prior":
         if prior is None:
             raise UserError("the prior regulariser needs a prior (--prior FILE)")
-        from .prior import prior_energy
+        from .prior_energy import prior_energy
         return prior_energy(pixels, prior, settings.prior_scales, shape)[0]
     raise UserError("unknown regulariser %r; choose one of: %s"
                     % (settings.regulariser, ", ".join(REGULARISERS)))

@@ -37,7 +37,7 @@ class Dreamer:
                     for s in profile.net_scales) / float(len(profile.net_scales))
         energy, energies = T.constant(np.float32(0)), {}
         if prior is not None and profile.prior_strength:
-            from .prior import prior_energy
+            from .prior_energy import prior_energy
             energy, energies = prior_energy(self.image, prior, profile.prior_scales,
                                             self.shape)
         loss = -score + np.float32(profile.prior_strength) * energy

@@ -8,6 +8,7 @@ from scipy import ndimage, stats
 
 from conftest import LSD2015, lsd2015_file
 from reproduce import prior as P
+from reproduce import prior_energy as PE
 from reproduce.backend import T, theano
 from reproduce.errors import UserError
 
@@ -75,7 +76,7 @@ def test_our_filters_are_exactly_even_or_odd(small_prior):
     even = (flipped == f).all(axis=(0, 1, 2))
     odd = (flipped == -f).all(axis=(0, 1, 2))
     assert np.all(even | odd) and even.sum() == 96
-    assert P._Projection(f.transpose(3, 2, 0, 1)).split
+    assert PE._Projection(f.transpose(3, 2, 0, 1)).split
 
 
 def test_gaussian_fit_is_the_sample_moments():
@@ -152,7 +153,7 @@ def _priors(small_prior):
 def test_theano_energy_equals_numpy_reference(small_prior):
     image = _image()
     for prior in _priors(small_prior):
-        outputs = P.compile_energy(prior, SCALES, image.shape[2:], gradient=False)(image)
+        outputs = PE.compile_energy(prior, SCALES, image.shape[2:], gradient=False)(image)
         total, per_scale = P.prior_energy_numpy(image, prior, SCALES)
         assert list(per_scale) == [1, 2, 3]
         np.testing.assert_allclose(outputs, [total] + list(per_scale.values()), rtol=2e-5)
@@ -164,7 +165,7 @@ def test_theano_gradient_matches_finite_differences(small_prior):
     image = _image(1)
     pixels = [(0, 0, 0), (1, 30, 40), (2, 69, 89), (0, 12, 7)]
     for prior in _priors(small_prior):
-        grad = P.compile_energy(prior, SCALES, image.shape[2:])(image)[-1]
+        grad = PE.compile_energy(prior, SCALES, image.shape[2:])(image)[-1]
         assert grad.shape == image.shape
         step = 1e-3      # float64 reference: a small step is both exact and safe
         for c, i, j in pixels:
@@ -180,7 +181,7 @@ def test_theano_gradient_matches_finite_differences(small_prior):
 def test_energy_inside_a_larger_graph_is_differentiable(small_prior):
     """Used as the optimiser uses it: strength * total + another term."""
     x = T.tensor4("x")
-    total, _ = P.prior_energy(x, small_prior, (1, 2), (24, 30))
+    total, _ = PE.prior_energy(x, small_prior, (1, 2), (24, 30))
     loss = np.float32(10) * total + T.sqr(x).mean()
     f = theano.function([x], [loss, T.grad(loss, x)])
     image = _image(2, (24, 30))
