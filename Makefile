@@ -46,15 +46,17 @@ weights19: setup
 	$(PY) -m reproduce.download vgg19
 
 # The 2015 gallery: one script per figure, then results/index.html.
-# QUICK=1 runs each at a small size with few steps.
+# QUICK=1 runs each at a small size with few steps; RESULTS=dir writes elsewhere,
+# WEIGHTS=file uses another classifier, FIGURE_ARGS="--backend torch" the port.
 FIGURES := bee spider_web tree_frog cheeseburger pizza gondola volcano kit_fox \
            broccoli rabbit_and_analog_clock bubble
-FIGURE_FLAGS := --weights $(WEIGHTS) $(if $(QUICK),--quick) $(if $(PRIOR),--prior $(PRIOR)) $(FIGURE_ARGS)
+RESULTS ?= results
+FIGURE_FLAGS := --weights $(WEIGHTS) --results $(RESULTS) $(if $(QUICK),--quick) $(if $(PRIOR),--prior $(PRIOR)) $(FIGURE_ARGS)
 
 figures: setup
 	@test -f $(WEIGHTS) || { echo "error: $(WEIGHTS) not found; run \`make weights\` first (or make figures WEIGHTS=path)" >&2; exit 2; }
 	@for f in $(FIGURES); do $(PY) experiments/$$f.py $(FIGURE_FLAGS) || exit $$?; done
-	$(PY) experiments/gallery.py
+	$(PY) experiments/gallery.py --results $(RESULTS)
 
 # Every section listed in bench/__main__.py; `$(PY) -m bench foundation` runs one.
 bench: setup
