@@ -472,10 +472,11 @@ class LiveStream:
         fresh, shown, aimed = True, None, None  # the start image first
         due = time.monotonic()
         while not self._stop.wait(max(0.0, due - time.monotonic())):
-            try:
-                last, fresh = self._frames.get_nowait(), True
-            except queue.Empty:
-                pass
+            if not fresh:  # the first tick shows the start image, whatever is queued
+                try:
+                    last, fresh = self._frames.get_nowait(), True
+                except queue.Empty:
+                    pass
             request = self.board.current()
             if request.classes != aimed:
                 self.worker.aim(request.classes)

@@ -227,7 +227,7 @@ def test_the_last_frame_repeats_when_the_optimiser_falls_behind(tiny_model):
     with stream:
         seq0 = stream.broadcast.latest()[0]
         assert wait_until(lambda: stream.stats["fresh"] == 18
-                          and stream.stats["repeated"] >= 10)
+                          and stream.stats["repeated"] >= 10), stream.stats
         frames = stream.stats["frames"]
         # 1 start frame + 17 in-between frames, then the last one again and again
         assert stream.stats["fresh"] == 18 and stream.stats["keys"] == 1
