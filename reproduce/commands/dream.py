@@ -9,6 +9,16 @@ EPILOG = """examples:
 """
 
 
+def add_prior_arguments(p):
+    """--prior and --prior-dir, as every command that runs the 2015 recipe takes them."""
+    p.add_argument("--prior", default=None,
+                   help="prior HDF5 file (default weights/prior_student.h5), "
+                        "'lsd2015' for the 2015 files, or 'none'")
+    p.add_argument("--prior-dir", default=None,
+                   help="folder holding the 2015 prior .npy files and start "
+                        "images (default ../shared/reference/lsd2015)")
+
+
 def add_dream_arguments(p):
     """The options shared by ``dream`` and the figure scripts."""
     p.add_argument("--weights", default="weights/vgg16.h5", help="our HDF5 weights")
@@ -26,12 +36,7 @@ def add_dream_arguments(p):
                    help="override a profile setting, e.g. --set learning_rate=2 "
                         "--set image_size=448x448 (see docs)")
     p.add_argument("--steps", type=int, help="shortcut for --set steps=N")
-    p.add_argument("--prior", default=None,
-                   help="prior HDF5 file (default weights/prior_student.h5), "
-                        "'lsd2015' for the 2015 files, or 'none'")
-    p.add_argument("--prior-dir", default=None,
-                   help="folder holding the 2015 prior .npy files and start "
-                        "images (default ../shared/reference/lsd2015)")
+    add_prior_arguments(p)
     p.add_argument("--start", default=None,
                    help="start image (default: the profile's 2015 start image "
                         "if found, else seeded grey noise); its size is used "

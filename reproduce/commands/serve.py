@@ -24,6 +24,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from .dream import add_prior_arguments
+
 EPILOG = """examples:
   python -m reproduce serve                     # http://127.0.0.1:8025/
   python -m reproduce serve --weights weights/vgg16.h5 --prior lsd2015
@@ -75,12 +77,7 @@ def add_stream_arguments(p):
     p.add_argument("--profile", default="stream2015", help="default %(default)s")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a profile setting, e.g. --set steps_per_zoom=5")
-    p.add_argument("--prior", default=None,
-                   help="prior HDF5 file (default weights/prior_student.h5), "
-                        "'lsd2015' for the 2015 files, or 'none'")
-    p.add_argument("--prior-dir", default=None,
-                   help="folder of the 2015 prior files and start images "
-                        "(default ../shared/reference/lsd2015)")
+    add_prior_arguments(p)
     p.add_argument("--start", default=None,
                    help="start image (default: the 2015 one if found, else "
                         "seeded grey noise), resized to --size")
