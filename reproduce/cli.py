@@ -7,10 +7,9 @@ adds its parser and sets ``func``.  Errors a user can fix arrive as
 import argparse
 import importlib
 import pkgutil
-import sys
 
 from . import commands
-from .errors import UserError
+from .errors import exit_status
 
 
 def build_parser():
@@ -27,11 +26,4 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args) or 0
-    except UserError as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return exit_status(lambda: args.func(args))

@@ -32,7 +32,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from .errors import UserError
+from .errors import UserError, exit_status
 
 BASE_URL = "https://www.vlfeat.org/matconvnet/models/"
 
@@ -205,16 +205,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
+    def run():
         download_and_convert(args.model, args.dest, args.url, args.sha256,
                              progress=not args.no_progress)
-    except UserError as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
-    return 0
+    return exit_status(run, interrupted="interrupted; run the same command again "
+                                        "to resume")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,18 @@ def zoom(image, profile, frames=None):
                    lo, hi)
 
 
+def zoomed_steps(dreamer, profile, steps=None):
+    """The 2015 stream's schedule for any dreamer (Theano or the PyTorch port):
+    ``steps`` steps (default: the profile's), zooming before steps 0, k, 2k...
+    for k = ``steps_per_zoom``.  Yields (step index,) + ``dreamer.step()``.
+    """
+    every = profile.steps_per_zoom
+    for i in range(profile.steps if steps is None else steps):
+        if every and i % every == 0:
+            dreamer.zoom()
+        yield (i,) + dreamer.step()
+
+
 def in_between(previous, following, n_frames, profile, out_shape=None):
     """The ``n_frames`` stream frames from key frame ``previous`` up to (not
     including) ``following``.

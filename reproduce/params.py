@@ -196,6 +196,12 @@ class _Decorrelated(Param):
         super().__init__(size)
         self.colors = color_matrix() if decorrelate else np.eye(3, dtype=np.float32)
 
+    def init(self, seed):
+        """Seeded random parameters of standard deviation ``sd``."""
+        rng = np.random.RandomState(seed)
+        for p in self.params:
+            p.set_value((self.sd * rng.randn(*p.get_value(borrow=True).shape)).astype(floatX))
+
     def _to_rgb(self, linear):
         """(3, H, W) decorrelated, unbounded -> (1, 3, H, W) RGB on 0..255."""
         self.linear = linear
@@ -238,12 +244,6 @@ class Fourier(_Decorrelated):
         self.image = self._to_rgb(np.float32(amplitude) * linear)
         self.init(seed)
 
-    def init(self, seed):
-        """A seeded random spectrum of standard deviation ``sd``."""
-        rng = np.random.RandomState(seed)
-        for p in self.params:
-            p.set_value((self.sd * rng.randn(*p.get_value(borrow=True).shape)).astype(floatX))
-
     def set_image(self, image):
         """Set the spectrum so that the image is ``image`` (H, W, 3) on 0..255
         (up to the sigmoid's range, clipped to 0.255..254.7)."""
@@ -277,11 +277,6 @@ class LaplacianPyramid(_Decorrelated):
                 level, ratio=2 ** k, batch_size=1, num_input_channels=3)
         self.image = self._to_rgb(linear[0])
         self.init(seed)
-
-    def init(self, seed):
-        rng = np.random.RandomState(seed)
-        for p in self.params:
-            p.set_value((self.sd * rng.randn(*p.get_value(borrow=True).shape)).astype(floatX))
 
     def set_image(self, image):
         """The finest level holds ``image``; the coarser ones start at zero."""

@@ -102,13 +102,7 @@ class Dreamer:
         self._assign(frames.zoom(self.get_image(), self.profile, frames_ahead))
 
     def run(self, steps=None):
-        """Take ``steps`` steps (default: the profile's), zooming every
-        ``steps_per_zoom`` steps as the 2015 stream did (before steps 0, k, 2k...).
-
-        Yields (step index, loss, objective, prior energy) after each step.
-        """
-        every = self.profile.steps_per_zoom
-        for i in range(self.profile.steps if steps is None else steps):
-            if every and i % every == 0:
-                self.zoom()
-            yield (i,) + self.step()
+        """Take ``steps`` steps with the 2015 zoom schedule
+        (:func:`reproduce.frames.zoomed_steps`); yields (step index, loss,
+        objective, prior energy) after each step."""
+        return frames.zoomed_steps(self, self.profile, steps)
