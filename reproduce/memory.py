@@ -38,14 +38,15 @@ def estimate_bytes(net, rows, cols, layer=None):
     4 bytes x (BACKWARD_FACTOR x the sum of the layer outputs and the
     input, plus the largest im2col buffer -- Theano's CorrMM unfolds a
     conv's input into an (in/groups * kh * kw, out_rows * out_cols) matrix,
-    one conv at a time -- plus the parameters).
+    one conv at a time; depthwise convs (reproduce.depthwise) need none --
+    plus the parameters).
     """
     activations, largest_col = 3 * rows * cols, 0
     for name in layers_up_to(net, layer):
         shape = net.output_shape(rows, cols, name)
         activations += int(np.prod(shape))
         spec = net.model.layer(name)
-        if spec.type == "conv":
+        if spec.type == "conv" and not spec.depthwise:  # depthwise: no im2col
             largest_col = max(largest_col, int(np.prod(spec.W.shape[1:]))
                               * shape[2] * shape[3])
     params = sum(s.W.size + s.b.size for s in net.model.layers if s.type == "conv")

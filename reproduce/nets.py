@@ -9,8 +9,9 @@ import collections
 import numpy as np
 
 from .backend import T, lasagne
+from .depthwise import depthwise_corr
 from .errors import UserError
-from .weights import Model
+from .weights import Model, is_depthwise
 
 L = lasagne.layers
 
@@ -45,6 +46,9 @@ class CorrelationConv2DLayer(L.Layer):
         self.kernel = W.shape[2:]
         self.num_filters = W.shape[0]
         self.pad, self.stride, self.groups = pad, tuple(stride), groups
+        # one filter per channel: our own Op (reproduce.depthwise), not a
+        # grouped CorrMM, which is mostly im2col copying
+        self.depthwise = is_depthwise(W.shape, groups)
 
     def get_output_shape_for(self, input_shape):
         rows, cols = input_shape[2:]
@@ -61,6 +65,10 @@ class CorrelationConv2DLayer(L.Layer):
         return (n - k) // s + 1
 
     def get_output_for(self, input, **kwargs):
+        if self.depthwise:
+            pad = "same" if self.pad == "same" else tuple(self.pad)
+            out = depthwise_corr(input, self.W, self.stride, pad)
+            return out + self.b.dimshuffle("x", 0, "x", "x")
         border = "valid"
         if self.pad == "same":
             pads = [same_padding(input.shape[2 + a], self.kernel[a], self.stride[a])

@@ -40,6 +40,11 @@ VERSION = 1
 LAYER_TYPES = ("conv", "relu", "relu6", "pool", "add")
 
 
+def is_depthwise(filter_shape, groups):
+    """One filter per input channel: shape (channels, 1, kh, kw), groups == channels."""
+    return groups > 1 and filter_shape[0] == groups and filter_shape[1] == 1
+
+
 @dataclasses.dataclass
 class LayerSpec:
     """One layer of the list.  Arrays are float32; W is (out, in/groups, kh, kw)."""
@@ -54,6 +59,10 @@ class LayerSpec:
     method: str = "max"                 # pool
     input: Optional[str] = None         # default: the previous layer
     inputs: Tuple[str, ...] = ()        # add
+
+    @property
+    def depthwise(self):
+        return self.type == "conv" and is_depthwise(self.W.shape, self.groups)
 
     def check(self, where):
         """Raise UserError if the layer is inconsistent; ``where`` names the file."""
