@@ -16,10 +16,11 @@ FLOAT_BYTES = 4
 # Theano frees each forward output as soon as the backward pass has used
 # it, so the sum of the layer outputs already bounds forward + backward
 # together; the big extra is CorrMM's im2col buffer.  Measured growth of
-# the peak RSS over one gradient call on the HED VGG-16 (this module's
-# estimate in brackets): relu4_3 at 512x512 0.78 GiB (1.2), at 1024x1024
-# 3.0 GiB (4.5); relu1_2 at 1024x1024 3.0 GiB (3.3).  So a factor of 1 is
-# conservative by up to 1.5x, never short.
+# the peak RSS over two gradient calls on the HED VGG-16, with the backend's
+# malloc settings (this module's estimate in brackets): relu4_3 at 512x512
+# 0.99 GiB (1.16), at 1024x1024 3.16 GiB (4.49); relu1_2 at 1024x1024
+# 3.00 GiB (3.32); relu5_3 at 768x768 1.76 GiB (2.58).  So a factor of 1 is
+# conservative by 1.1-1.5x, never short.
 BACKWARD_FACTOR = 1
 
 
