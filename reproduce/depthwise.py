@@ -369,21 +369,13 @@ class _Depthwise(theano.Op):
         return ["pthread"]
 
     def c_code_cache_version(self):
-        return (5,)
+        return (6,)
 
     def _c(self, first, second, out, geometry, check_out, dims, x, w, o, sub):
         return _C_CODE % dict(
             first=first, second=second, out=out, geometry=geometry,
             check_out=check_out, dims=dims, x=x, w=w, o=o, fail=sub["fail"],
             params=sub["params"], direction=self.direction)
-
-
-def _geometry(image, filters):
-    """C lines that read batch, channels, rows, cols from ``image`` and kh, kw from ``filters``."""
-    return ("g.batch = PyArray_DIMS(%(i)s)[0]; g.channels = PyArray_DIMS(%(i)s)[1];"
-            " g.rows = PyArray_DIMS(%(i)s)[2]; g.cols = PyArray_DIMS(%(i)s)[3];"
-            " g.kh = PyArray_DIMS(%(f)s)[2]; g.kw = PyArray_DIMS(%(f)s)[3];"
-            % dict(i=image, f=filters))
 
 
 _FLOAT = "(float *)PyArray_DATA(%s)"
@@ -418,69 +410,71 @@ class DepthwiseCorr(_Depthwise):
             bad = 1;
         }"""
         dims = "dims[0] = g.batch; dims[1] = g.channels; dims[2] = g.out_rows; dims[3] = g.out_cols;"
-        return self._c("%s" % inputs[0], inputs[1], out, _geometry("a", "b"), check, dims,
+        geometry = ("g.batch = PyArray_DIMS(a)[0]; g.channels = PyArray_DIMS(a)[1];"
+                    " g.rows = PyArray_DIMS(a)[2]; g.cols = PyArray_DIMS(a)[3];"
+                    " g.kh = PyArray_DIMS(b)[2]; g.kw = PyArray_DIMS(b)[3];")
+        return self._c(inputs[0], inputs[1], out, geometry, check, dims,
                        _FLOAT % "a", _FLOAT % "b", _FLOAT % out, sub)
 
 
-class DepthwiseCorrGradInputs(_Depthwise):
+class _DepthwiseGrad(_Depthwise):
+    """A gradient Op: (a 4-D tensor, the output gradient gz, a 2-vector of
+    sizes) -> a 4-D tensor.  Subclasses give the C lines that read the
+    geometry (the arrays are ``a``, ``b`` = gz and %(s)s = the sizes), the
+    output's dims and which arrays play x, w and out in dw_run."""
+    first = None      # what the first input is, for errors
+    geometry = dims = None
+
+    def make_node(self, first, gz, sizes):
+        first, gz = _float4(first, self.first), _float4(gz, "the output gradient")
+        sizes = T.as_tensor_variable(sizes).astype("int64")
+        return theano.Apply(self, [first, gz, sizes], [gz.type()])
+
+    def grad(self, inputs, output_grads):
+        from theano.gradient import grad_not_implemented
+        return [grad_not_implemented(self, i, inputs[i]) for i in range(3)]
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        (out,) = outputs
+        return self._c(inputs[0], inputs[1], out, self.geometry % dict(s=inputs[2]),
+                       _check_output_size("b"), self.dims, *self.roles(_FLOAT % out), sub)
+
+
+class DepthwiseCorrGradInputs(_DepthwiseGrad):
     """(w (C, 1, kh, kw), gz (batch, C, rows', cols'), input (rows, cols)) -> d/dx."""
     direction = 1
+    first = "the filters"
+    geometry = ("g.batch = PyArray_DIMS(b)[0]; g.channels = PyArray_DIMS(b)[1];"
+                " g.rows = ((npy_int64 *)PyArray_DATA(%(s)s))[0];"
+                " g.cols = ((npy_int64 *)PyArray_DATA(%(s)s))[1];"
+                " g.kh = PyArray_DIMS(a)[2]; g.kw = PyArray_DIMS(a)[3];")
+    dims = "dims[0] = g.batch; dims[1] = g.channels; dims[2] = g.rows; dims[3] = g.cols;"
 
-    def make_node(self, w, gz, size):
-        w, gz = _float4(w, "the filters"), _float4(gz, "the output gradient")
-        size = T.as_tensor_variable(size).astype("int64")
-        return theano.Apply(self, [w, gz, size], [gz.type()])
+    def roles(self, out):
+        return out, _FLOAT % "a", _FLOAT % "b"
 
     def infer_shape(self, node, shapes):
         b, c = shapes[1][:2]
         size = node.inputs[2]
         return [(b, c, size[0], size[1])]
 
-    def grad(self, inputs, output_grads):
-        from theano.gradient import grad_not_implemented
-        return [grad_not_implemented(self, i, inputs[i]) for i in range(3)]
 
-    def c_code(self, node, name, inputs, outputs, sub):
-        (out,) = outputs
-        size = inputs[2]
-        geometry = ("g.batch = PyArray_DIMS(b)[0]; g.channels = PyArray_DIMS(b)[1];"
-                    " g.rows = ((npy_int64 *)PyArray_DATA(%(s)s))[0];"
-                    " g.cols = ((npy_int64 *)PyArray_DATA(%(s)s))[1];"
-                    " g.kh = PyArray_DIMS(a)[2]; g.kw = PyArray_DIMS(a)[3];" % dict(s=size))
-        check = _check_output_size("b")
-        dims = "dims[0] = g.batch; dims[1] = g.channels; dims[2] = g.rows; dims[3] = g.cols;"
-        return self._c(inputs[0], inputs[1], out, geometry, check, dims,
-                       _FLOAT % out, _FLOAT % "a", _FLOAT % "b", sub)
-
-
-class DepthwiseCorrGradWeights(_Depthwise):
+class DepthwiseCorrGradWeights(_DepthwiseGrad):
     """(x (batch, C, rows, cols), gz (batch, C, rows', cols'), (kh, kw)) -> d/dw (C, 1, kh, kw)."""
     direction = 2
+    first = "the input"
+    geometry = ("g.batch = PyArray_DIMS(a)[0]; g.channels = PyArray_DIMS(a)[1];"
+                " g.rows = PyArray_DIMS(a)[2]; g.cols = PyArray_DIMS(a)[3];"
+                " g.kh = ((npy_int64 *)PyArray_DATA(%(s)s))[0];"
+                " g.kw = ((npy_int64 *)PyArray_DATA(%(s)s))[1];")
+    dims = "dims[0] = g.channels; dims[1] = 1; dims[2] = g.kh; dims[3] = g.kw;"
 
-    def make_node(self, x, gz, kernel):
-        x, gz = _float4(x, "the input"), _float4(gz, "the output gradient")
-        kernel = T.as_tensor_variable(kernel).astype("int64")
-        return theano.Apply(self, [x, gz, kernel], [x.type()])
+    def roles(self, out):
+        return _FLOAT % "a", out, _FLOAT % "b"
 
     def infer_shape(self, node, shapes):
         kernel = node.inputs[2]
         return [(shapes[0][1], 1, kernel[0], kernel[1])]
-
-    def grad(self, inputs, output_grads):
-        from theano.gradient import grad_not_implemented
-        return [grad_not_implemented(self, i, inputs[i]) for i in range(3)]
-
-    def c_code(self, node, name, inputs, outputs, sub):
-        (out,) = outputs
-        kernel = inputs[2]
-        geometry = ("g.batch = PyArray_DIMS(a)[0]; g.channels = PyArray_DIMS(a)[1];"
-                    " g.rows = PyArray_DIMS(a)[2]; g.cols = PyArray_DIMS(a)[3];"
-                    " g.kh = ((npy_int64 *)PyArray_DATA(%(k)s))[0];"
-                    " g.kw = ((npy_int64 *)PyArray_DATA(%(k)s))[1];" % dict(k=kernel))
-        check = _check_output_size("b")
-        dims = "dims[0] = g.channels; dims[1] = 1; dims[2] = g.kh; dims[3] = g.kw;"
-        return self._c(inputs[0], inputs[1], out, geometry, check, dims,
-                       _FLOAT % "a", _FLOAT % out, _FLOAT % "b", sub)
 
 
 def _check_output_size(gz):

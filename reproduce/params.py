@@ -35,7 +35,7 @@ COLOR_CORRELATION_SQRT = np.array([[0.26, 0.09, 0.02],
                                    [0.27, 0.00, -0.05],
                                    [0.27, -0.09, 0.03]], np.float32)
 
-DEFAULT_DFT = "dft"   # the faster route, measured by bench/bench_fourier.py
+DEFAULT_DFT = "fft"   # the faster route, measured by bench/bench_fourier.py
 
 
 def color_matrix(sqrt_correlation=COLOR_CORRELATION_SQRT):
