@@ -59,3 +59,33 @@ def test_dense_and_conv_forms_agree(tiny_model):
     x = np.random.RandomState(2).randn(1, 3, 28, 28).astype(np.float32) * 50
     conv_out, dense_out = f(x)
     np.testing.assert_allclose(conv_out, dense_out, rtol=1e-4, atol=1e-4)
+
+
+def test_corrmm_shares_one_growing_im2col_buffer():
+    """backend patches CorrMM to take its im2col buffer from one shared array.
+    Convolutions of different sizes, forward and backward, in turn, must
+    still match numpy; a smaller one after a larger reuses the same array."""
+    import reproduce.backend as backend
+    rng = np.random.RandomState(3)
+    x, w = T.tensor4("x"), T.tensor4("w")
+    y = T.nnet.conv2d(x, w, border_mode=(1, 1), filter_flip=False)
+    f = theano.function([x, w], [y, T.grad(y.sum(), x)])
+    filters = rng.randn(4, 3, 3, 3).astype(np.float32)
+    buffers = []
+    for size in (9, 31, 9):
+        image = rng.randn(1, 3, size, size).astype(np.float32)
+        out, grad = f(image, filters)
+        # numpy: each output channel sums 2-D correlations over the input channels
+        padded = np.pad(image[0], ((0, 0), (1, 1), (1, 1)))
+        want = np.zeros((4, size, size))
+        for dy in range(3):
+            for dx in range(3):
+                want += np.einsum("oc,chw->ohw", filters[:, :, dy, dx],
+                                  padded[:, dy:dy + size, dx:dx + size])
+        np.testing.assert_allclose(out[0], want, rtol=1e-4, atol=1e-3)
+        # d sum(y) / dx at an interior pixel: the sum of all the taps
+        np.testing.assert_allclose(grad[0, :, size // 2, size // 2],
+                                   filters.sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-4)
+        buffers.append(backend._corrmm_workspace)
+        assert buffers[-1].size >= 27 * size * size  # (3 * 3 * 3) x (size * size)
+    assert buffers[2] is buffers[1]
