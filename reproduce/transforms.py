@@ -20,6 +20,7 @@ import numpy as np
 
 from . import frames
 from .backend import T, floatX
+from .gather import weighted_gather
 
 GREY = 127.5  # mid-grey on 0..255: the pad and fill colour (Lucid pads with 0.5)
 
@@ -199,7 +200,8 @@ def rotation_taps(shape, degrees):
 
 class Rotate(Transform):
     """Rotate by an angle (degrees) drawn from ``angles``, bilinear; corners
-    with no source pixel get ``fill``.  One gather of 4 taps per pixel."""
+    with no source pixel get ``fill``.  One gather of 4 taps per pixel
+    (reproduce.gather: its gradient is one scatter-add pass)."""
 
     def __init__(self, angles, fill=GREY, seed=0):
         super().__init__(seed)
@@ -209,11 +211,9 @@ class Rotate(Transform):
         index, weight = T.lmatrix("rotate_index"), T.matrix("rotate_weight")
         self.inputs = [index, weight]
         rows, cols = x.shape[2], x.shape[3]
-        flat = x[0].reshape((3, rows * cols)).T                      # (H*W, 3)
-        taps = flat[index.flatten()].reshape((4, rows * cols, 3))
-        y = (taps * weight.dimshuffle(0, 1, "x")).sum(axis=0)
-        y = y + np.float32(self.fill) * (1 - weight.sum(axis=0)).dimshuffle(0, "x")
-        return y.T.reshape((1, 3, rows, cols))
+        y = weighted_gather(x[0].reshape((3, rows * cols)), index, weight)  # (3, H*W)
+        y = y + np.float32(self.fill) * (1 - weight.sum(axis=0)).dimshuffle("x", 0)
+        return y.reshape((1, 3, rows, cols))
 
     def draw(self, shape):
         return self.values(shape, self.angles[self.rng.randint(len(self.angles))])
