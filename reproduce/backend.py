@@ -113,8 +113,11 @@ def _keep_freed_memory():
     except (OSError, AttributeError):  # not glibc
         return
     for name, (param, value) in _MALLOC_SETTINGS.items():
-        if name not in os.environ:
-            mallopt(param, value)
+        # the mmap threshold first: if this glibc refuses it (older ones cap
+        # it at 32 MiB), setting the trim threshold alone would pin the mmap
+        # threshold at its 128 KiB start, the opposite of what we want
+        if name not in os.environ and not mallopt(param, value):
+            return
 
 
 # CorrMM unfolds its input into an im2col buffer that it allocates afresh
@@ -129,7 +132,8 @@ static PyArrayObject* reproduce_workspace(int nd, npy_intp* dims, int typenum, i
 {
     /* a new reference to an array of at least prod(dims) elements */
     npy_intp need = PyArray_MultiplyList(dims, nd);
-    PyObject* module = PyImport_AddModule("reproduce.backend");  /* borrowed */
+    /* borrowed; NULL (nothing kept) if the module is not loaded */
+    PyObject* module = PyDict_GetItemString(PyImport_GetModuleDict(), "reproduce.backend");
     PyObject* held = module ? PyObject_GetAttrString(module, "_corrmm_workspace") : NULL;
     if (held && PyArray_Check(held) && PyArray_TYPE((PyArrayObject*)held) == typenum
             && PyArray_SIZE((PyArrayObject*)held) >= need)
@@ -166,7 +170,7 @@ def _share_corrmm_workspace():
             allocation, "PyArrayObject* col = reproduce_workspace(3,")
 
     def c_code_cache_version(self):
-        return original_version(self) + ("reproduce-workspace", 1)
+        return original_version(self) + ("reproduce-workspace", 2)
 
     corr.BaseCorrMM.c_support_code_apply = c_support_code_apply
     corr.BaseCorrMM.c_code_cache_version = c_code_cache_version

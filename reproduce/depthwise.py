@@ -32,8 +32,9 @@ static void dw_axis(long n, long k, long s, int same, long before, long after,
         *pad = total > 0 ? total / 2 : 0;
         *out = o;
     } else {
+        long span = n + before + after - k;
         *pad = before;
-        *out = (n + before + after - k) / s + 1;
+        *out = span < 0 ? 0 : span / s + 1;   /* C rounds -1 / 2 to 0, not -1 */
     }
 }
 
@@ -191,7 +192,8 @@ static int dw_planes(int direction, const dw_geometry *g, float *x, float *w,
 }
 
 /* The thread budget: OPENBLAS_NUM_THREADS or OMP_NUM_THREADS (as the
-   stream's worker sets them), else the cores this process may use. */
+   stream's worker sets them), else the cores this process may use.  Read
+   once, with the GIL held. */
 static int dw_thread_budget(void)
 {
     static int budget = 0;
@@ -233,11 +235,12 @@ static void *dw_task_run(void *arg)
    The planes are split over plain threads started for the call: they sleep
    when done, where OpenMP's spinning workers starved the BLAS threads of
    the neighbouring GEMMs (measured: the step took 2.7x as long). */
-static int dw_run(int direction, const dw_geometry *g, float *x, float *w, float *out)
+static int dw_run(int direction, const dw_geometry *g, long threads,
+                  float *x, float *w, float *out)
 {
     long planes = direction == 2 ? g->channels : g->batch * g->channels;
     long work = g->batch * g->channels * g->out_rows * g->out_cols * g->kh * g->kw;
-    long n = work < 200000 ? 1 : dw_thread_budget();
+    long n = work < 200000 ? 1 : threads;
     dw_task tasks[64];
     pthread_t ids[64];
     int started[64], failed = 0;
@@ -279,11 +282,14 @@ _C_CODE = r"""
     PyArrayObject *b = PyArray_GETCONTIGUOUS(%(second)s);
     dw_geometry g;
     npy_intp dims[4];
-    int bad = 0;
-    %(geometry)s
-    g.sy = %(params)s->sy; g.sx = %(params)s->sx;
-    {
+    int bad = a == NULL || b == NULL;  /* numpy has set the error */
+    if (!bad) {
+        %(precheck)s
+    }
+    if (!bad) {
         long rows_out, cols_out;
+        %(geometry)s
+        g.sy = %(params)s->sy; g.sx = %(params)s->sx;
         dw_axis(g.rows, g.kh, g.sy, %(params)s->same, %(params)s->pt, %(params)s->pb,
                 &g.py, &rows_out);
         dw_axis(g.cols, g.kw, g.sx, %(params)s->same, %(params)s->pl, %(params)s->pr,
@@ -297,20 +303,23 @@ _C_CODE = r"""
                      "leave no output", g.rows, g.cols, g.kh, g.kw);
         bad = 1;
     }
-    %(dims)s
-    if (!bad && dw_output(&%(out)s, dims)) bad = 1;
+    if (!bad) {
+        %(dims)s
+        if (dw_output(&%(out)s, dims)) bad = 1;
+    }
     if (!bad) {
         int failed;
+        long threads = dw_thread_budget();
         Py_BEGIN_ALLOW_THREADS
-        failed = dw_run(%(direction)d, &g, %(x)s, %(w)s, %(o)s);
+        failed = dw_run(%(direction)d, &g, threads, %(x)s, %(w)s, %(o)s);
         Py_END_ALLOW_THREADS
         if (failed) {
             PyErr_NoMemory();
             bad = 1;
         }
     }
-    Py_DECREF(a);
-    Py_DECREF(b);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
     if (bad) %(fail)s
 }
 """
@@ -347,6 +356,8 @@ class _Depthwise(theano.Op):
     def __init__(self, stride=(1, 1), pad="same"):
         super().__init__()
         self.stride = tuple(int(s) for s in stride)
+        if len(self.stride) != 2 or min(self.stride) < 1:
+            raise ValueError("stride must be two integers >= 1; got %r" % (stride,))
         self.pad = _pad_props(pad)
         self.sy, self.sx = self.stride
         self.same = int(self.pad == "same")
@@ -357,7 +368,7 @@ class _Depthwise(theano.Op):
         s = self.stride[axis]
         if self.pad == "same":
             return (n + s - 1) // s
-        return (n + self.pad[2 * axis] + self.pad[2 * axis + 1] - k) // s + 1
+        return T.maximum((n + self.pad[2 * axis] + self.pad[2 * axis + 1] - k) // s + 1, 0)
 
     def c_support_code(self):
         return _C_SUPPORT
@@ -369,16 +380,22 @@ class _Depthwise(theano.Op):
         return ["pthread"]
 
     def c_code_cache_version(self):
-        return (6,)
+        return (8,)
 
-    def _c(self, first, second, out, geometry, check_out, dims, x, w, o, sub):
+    def _c(self, first, second, out, precheck, geometry, check_out, dims, x, w, o, sub):
         return _C_CODE % dict(
-            first=first, second=second, out=out, geometry=geometry,
+            first=first, second=second, out=out, precheck=precheck, geometry=geometry,
             check_out=check_out, dims=dims, x=x, w=w, o=o, fail=sub["fail"],
             params=sub["params"], direction=self.direction)
 
 
 _FLOAT = "(float *)PyArray_DATA(%s)"
+
+
+def _output_type(leading):
+    """float32 4-D with the given (batch, channels) broadcastable flags; the
+    spatial sizes change, so they are never marked broadcastable."""
+    return T.TensorType("float32", tuple(leading) + (False, False))()
 
 
 class DepthwiseCorr(_Depthwise):
@@ -387,7 +404,7 @@ class DepthwiseCorr(_Depthwise):
 
     def make_node(self, x, w):
         x, w = _float4(x, "the input"), _float4(w, "the filters")
-        return theano.Apply(self, [x, w], [x.type()])
+        return theano.Apply(self, [x, w], [_output_type(x.broadcastable[:2])])
 
     def infer_shape(self, node, shapes):
         (b, c, rows, cols), (_, _, kh, kw) = shapes
@@ -413,7 +430,7 @@ class DepthwiseCorr(_Depthwise):
         geometry = ("g.batch = PyArray_DIMS(a)[0]; g.channels = PyArray_DIMS(a)[1];"
                     " g.rows = PyArray_DIMS(a)[2]; g.cols = PyArray_DIMS(a)[3];"
                     " g.kh = PyArray_DIMS(b)[2]; g.kw = PyArray_DIMS(b)[3];")
-        return self._c(inputs[0], inputs[1], out, geometry, check, dims,
+        return self._c(inputs[0], inputs[1], out, check, geometry, "", dims,
                        _FLOAT % "a", _FLOAT % "b", _FLOAT % out, sub)
 
 
@@ -424,11 +441,14 @@ class _DepthwiseGrad(_Depthwise):
     output's dims and which arrays play x, w and out in dw_run."""
     first = None      # what the first input is, for errors
     geometry = dims = None
+    fits = what = None  # C condition: the first input fits gz; its words for errors
 
     def make_node(self, first, gz, sizes):
         first, gz = _float4(first, self.first), _float4(gz, "the output gradient")
         sizes = T.as_tensor_variable(sizes).astype("int64")
-        return theano.Apply(self, [first, gz, sizes], [gz.type()])
+        if sizes.ndim != 1:
+            raise TypeError("depthwise correlation: sizes must be a vector (rows, cols)")
+        return theano.Apply(self, [first, gz, sizes], [self.output_type(first, gz)])
 
     def grad(self, inputs, output_grads):
         from theano.gradient import grad_not_implemented
@@ -436,8 +456,14 @@ class _DepthwiseGrad(_Depthwise):
 
     def c_code(self, node, name, inputs, outputs, sub):
         (out,) = outputs
-        return self._c(inputs[0], inputs[1], out, self.geometry % dict(s=inputs[2]),
-                       _check_output_size("b"), self.dims, *self.roles(_FLOAT % out), sub)
+        sizes = dict(s=inputs[2])
+        precheck = ("""if (PyArray_DIMS(%(s)s)[0] != 2 || !(%(fits)s)) {
+            PyErr_SetString(PyExc_ValueError, "depthwise correlation: %(what)s do not fit");
+            bad = 1;
+        }""" % dict(sizes, fits=self.fits, what=self.what))
+        return self._c(inputs[0], inputs[1], out, precheck,
+                       self.geometry % sizes, _check_output_size("b"), self.dims,
+                       *self.roles(_FLOAT % out), sub)
 
 
 class DepthwiseCorrGradInputs(_DepthwiseGrad):
@@ -445,9 +471,15 @@ class DepthwiseCorrGradInputs(_DepthwiseGrad):
     direction = 1
     first = "the filters"
     geometry = ("g.batch = PyArray_DIMS(b)[0]; g.channels = PyArray_DIMS(b)[1];"
-                " g.rows = ((npy_int64 *)PyArray_DATA(%(s)s))[0];"
-                " g.cols = ((npy_int64 *)PyArray_DATA(%(s)s))[1];"
+                " g.rows = *(npy_int64 *)PyArray_GETPTR1(%(s)s, 0);"
+                " g.cols = *(npy_int64 *)PyArray_GETPTR1(%(s)s, 1);"
                 " g.kh = PyArray_DIMS(a)[2]; g.kw = PyArray_DIMS(a)[3];")
+    fits = "PyArray_DIMS(a)[0] == PyArray_DIMS(b)[1] && PyArray_DIMS(a)[1] == 1"
+    what = "filters, output gradient and input size"
+
+    @staticmethod
+    def output_type(w, gz):
+        return _output_type(gz.broadcastable[:2])
     dims = "dims[0] = g.batch; dims[1] = g.channels; dims[2] = g.rows; dims[3] = g.cols;"
 
     def roles(self, out):
@@ -465,8 +497,15 @@ class DepthwiseCorrGradWeights(_DepthwiseGrad):
     first = "the input"
     geometry = ("g.batch = PyArray_DIMS(a)[0]; g.channels = PyArray_DIMS(a)[1];"
                 " g.rows = PyArray_DIMS(a)[2]; g.cols = PyArray_DIMS(a)[3];"
-                " g.kh = ((npy_int64 *)PyArray_DATA(%(s)s))[0];"
-                " g.kw = ((npy_int64 *)PyArray_DATA(%(s)s))[1];")
+                " g.kh = *(npy_int64 *)PyArray_GETPTR1(%(s)s, 0);"
+                " g.kw = *(npy_int64 *)PyArray_GETPTR1(%(s)s, 1);")
+    fits = ("PyArray_DIMS(a)[0] == PyArray_DIMS(b)[0]"
+            " && PyArray_DIMS(a)[1] == PyArray_DIMS(b)[1]")
+    what = "input, output gradient and filter size"
+
+    @staticmethod
+    def output_type(x, gz):
+        return _output_type((False, False))  # (channels, 1, kh, kw), as the filters
     dims = "dims[0] = g.channels; dims[1] = 1; dims[2] = g.kh; dims[3] = g.kw;"
 
     def roles(self, out):

@@ -30,12 +30,16 @@ _C_CODE = r"""
     PyArrayObject *values = PyArray_GETCONTIGUOUS(%(values)s);
     PyArrayObject *index = PyArray_GETCONTIGUOUS(%(index)s);
     PyArrayObject *weight = PyArray_GETCONTIGUOUS(%(weight)s);
-    npy_intp k = PyArray_DIMS(index)[0], m = PyArray_DIMS(index)[1];
-    npy_intp channels = PyArray_DIMS(values)[0], n = %(n)s;
-    npy_intp dims[2] = {channels, %(out_cols)s};
-    npy_intp bad = 0;
-    int failed = 0;
-    if (PyArray_DIMS(weight)[0] != k || PyArray_DIMS(weight)[1] != m
+    npy_intp k = 0, m = 0, channels = 0, n = 0, bad = 0;
+    npy_intp dims[2];
+    int failed = values == NULL || index == NULL || weight == NULL;  /* numpy set the error */
+    if (!failed) {
+        k = PyArray_DIMS(index)[0]; m = PyArray_DIMS(index)[1];
+        channels = PyArray_DIMS(values)[0]; n = %(n)s;
+        dims[0] = channels; dims[1] = %(out_cols)s;
+    }
+    if (failed) {
+    } else if (PyArray_DIMS(weight)[0] != k || PyArray_DIMS(weight)[1] != m
             || PyArray_DIMS(values)[1] != %(values_cols)s) {
         PyErr_Format(PyExc_ValueError, "weighted gather: index (%%ld, %%ld), weight "
                      "(%%ld, %%ld) and values (%%ld, %%ld) do not fit", (long)k, (long)m,
@@ -60,9 +64,9 @@ _C_CODE = r"""
         float *o = (float *)PyArray_DATA(%(out)s);
         %(loop)s
     }
-    Py_DECREF(values);
-    Py_DECREF(index);
-    Py_DECREF(weight);
+    Py_XDECREF(values);
+    Py_XDECREF(index);
+    Py_XDECREF(weight);
     if (failed) %(fail)s
 }
 """
@@ -91,7 +95,7 @@ class _WeightedOp(theano.Op):
         return _C_SUPPORT
 
     def c_code_cache_version(self):
-        return (2,)
+        return (3,)
 
     def _checked(self, values, index, weight):
         values = T.as_tensor_variable(values)

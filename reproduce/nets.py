@@ -103,7 +103,7 @@ class _ScalarReLU6(theano.scalar.UnaryScalarOp):
     """
 
     def impl(self, x):
-        return np.minimum(np.maximum(x, 0), 6).astype(np.asarray(x).dtype)
+        return np.clip(x, 0, 6).astype(np.asarray(x).dtype)
 
     def grad(self, inputs, output_grads):
         (x,), (gz,) = inputs, output_grads
@@ -113,12 +113,12 @@ class _ScalarReLU6(theano.scalar.UnaryScalarOp):
         (x,), (z,) = inputs, outputs
         if node.inputs[0].type.dtype not in ("float32", "float64"):
             raise NotImplementedError("relu6 is for float32 and float64")
-        # one comparison each way, in the order maxss / minss take them
-        return "{ %(t)s lo = %(x)s > 0 ? %(x)s : 0; %(z)s = lo < 6 ? lo : 6; }" % dict(
+        # one comparison each way; a NaN fails both and stays NaN, as with clip
+        return "{ %(t)s lo = %(x)s < 0 ? 0 : %(x)s; %(z)s = lo > 6 ? 6 : lo; }" % dict(
             t=node.inputs[0].type.dtype_specs()[1], x=x, z=z)
 
     def c_code_cache_version(self):
-        return (2,) + super().c_code_cache_version()
+        return (3,) + super().c_code_cache_version()
 
 
 relu6 = T.elemwise.Elemwise(_ScalarReLU6(theano.scalar.upgrade_to_float, name="relu6"),

@@ -134,3 +134,41 @@ def test_the_net_runs_depthwise_layers_with_the_op():
     assert "DepthwiseCorr" in ops and "CorrMM" not in ops
     expected = depthwise.reference(x, w, (2, 2), "same") + b.reshape(1, 6, 1, 1)
     np.testing.assert_allclose(f(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_no_output_is_an_error_not_a_1x1_picture():
+    """(2 + 0 - 3) // 2 + 1 is 0 outputs; C's division rounds -1 / 2 to 0."""
+    x, w = _case((1, 2, 2, 2), 3)
+    f = theano.function([], depthwise_corr(theano.shared(x), theano.shared(w), (2, 2),
+                                           (0, 0, 0, 0)))
+    with pytest.raises(ValueError, match="leave no output"):
+        f()
+
+
+def test_a_stride_below_one_is_refused():
+    with pytest.raises(ValueError, match="stride"):
+        DepthwiseCorr((0, 1), "same")
+
+
+def test_output_types_do_not_borrow_broadcastable_sizes():
+    """A batch of 1 known as such (a reshape gives it) must not make the
+    filters' gradient (channels, 1, kh, kw) look broadcastable, nor a padded
+    size-1 row count stay 'size 1'."""
+    flat, w = T.fvector("flat"), T.ftensor4("w")
+    x = flat.reshape((1, 3, 5, 5))
+    assert x.broadcastable[0]
+    gw = T.grad((depthwise_corr(x, w) ** 2).sum(), w)
+    assert gw.broadcastable == w.broadcastable
+    values, weights = _case((1, 3, 5, 5), 3, seed=7)
+    shape, total = theano.function([flat, w], [gw.shape, gw.sum(axis=0)])(
+        values.ravel(), weights)
+    grad = theano.function([flat, w], gw)(values.ravel(), weights)
+    assert tuple(shape) == (3, 1, 3, 3)
+    np.testing.assert_allclose(total, grad.sum(axis=0), rtol=1e-5, atol=1e-5)
+    row = T.ftensor4("row")
+    one_row = T.patternbroadcast(row, (True, False, True, False))
+    y = depthwise_corr(one_row, w, (1, 1), (1, 1, 0, 0))
+    assert not y.broadcastable[2]
+    out = theano.function([row, w], [y, y.shape])(np.ones((1, 3, 1, 4), np.float32),
+                                                  np.ones((3, 1, 1, 1), np.float32))
+    assert out[0].shape == (1, 3, 3, 4) and tuple(out[1]) == (1, 3, 3, 4)

@@ -89,3 +89,14 @@ def test_corrmm_shares_one_growing_im2col_buffer():
         buffers.append(backend._corrmm_workspace)
         assert buffers[-1].size >= 27 * size * size  # (3 * 3 * 3) x (size * size)
     assert buffers[2] is buffers[1]
+
+
+def test_relu6_is_clip_values_nan_and_gradient():
+    from reproduce.nets import relu6
+    x = T.fvector("x")
+    f = theano.function([x], [relu6(x), T.grad(relu6(x).sum(), x)])
+    values = np.array([-1, 0, 0.5, 6, 7, np.nan], np.float32)
+    y, g = f(values)
+    np.testing.assert_array_equal(y[:5], [0, 0, 0.5, 6, 6])
+    assert np.isnan(y[5])  # a diverged image must not be silently masked
+    np.testing.assert_array_equal(g[:5], [0, 1, 1, 1, 0])  # clip's: 0 <= x <= 6
