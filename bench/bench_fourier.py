@@ -32,6 +32,8 @@ import reproduce.backend  # noqa: F401  (Theano flags first)
 from reproduce import params, recipes, transforms
 from reproduce.backend import T, theano
 
+from .bench_foundation import time_calls
+
 SIZE = 224
 STEPS = 256
 TARGET = 980  # volcano
@@ -45,19 +47,8 @@ def time_dft_routes(size=SIZE, repeats=20):
         p = params.Fourier((size, size), dft=route)
         loss = T.sqr(p.image - 100.0).mean()
         fn = theano.function([], T.grad(loss, p.params))
-        fn()
-        out[route] = median_cpu(fn, repeats)
+        out[route] = time_calls(fn, (), repeats)[2]  # median CPU seconds
     return out
-
-
-def median_cpu(fn, repeats):
-    """Median CPU seconds per call of fn() over ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return float(np.median(times))
 
 
 class TheanoLoop:

@@ -46,28 +46,17 @@ def start_photo(size):
     return np.asarray(photo, np.float32)
 
 
-def dream_picture(net, image, settings, out_dir, meta):
+def dream_picture(net, image, settings, out_dir, meta, gradients):
     """The one DeepDream picture: deepdream_01_relu4_3.png and its record."""
-    from reproduce import objectives
-    from reproduce.deepdream import compile_gradient, deepdream, rectified
-    from reproduce.fileio import save_image
-    from reproduce.gallery import write_record
+    from reproduce.commands.sweep import dream_layer
+    from reproduce.deepdream import rectified
 
     layer = rectified(net, DREAM_LAYER)
-    result = deepdream(compile_gradient(net, objectives.layer_l2(layer)), image,
-                       settings, desc="deepdream " + layer)
-    name = "deepdream_01_" + layer
-    save_image(result.image, os.path.join(out_dir, name + ".png"))
-    write_record(dict(meta, name=name, image=name + ".png", classes=[layer],
-                      caption="DeepDream: gradient ascent on 0.5*mean(a^2) of %s "
-                              "(%s after its ReLU), %d octaves of %d steps"
-                              % (layer, DREAM_LAYER, settings.octaves, settings.steps),
-                      seconds=round(result.seconds, 1), steps=result.steps,
-                      interrupted=result.interrupted,
-                      settings=dict(settings.settings(), layer=layer,
-                                    size="%dx%d" % image.shape[1::-1])),
-                 os.path.join(out_dir, name + ".json"))
-    return result
+    caption = ("DeepDream: gradient ascent on 0.5*mean(a^2) of %s (%s after its ReLU), "
+               "%d octaves of %d steps" % (layer, DREAM_LAYER, settings.octaves,
+                                           settings.steps))
+    return dream_layer(net, image, layer, settings, out_dir, "deepdream_01_" + layer,
+                       caption, meta, desc="deepdream " + layer, gradients=gradients)[1]
 
 
 def main(argv=None):
@@ -91,15 +80,17 @@ def main(argv=None):
         q = QUICK if args.quick else {}
         image = start_photo(q.get("dream_size", DREAM_SIZE))
         write_input(image, "skimage.data.astronaut()", args.results, meta, "deepdream_")
+        gradients = {}  # relu4_3 is dreamed twice: compile it once
         result = dream_picture(net, image, q.get("dream", DREAM_SETTINGS),
-                               args.results, meta)
+                               args.results, meta, gradients)
         if result.interrupted:
             return 130
         image = start_photo(q.get("sweep_size", SWEEP_SIZE))
         layers = [rectified(net, name) for name in SWEEP_LAYERS]
         records, interrupted = sweep_layers(net, image, layers,
                                             q.get("sweep", SWEEP_SETTINGS),
-                                            args.results, meta, prefix="sweep_")
+                                            args.results, meta, prefix="sweep_",
+                                            gradients=gradients)
         print("%s: DeepDream picture (%.1f s) and a sweep of %d layers (%.1f s)"
               % (args.results, result.seconds, len(records),
                  sum(r["seconds"] for r in records)))

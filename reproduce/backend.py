@@ -65,6 +65,15 @@ def _default_flags():
     }
 
 
+def thread_budget():
+    """Threads our own Ops may use: OPENBLAS_NUM_THREADS or OMP_NUM_THREADS
+    (as the stream's worker sets them), else every core this process may use."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(name, "").isdigit() and int(os.environ[name]) > 0:
+            return int(os.environ[name])
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 def _merge_flags(existing, defaults):
     """Add our defaults to a THEANO_FLAGS string without overriding the user's."""
     given = {item.split("=", 1)[0].strip()
@@ -197,4 +206,4 @@ import lasagne  # noqa: E402
 
 floatX = theano.config.floatX
 
-__all__ = ["theano", "T", "lasagne", "floatX", "blas_ldflags", "CACHE_ROOT"]
+__all__ = ["theano", "T", "lasagne", "floatX", "blas_ldflags", "thread_budget", "CACHE_ROOT"]

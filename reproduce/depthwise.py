@@ -17,7 +17,7 @@ float32 only, as the rest of the project.
 """
 import numpy as np
 
-from .backend import T, theano
+from .backend import T, thread_budget, theano
 from theano.gof import ParamsType
 from theano.scalar import int64
 
@@ -191,28 +191,6 @@ static int dw_planes(int direction, const dw_geometry *g, float *x, float *w,
     return 0;
 }
 
-/* The thread budget: OPENBLAS_NUM_THREADS or OMP_NUM_THREADS (as the
-   stream's worker sets them), else the cores this process may use.  Read
-   once, with the GIL held. */
-static int dw_thread_budget(void)
-{
-    static int budget = 0;
-    if (budget == 0) {
-        const char *names[2] = {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"};
-        for (int i = 0; i < 2 && budget == 0; ++i) {
-            const char *v = getenv(names[i]);
-            if (v && atoi(v) > 0) budget = atoi(v);
-        }
-        if (budget == 0) {
-            cpu_set_t set;
-            budget = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
-        }
-        if (budget < 1) budget = 1;
-        if (budget > 64) budget = 64;
-    }
-    return budget;
-}
-
 typedef struct {
     int direction;
     const dw_geometry *g;
@@ -309,7 +287,7 @@ _C_CODE = r"""
     }
     if (!bad) {
         int failed;
-        long threads = dw_thread_budget();
+        long threads = %(params)s->threads;
         Py_BEGIN_ALLOW_THREADS
         failed = dw_run(%(direction)d, &g, threads, %(x)s, %(w)s, %(o)s);
         Py_END_ALLOW_THREADS
@@ -350,7 +328,8 @@ class _Depthwise(theano.Op):
     compiled module serves every layer (compiling is the slow part).
     """
     __props__ = ("stride", "pad")
-    params_type = ParamsType(**{k: int64 for k in ("sy", "sx", "same", "pt", "pb", "pl", "pr")})
+    params_type = ParamsType(**{k: int64 for k in ("sy", "sx", "same", "pt", "pb", "pl", "pr",
+                                                   "threads")})
     direction = None
 
     def __init__(self, stride=(1, 1), pad="same"):
@@ -362,6 +341,7 @@ class _Depthwise(theano.Op):
         self.sy, self.sx = self.stride
         self.same = int(self.pad == "same")
         self.pt, self.pb, self.pl, self.pr = (0, 0, 0, 0) if self.same else self.pad
+        self.threads = min(thread_budget(), 64)  # dw_run's task table holds 64
 
     def out_length(self, n, k, axis):
         """Output length along ``axis`` (0 rows, 1 cols) for input length n, kernel k."""
@@ -374,13 +354,13 @@ class _Depthwise(theano.Op):
         return _C_SUPPORT
 
     def c_headers(self):
-        return ["<pthread.h>", "<sched.h>", "<stdlib.h>", "<string.h>"]
+        return ["<pthread.h>", "<stdlib.h>", "<string.h>"]
 
     def c_libraries(self):
         return ["pthread"]
 
     def c_code_cache_version(self):
-        return (8,)
+        return (9,)
 
     def _c(self, first, second, out, precheck, geometry, check_out, dims, x, w, o, sub):
         return _C_CODE % dict(
@@ -448,7 +428,9 @@ class _DepthwiseGrad(_Depthwise):
         sizes = T.as_tensor_variable(sizes).astype("int64")
         if sizes.ndim != 1:
             raise TypeError("depthwise correlation: sizes must be a vector (rows, cols)")
-        return theano.Apply(self, [first, gz, sizes], [self.output_type(first, gz)])
+        # d/dx keeps gz's (batch, channels) flags; d/dw is (channels, 1, kh, kw), as the filters
+        leading = gz.broadcastable[:2] if self.direction == 1 else (False, False)
+        return theano.Apply(self, [first, gz, sizes], [_output_type(leading)])
 
     def grad(self, inputs, output_grads):
         from theano.gradient import grad_not_implemented
@@ -462,7 +444,7 @@ class _DepthwiseGrad(_Depthwise):
             bad = 1;
         }""" % dict(sizes, fits=self.fits, what=self.what))
         return self._c(inputs[0], inputs[1], out, precheck,
-                       self.geometry % sizes, _check_output_size("b"), self.dims,
+                       self.geometry % sizes, _CHECK_OUTPUT_SIZE, self.dims,
                        *self.roles(_FLOAT % out), sub)
 
 
@@ -476,10 +458,6 @@ class DepthwiseCorrGradInputs(_DepthwiseGrad):
                 " g.kh = PyArray_DIMS(a)[2]; g.kw = PyArray_DIMS(a)[3];")
     fits = "PyArray_DIMS(a)[0] == PyArray_DIMS(b)[1] && PyArray_DIMS(a)[1] == 1"
     what = "filters, output gradient and input size"
-
-    @staticmethod
-    def output_type(w, gz):
-        return _output_type(gz.broadcastable[:2])
     dims = "dims[0] = g.batch; dims[1] = g.channels; dims[2] = g.rows; dims[3] = g.cols;"
 
     def roles(self, out):
@@ -502,10 +480,6 @@ class DepthwiseCorrGradWeights(_DepthwiseGrad):
     fits = ("PyArray_DIMS(a)[0] == PyArray_DIMS(b)[0]"
             " && PyArray_DIMS(a)[1] == PyArray_DIMS(b)[1]")
     what = "input, output gradient and filter size"
-
-    @staticmethod
-    def output_type(x, gz):
-        return _output_type((False, False))  # (channels, 1, kh, kw), as the filters
     dims = "dims[0] = g.channels; dims[1] = 1; dims[2] = g.kh; dims[3] = g.kw;"
 
     def roles(self, out):
@@ -516,16 +490,15 @@ class DepthwiseCorrGradWeights(_DepthwiseGrad):
         return [(shapes[0][1], 1, kernel[0], kernel[1])]
 
 
-def _check_output_size(gz):
-    """C lines: the given output gradient must have the size the geometry implies."""
-    return """
-        if (PyArray_DIMS(%(gz)s)[2] != rows_out || PyArray_DIMS(%(gz)s)[3] != cols_out) {
+# C lines: the given output gradient (b) must have the size the geometry implies.
+_CHECK_OUTPUT_SIZE = """
+        if (PyArray_DIMS(b)[2] != rows_out || PyArray_DIMS(b)[3] != cols_out) {
             PyErr_Format(PyExc_ValueError, "depthwise correlation: output gradient is "
-                         "%%ldx%%ld, the input size gives %%ldx%%ld",
-                         (long)PyArray_DIMS(%(gz)s)[2], (long)PyArray_DIMS(%(gz)s)[3],
+                         "%ldx%ld, the input size gives %ldx%ld",
+                         (long)PyArray_DIMS(b)[2], (long)PyArray_DIMS(b)[3],
                          rows_out, cols_out);
             bad = 1;
-        }""" % dict(gz=gz)
+        }"""
 
 
 def depthwise_corr(x, w, stride=(1, 1), pad="same"):

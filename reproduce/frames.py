@@ -55,14 +55,19 @@ def zoom(image, profile, frames=None):
                    lo, hi)
 
 
+def zoom_due(step, every):
+    """Whether the 2015 schedule zooms before ``step``: steps 0, k, 2k, ...
+    for k = ``every`` (``steps_per_zoom``); never when k is 0."""
+    return bool(every) and step % every == 0
+
+
 def zoomed_steps(dreamer, profile, steps=None):
     """The 2015 stream's schedule for any dreamer (Theano or the PyTorch port):
     ``steps`` steps (default: the profile's), zooming before steps 0, k, 2k...
     for k = ``steps_per_zoom``.  Yields (step index,) + ``dreamer.step()``.
     """
-    every = profile.steps_per_zoom
     for i in range(profile.steps if steps is None else steps):
-        if every and i % every == 0:
+        if zoom_due(i, profile.steps_per_zoom):
             dreamer.zoom()
         yield (i,) + dreamer.step()
 

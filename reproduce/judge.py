@@ -24,7 +24,8 @@ import sys
 import numpy as np
 from PIL import Image
 
-from .errors import UserError
+from .errors import UserError, exit_status
+from .fileio import load_image, to_uint8
 
 WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                        "weights", "efficientnet_lite2.h5")
@@ -68,7 +69,7 @@ class Judge:
         rows, cols = self.model.image_size
         if image.shape[:2] == (rows, cols):
             return np.asarray(image, np.float32)
-        pil = Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8))
+        pil = Image.fromarray(to_uint8(image))
         return np.asarray(pil.resize((cols, rows), Image.BICUBIC), np.float32)
 
     def top(self, image, k=TOP):
@@ -77,7 +78,10 @@ class Judge:
 
     def verdict(self, image, target, k=TOP):
         """(hit, rank of the target or None, top-k descriptions)."""
-        top = self.top(image, k)
+        return self.read(self.top(image, k), target)
+
+    def read(self, top, target):
+        """:meth:`verdict` of a picture whose top classes are ``top``."""
         names = [self.model.descriptions[i].split(",")[0] for i in top]
         rank = top.index(target) + 1 if target in top else None
         return rank is not None, rank, names
@@ -102,7 +106,6 @@ def judge_records(folder, judge):
     Class indices are looked up in the judge's own descriptions.
     """
     from .classes import find_class
-    from .fileio import load_image
     from .gallery import read_records
     records = [r for r in read_records(folder)
                if len(r["classes"]) == 1 and "recipe" in r]
@@ -112,11 +115,10 @@ def judge_records(folder, judge):
     for record in records:
         cls = record["classes"][0]
         top = judge.top(load_image(os.path.join(folder, record["image"])))
-        rank = top.index(index[cls]) + 1 if index[cls] in top else None
-        names = [judge.model.descriptions[i].split(",")[0] for i in top]
+        hit, rank, names = judge.read(top, index[cls])
         controls = [index[other] in top for other in index if other != cls]
         verdicts[record["recipe"]].append(
-            Verdict(record["name"], cls, rank is not None, rank, names, controls))
+            Verdict(record["name"], cls, hit, rank, names, controls))
     return dict(verdicts)
 
 
@@ -147,20 +149,20 @@ def main(argv=None):
                    help="the judge's weights (default: EfficientNet-Lite2, "
                         "converted on first use)")
     args = p.parse_args(argv)
-    try:
-        if not os.path.isdir(args.results):
-            raise UserError("%s: no such folder; make the pictures first "
-                            "(python experiments/demo_classes.py)" % args.results)
-        judge = Judge.load(args.judge)
-        verdicts = judge_records(args.results, judge)
-        if not verdicts:
-            raise UserError("%s: no single-class pictures with a recipe in their "
-                            "records" % args.results)
-    except UserError as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
+    return exit_status(lambda: judge_folder(args.results, args.judge))
+
+
+def judge_folder(results, weights):
+    """Print the verdicts on the pictures in ``results``."""
+    if not os.path.isdir(results):
+        raise UserError("%s: no such folder; make the pictures first "
+                        "(python experiments/demo_classes.py)" % results)
+    judge = Judge.load(weights)
+    verdicts = judge_records(results, judge)
+    if not verdicts:
+        raise UserError("%s: no single-class pictures with a recipe in their "
+                        "records" % results)
     print("\n".join(report(verdicts, judge.model.model_name)))
-    return 0
 
 
 if __name__ == "__main__":

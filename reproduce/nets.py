@@ -66,8 +66,7 @@ class CorrelationConv2DLayer(L.Layer):
 
     def get_output_for(self, input, **kwargs):
         if self.depthwise:
-            pad = "same" if self.pad == "same" else tuple(self.pad)
-            out = depthwise_corr(input, self.W, self.stride, pad)
+            out = depthwise_corr(input, self.W, self.stride, self.pad)
             return out + self.b.dimshuffle("x", 0, "x", "x")
         border = "valid"
         if self.pad == "same":

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .backend import T, theano
+from .backend import T, thread_budget, theano
 from .pooling import mean_pool
 from .prior import HALF, OFFSET, PATCH, usable_scales
 
@@ -132,21 +132,12 @@ def patch_energy_sum(x, bank, mean, kind, nu=None):
     rows, width = x.shape[1] - PATCH + 1, x.shape[2] - PATCH + 1
     step = max(1, _WINDOWS // width)
     blocks = [(r, min(r + step, rows)) for r in range(0, rows, step)]
-    n = min(_threads(), len(blocks))
+    n = min(thread_budget(), len(blocks))
     grads = [np.zeros_like(x) for _ in range(n)]
     with _blas_threads(1 if n > 1 else None):
         total = sum(_pool().map(lambda i: _energy_rows(x, projection, mean, keep, c,
                                                        blocks[i::n], grads[i]), range(n)))
     return total, sum(grads)[None]
-
-
-def _threads():
-    """The BLAS thread budget (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, as the
-    stream's worker sets it), else every core this process may use."""
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(name, "").isdigit() and int(os.environ[name]) > 0:
-            return int(os.environ[name])
-    return max(1, len(os.sched_getaffinity(0)))
 
 
 _POOL = {}
@@ -161,7 +152,7 @@ def _pool():
     if os.getpid() not in _POOL:
         from concurrent.futures import ThreadPoolExecutor
         _POOL.clear()
-        _POOL[os.getpid()] = ThreadPoolExecutor(_threads(), thread_name_prefix="prior")
+        _POOL[os.getpid()] = ThreadPoolExecutor(thread_budget(), thread_name_prefix="prior")
     return _POOL[os.getpid()]
 
 

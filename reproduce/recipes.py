@@ -23,7 +23,7 @@ from .backend import T, floatX, theano
 from .errors import UserError
 from .nets import preprocess
 from .objectives import class_logit, mean_logits
-from .profiles import STREAM2015, apply_overrides
+from .profiles import STREAM2015, Profile, apply_overrides
 from .updates import make_rule
 
 
@@ -82,12 +82,7 @@ class FourierProfile:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name != "sources"}
 
-    def for_model(self, model):
-        """This profile aimed at ``model``: an empty or unknown ``layer``
-        becomes the model's last layer, its logits (as Profile.for_model)."""
-        if self.layer in model.layer_names():
-            return self
-        return dataclasses.replace(self, layer=model.layers[-1].name)
+    for_model = Profile.for_model  # aim an empty or unknown layer at the logits
 
     def source(self, field):
         return dict(self.sources).get(field, "")

@@ -161,11 +161,11 @@ def _attributes(model, prior, profile, size, seed, targets, layer):
 def _before_each_step(start, after, profile):
     """The image each of ``Dreamer.run``'s steps started from: the previous
     step's result, zoomed where run() zoomed (before steps 0, k, 2k, ...)."""
-    from .frames import zoom
+    from .frames import zoom, zoom_due
     before = []
     for i in range(len(after)):
         image = start if i == 0 else after[i - 1]
-        before.append(zoom(image, profile) if i % profile.steps_per_zoom == 0 else image)
+        before.append(zoom(image, profile) if zoom_due(i, profile.steps_per_zoom) else image)
     return before
 
 

@@ -16,6 +16,8 @@ function serves every step and every draw.
 :class:`Compose` chains them; ``standard(...)`` is Lucid's robust set
 (pad 12, jitter 8, scale 0.9..1.1, rotate -10..10 degrees, jitter 4).
 """
+import functools
+
 import numpy as np
 
 from . import frames
@@ -166,16 +168,12 @@ class Scale(Transform):
         return "scale(%s)" % ", ".join("%g" % s for s in self.scales)
 
 
-_CENTRED = {}
-
-
+@functools.lru_cache(maxsize=16)
 def _centred_grid(shape):
     """Row and column offsets from the centre, (H, 1) and (1, W), cached by shape."""
-    if shape not in _CENTRED:
-        rows, cols = shape
-        _CENTRED[shape] = (np.arange(rows, dtype=np.float32)[:, None] - (rows - 1) / 2.0,
-                           np.arange(cols, dtype=np.float32)[None, :] - (cols - 1) / 2.0)
-    return _CENTRED[shape]
+    rows, cols = shape
+    return (np.arange(rows, dtype=np.float32)[:, None] - (rows - 1) / 2.0,
+            np.arange(cols, dtype=np.float32)[None, :] - (cols - 1) / 2.0)
 
 
 def rotation_taps(shape, degrees):
@@ -238,7 +236,7 @@ class Zoom(Transform):
 
     def due(self, step):
         """Zoom before steps 0, k, 2k, ... (as the 2015 stream and render.Dreamer)."""
-        return bool(self.every) and step % self.every == 0
+        return frames.zoom_due(step, self.every)
 
     def apply(self, image):
         """(H, W, 3) on 0..255 -> the next key frame's start, same shape."""

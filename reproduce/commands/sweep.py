@@ -50,34 +50,45 @@ def layer_caption(net, layer, index, total):
     return "%s; layer %d of %d in the sweep" % (what, index, total)
 
 
-def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True,
-                 prefix=""):
-    """Dream ``image`` at each of ``layers`` in turn; write PREFIXNN_LAYER.png/.json.
-
-    ``meta``: record fields shared by every picture (weights, prior, quick).
-    Returns (records, interrupted): Ctrl-C keeps the layer in progress and
-    stops the sweep.
-    """
+def dream_layer(net, image, layer, settings, out_dir, name, caption, meta,
+                progress=True, desc=None, gradients=None, **extra_settings):
+    """DeepDream ``image`` at ``layer`` (0.5 * mean(a^2)); write NAME.png and
+    its record.  ``gradients``: a {layer: compiled gradient} cache to share
+    compiles between calls.  Returns (record, result)."""
     from .. import objectives
     from ..deepdream import compile_gradient, deepdream
     from ..fileio import save_image
     from ..gallery import write_record
 
+    gradients = {} if gradients is None else gradients
+    if layer not in gradients:
+        gradients[layer] = compile_gradient(net, objectives.layer_l2(layer))
+    result = deepdream(gradients[layer], image, settings, progress, desc=desc or layer)
+    save_image(result.image, os.path.join(out_dir, name + ".png"))
+    record = dict(meta, name=name, image=name + ".png", classes=[layer], caption=caption,
+                  seconds=round(result.seconds, 1), steps=result.steps,
+                  interrupted=result.interrupted,
+                  settings=dict(settings.settings(), layer=layer, **extra_settings,
+                                size="%dx%d" % image.shape[1::-1]))
+    write_record(record, os.path.join(out_dir, name + ".json"))
+    return record, result
+
+
+def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True,
+                 prefix="", gradients=None):
+    """Dream ``image`` at each of ``layers`` in turn; write PREFIXNN_LAYER.png/.json.
+
+    ``meta``: record fields shared by every picture (weights, prior, quick);
+    ``gradients``: as :func:`dream_layer`.  Returns (records, interrupted):
+    Ctrl-C keeps the layer in progress and stops the sweep.
+    """
     records = []
     for i, layer in enumerate(layers, 1):
-        gradient = compile_gradient(net, objectives.layer_l2(layer))
-        result = deepdream(gradient, image, settings, progress,
-                           desc="%d/%d %s" % (i, len(layers), layer))
-        name = "%s%02d_%s" % (prefix, i, layer)
-        save_image(result.image, os.path.join(out_dir, name + ".png"))
-        record = dict(meta, name=name, image=name + ".png", classes=[layer],
-                      caption=layer_caption(net, layer, i, len(layers)),
-                      seconds=round(result.seconds, 1), steps=result.steps,
-                      interrupted=result.interrupted,
-                      settings=dict(settings.settings(), layer=layer,
-                                    objective="0.5*mean(a^2)",
-                                    size="%dx%d" % image.shape[1::-1]))
-        write_record(record, os.path.join(out_dir, name + ".json"))
+        record, result = dream_layer(
+            net, image, layer, settings, out_dir, "%s%02d_%s" % (prefix, i, layer),
+            layer_caption(net, layer, i, len(layers)), meta, progress,
+            desc="%d/%d %s" % (i, len(layers), layer), gradients=gradients,
+            objective="0.5*mean(a^2)")
         records.append(record)
         if result.interrupted:
             return records, True
