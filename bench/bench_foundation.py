@@ -25,8 +25,8 @@ import numpy as np
 
 import reproduce.backend  # noqa: F401  (Theano flags first)
 from reproduce.backend import T, theano
-from reproduce.nets import build_net
-from reproduce.weights import LayerSpec, Model
+from reproduce.nets.build import build_net
+from reproduce.nets.weights import LayerSpec, Model
 
 VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))  # (width, convs)
 

@@ -29,7 +29,9 @@ import time
 import numpy as np
 
 import reproduce.backend  # noqa: F401  (Theano flags first)
-from reproduce import params, recipes, transforms
+from reproduce.fourier import params
+from reproduce import recipes
+from reproduce.fourier import transforms
 from reproduce.backend import T, theano
 
 from .bench_foundation import time_calls
@@ -55,7 +57,7 @@ class TheanoLoop:
     """The fourier recipe's compiled step on ``model``."""
 
     def __init__(self, model, profile=recipes.FOURIER):
-        from reproduce.nets import build_net
+        from reproduce.nets.build import build_net
         start = time.perf_counter()
         self.renderer = recipes.Renderer(build_net(model), profile, seed=0)
         self.compile_seconds = time.perf_counter() - start
@@ -159,7 +161,7 @@ def main(argv=None):
               % args.weights)
         return 0
     import torch
-    from reproduce.weights import load_model
+    from reproduce.nets.weights import load_model
     model = load_model(args.weights)
     threads = max(1, torch.get_num_threads())
     loops = {"theano": TheanoLoop(model)}

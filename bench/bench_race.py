@@ -41,8 +41,8 @@ import reproduce.backend  # noqa: F401  (Theano flags first)
 from bench.bench_foundation import (compile_step, op_counts, sgemm_numpy, sgemm_theano,
                                     step_flops, time_calls, vgg16_random_model)
 from reproduce.backend import theano
-from reproduce.nets import build_net
-from reproduce.prior import LSD2015_NU, PATCH, Prior, STREAM_SCALES, usable_scales
+from reproduce.nets.build import build_net
+from reproduce.prior.fit import LSD2015_NU, PATCH, Prior, STREAM_SCALES, usable_scales
 
 SIZES = ("224x224", "448x448", "840x472")
 PRIOR_SIZE = "840x472"
@@ -102,7 +102,7 @@ def prior_steps(prior, shape, backends):
     """{backend: f(x) -> [energy, ...]}: the prior's forward and image gradient."""
     steps = {}
     if "theano" in backends:
-        from reproduce.prior_energy import compile_energy
+        from reproduce.prior.energy import compile_energy
         steps["theano"] = compile_energy(prior, STREAM_SCALES, shape, gradient=True)
     if "torch" in backends:
         import torch
@@ -119,12 +119,12 @@ def prior_steps(prior, shape, backends):
 
 def key_frame(backend, model, prior, shape):
     """f() running Dreamer.run(10) from the same start: a zoom and 10 steps."""
-    from reproduce.profiles import get_profile
+    from reproduce.lsd2015.profiles import get_profile
     from reproduce.reference import start_image
     profile = get_profile("stream2015", ["image_size=%dx%d" % shape[::-1],
                                          "steps_per_zoom=10"])
     if backend == "theano":
-        from reproduce.render import Dreamer
+        from reproduce.lsd2015.dreamer import Dreamer
         dreamer = Dreamer(build_net(model), profile, prior)
     else:
         from reproduce_torch import Dreamer, build_net as torch_net

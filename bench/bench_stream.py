@@ -4,10 +4,10 @@ The live page interpolates between key frames on the CPU while the
 optimiser runs in another process.  This times, on one thread, what the
 stream does for each frame:
 
-* interpolation: :func:`reproduce.frames.in_between` (two bilinear warps
+* interpolation: :func:`reproduce.lsd2015.frames.in_between` (two bilinear warps
   and a blend) for the 17 frames between two key frames;
 * the whole frame: interpolation, then the overlay text and the JPEG the
-  page receives (:func:`reproduce.stream.compose`, ``encode_jpeg``).
+  page receives (:func:`reproduce.stream.keyframes.compose`, ``encode_jpeg``).
 
 Sizes: 336x192 (our CPU default) and 1024x576 (the 2015 stream, for
 reference; 2015 spread it over several processes).  Key frames are random
@@ -22,9 +22,9 @@ import time
 import numpy as np
 
 from reproduce.fileio import to_uint8
-from reproduce.frames import in_between, zoom
-from reproduce.profiles import STREAM2015
-from reproduce.stream import compose, encode_jpeg
+from reproduce.lsd2015.frames import in_between, zoom
+from reproduce.lsd2015.profiles import STREAM2015
+from reproduce.stream.keyframes import compose, encode_jpeg
 
 OVERLAY = "rabbit & analog clock"
 

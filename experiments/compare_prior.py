@@ -17,7 +17,7 @@ from scipy import ndimage, stats
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from reproduce import prior as P  # noqa: E402
+from reproduce.prior import fit as P  # noqa: E402
 from reproduce.fileio import load_image  # noqa: E402
 
 N_PATCHES, SEED = 4000, 11

@@ -94,12 +94,12 @@ def picture_name(cls, recipe, seed):
 
 def make(options, judge=None):
     """Make and record every picture; returns [(recipe, name, hit or None)]."""
-    from reproduce.classes import find_class
+    from reproduce.nets.classes import find_class
     from reproduce.fileio import save_image
-    from reproduce.gallery import write_record
+    from reproduce.report.gallery import write_record
     from reproduce.pipeline import dream_picture
     from reproduce.recipes import get_recipe
-    from reproduce.weights import load_model
+    from reproduce.nets.weights import load_model
 
     model = load_model(options.weights)
     done = []
@@ -148,14 +148,14 @@ def main(argv=None):
             prior_options()  # fail before the first picture, not after it
         judge = None
         if options.judge:
-            from reproduce.judge import Judge
+            from reproduce.report.judge import Judge
             judge = Judge.load()
         done = make(options, judge)
     except UserError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
     if judge is not None:
-        from reproduce.judge import TOP, rate
+        from reproduce.report.judge import TOP, rate
         for recipe in options.recipes:
             hits = [hit for r, _, hit in done if r == recipe]
             print("%s: %s top-%d rate %d/%d (%.0f%%)" % (

@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from reproduce.dream_settings import DreamSettings  # noqa: E402
+from reproduce.deepdream.settings import DreamSettings  # noqa: E402
 from reproduce.errors import UserError  # noqa: E402
 
 DREAM_LAYER = "conv4_3"
@@ -49,7 +49,7 @@ def start_photo(size):
 def dream_picture(net, image, settings, out_dir, meta, gradients):
     """The one DeepDream picture: deepdream_01_relu4_3.png and its record."""
     from reproduce.commands.sweep import dream_layer
-    from reproduce.deepdream import rectified
+    from reproduce.deepdream.dream import rectified
 
     layer = rectified(net, DREAM_LAYER)
     caption = ("DeepDream: gradient ascent on 0.5*mean(a^2) of %s (%s after its ReLU), "
@@ -61,9 +61,9 @@ def dream_picture(net, image, settings, out_dir, meta, gradients):
 
 def main(argv=None):
     from reproduce.commands.sweep import sweep_layers, write_input
-    from reproduce.deepdream import rectified
-    from reproduce.nets import build_net
-    from reproduce.weights import load_model
+    from reproduce.deepdream.dream import rectified
+    from reproduce.nets.build import build_net
+    from reproduce.nets.weights import load_model
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", default=os.path.join(ROOT, "weights", "vgg16_conv_hed.h5"))

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from reproduce.commands.dream import add_dream_arguments  # noqa: E402
 from reproduce.errors import UserError  # noqa: E402
 from reproduce.fileio import save_image  # noqa: E402
-from reproduce.gallery import write_record  # noqa: E402
+from reproduce.report.gallery import write_record  # noqa: E402
 
 # QUICK=1: the same recipe at a small size with few steps, to check the pipeline.
 QUICK = ["image_size=256x224", "steps=6", "steps_per_zoom=3"]

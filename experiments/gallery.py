@@ -2,7 +2,7 @@
 
 Usage: python experiments/gallery.py [--results results] [--title TEXT] [--intro HTML]
 
-The page itself is made by ``reproduce.gallery`` (the sweep command uses it too).
+The page itself is made by ``reproduce.report.gallery`` (the sweep command uses it too).
 """
 import argparse
 import os
@@ -11,7 +11,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from reproduce.gallery import build  # noqa: E402
+from reproduce.report.gallery import build  # noqa: E402
 
 INTRO = ("Each picture: VGG-16 logits pushed up with the 2015 update rule, "
          "the Student-t patch prior and the zoom, as on the 2015 stream.")

@@ -107,7 +107,7 @@ def _install_downsample_shim():
 # EfficientNet-Lite0 ~96 -> ~85 ms, a VGG-16 step at 448x448 3.1 -> 2.8 s;
 # the peak memory of a relu4_3 gradient at 1024x1024 2.98 -> 3.16 GiB.  A
 # 1 GiB threshold (CorrMM's 462 MB im2col buffers kept too) made that VGG
-# step 2.2 s but the peak 4.37 GiB, too close to reproduce.memory's estimate.
+# step 2.2 s but the peak 4.37 GiB, too close to reproduce.nets.memory's estimate.
 _MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": (-3, 64 << 20),    # M_MMAP_THRESHOLD
                     "MALLOC_TRIM_THRESHOLD_": (-1, 256 << 20)}   # M_TRIM_THRESHOLD
 

@@ -7,12 +7,9 @@ import time
 import numpy as np
 
 from .errors import UserError
-from .profiles import get_profile
+from .lsd2015.profiles import get_profile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LSD2015_DIR = os.environ.get(
-    "LSD2015_DIR", os.path.join(REPO, "..", "shared", "reference", "lsd2015"))
-DEFAULT_PRIOR = os.path.join(REPO, "weights", "prior_student.h5")
+from .paths import LSD2015_DIR, PRIOR as DEFAULT_PRIOR
 
 
 @dataclasses.dataclass
@@ -35,7 +32,7 @@ def load_prior_option(spec, prior_dir=None, kind="student"):
     """``--prior``: None (our default file), 'lsd2015', 'none', or a path."""
     if spec == "none":
         return None
-    from .prior import load_lsd2015, load_prior
+    from .prior.fit import load_lsd2015, load_prior
     if spec == "lsd2015":
         return load_lsd2015(prior_dir or LSD2015_DIR, kind)
     path = spec or DEFAULT_PRIOR
@@ -69,8 +66,8 @@ _DREAMERS = {}
 def backend_classes(name):
     """(Dreamer, build_net) of the "theano" reference or the "torch" port."""
     if name != "torch":
-        from .nets import build_net
-        from .render import Dreamer
+        from .nets.build import build_net
+        from .lsd2015.dreamer import Dreamer
         return Dreamer, build_net
     try:
         from reproduce_torch import Dreamer, build_net
@@ -87,9 +84,9 @@ def dream_picture(args, model=None):
     as ``args`` says; Ctrl-C keeps the current image."""
     from tqdm import tqdm
 
-    from .classes import find_class
+    from .nets.classes import find_class
     from .recipes import get_recipe
-    from .weights import load_model
+    from .nets.weights import load_model
 
     recipe = get_recipe(getattr(args, "recipe", "lsd2015"))
     profile = recipe.profile(args)
@@ -124,7 +121,7 @@ def dream_picture(args, model=None):
         bar.close()
     image = dreamer.get_image()
     if getattr(args, "overlay", False):
-        from .frames import overlay_text
+        from .lsd2015.frames import overlay_text
         image = overlay_text(image, " and ".join(
             model.descriptions[c].split(",")[0] for c in classes))
     return DreamResult(image, len(history), time.time() - started, interrupted,

@@ -2,7 +2,7 @@
 rule make a class picture, chosen by name (``--recipe``).
 
 * ``lsd2015``: pixels, the Student-t patch prior, the 2015 update rule and
-  the zoom -- :class:`reproduce.render.Dreamer` with a 2015 profile.
+  the zoom -- :class:`reproduce.lsd2015.dreamer.Dreamer` with a 2015 profile.
 * ``fourier``: a decorrelated Fourier image (``params.Fourier``), Lucid's
   random pad/jitter/scale/rotate before the net at every step
   (``transforms.standard``), standard Adam (lr 0.05 on the spectrum
@@ -18,12 +18,13 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from . import params, transforms
+from .fourier import params
+from .fourier import transforms
 from .backend import T, floatX, theano
 from .errors import UserError
-from .nets import preprocess
+from .nets.build import preprocess
 from .objectives import class_logit, mean_logits
-from .profiles import STREAM2015, Profile, apply_overrides
+from .lsd2015.profiles import STREAM2015, Profile, apply_overrides
 from .updates import make_rule
 
 
@@ -263,7 +264,7 @@ class FourierRecipe:
         if backend != "theano":
             raise UserError("--recipe fourier runs on the Theano engine only; "
                             "leave out --backend %s" % backend)
-        from .nets import build_net
+        from .nets.build import build_net
         return Renderer(build_net(model), profile, seed=args.seed)
 
     def begin(self, dreamer, image, seed):

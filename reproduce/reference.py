@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import UserError
 from .fileio import atomic_path
-from .profiles import get_profile
+from .lsd2015.profiles import get_profile
 
 FORMAT = "reproduce-reference"
 VERSION = 1
@@ -59,7 +59,7 @@ def _stage_function(dreamer, layer):
     order, scales the usable prior scales.
     """
     from .backend import T, theano
-    from .nets import preprocess
+    from .nets.build import preprocess
     from .objectives import layer_l2
 
     net, profile, image = dreamer.net, dreamer.profile, dreamer.image
@@ -84,10 +84,10 @@ def compute(model, prior, size=DEFAULT_SIZE, seed=0, classes=DEFAULT_CLASSES,
     holds the settings.  ``classes``: two class names or indices (lower,
     upper half).  ``progress(n)`` is called after each of the 12 update steps.
     """
-    from .classes import find_class
-    from .frames import zoom
-    from .nets import build_net
-    from .render import Dreamer
+    from .nets.classes import find_class
+    from .lsd2015.frames import zoom
+    from .nets.build import build_net
+    from .lsd2015.dreamer import Dreamer
 
     if not model.has_classes:
         raise UserError("the model %r has no classes (a feature extractor); reference "
@@ -161,7 +161,7 @@ def _attributes(model, prior, profile, size, seed, targets, layer):
 def _before_each_step(start, after, profile):
     """The image each of ``Dreamer.run``'s steps started from: the previous
     step's result, zoomed where run() zoomed (before steps 0, k, 2k, ...)."""
-    from .frames import zoom, zoom_due
+    from .lsd2015.frames import zoom, zoom_due
     before = []
     for i in range(len(after)):
         image = start if i == 0 else after[i - 1]
@@ -210,7 +210,7 @@ def write(path, arrays, attrs, sources=()):
     """
     import h5py
 
-    from .weights import sha256_of
+    from .nets.weights import sha256_of
     with atomic_path(path, suffix=".h5") as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs.update(attrs)

@@ -5,7 +5,7 @@ Optional: it needs ``torch`` (``pip install -r requirements-torch.txt``;
 weights and priors as the Theano reference and never imports Theano.  It
 runs in float32 on CUDA when torch sees a GPU, else on the CPU.
 
-    from reproduce.weights import load_model
+    from reproduce.nets.weights import load_model
     from reproduce_torch import Dreamer, build_net
     dreamer = Dreamer(build_net(load_model("weights/vgg16.h5")), profile, prior)
 

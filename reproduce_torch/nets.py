@@ -1,6 +1,6 @@
 """Build a model's layer list as a PyTorch network, and the preprocessing.
 
-The twin of :mod:`reproduce.nets`: the same HDF5 model (``reproduce.weights``),
+The twin of :mod:`reproduce.nets.build`: the same HDF5 model (``reproduce.nets.weights``),
 the same layer names, the same fully convolutional logit map.  Filters are
 stored as correlations and ``torch.nn.functional.conv2d`` correlates, so they
 are used as stored (the Theano net passes ``filter_flip=False`` for the same
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from reproduce.errors import UserError
-from reproduce.weights import Model
+from reproduce.nets.weights import Model
 
 
 def default_device():
@@ -176,12 +176,12 @@ class TorchNet:
 
 
 def build_net(model: Model, device=None):
-    """The torch twin of :func:`reproduce.nets.build_net`."""
+    """The torch twin of :func:`reproduce.nets.build.build_net`."""
     return TorchNet(model, device)
 
 
 def preprocess(batch, model: Model, mean="channel"):
-    """RGB 0..255 (N, 3, H, W) tensor -> network input, as reproduce.nets.preprocess.
+    """RGB 0..255 (N, 3, H, W) tensor -> network input, as reproduce.nets.build.preprocess.
 
     ``mean``: "channel" subtracts the per-channel mean, "scalar" one number
     (the mean of the average image, the 2015 way); then BGR models get their

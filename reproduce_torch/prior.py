@@ -1,6 +1,6 @@
-"""The 2015 patch prior's energy on a torch image (see reproduce.prior).
+"""The 2015 patch prior's energy on a torch image (see reproduce.prior.fit).
 
-A :class:`reproduce.prior.Prior` (loaded with ``reproduce.prior.load_prior``
+A :class:`reproduce.prior.fit.Prior` (loaded with ``reproduce.prior.fit.load_prior``
 or ``load_lsd2015``; neither imports Theano) is applied as the Theano graph
 does: mean-pool the image by each usable scale, subtract 128, correlate with
 the (8, 8, 3, K) bank, subtract the component means, and average the
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reproduce.pooling import mean_pool
-from reproduce.prior import OFFSET, usable_scales
+from reproduce.nets.pooling import mean_pool
+from reproduce.prior.fit import OFFSET, usable_scales
 
 
 class _StudentT(torch.autograd.Function):

@@ -1,16 +1,16 @@
-"""The 2015 optimisation loop in PyTorch: the twin of :mod:`reproduce.render`.
+"""The 2015 optimisation loop in PyTorch: the twin of :mod:`reproduce.lsd2015.dreamer`.
 
-:class:`Dreamer` offers the methods of ``reproduce.render.Dreamer``
+:class:`Dreamer` offers the methods of ``reproduce.lsd2015.dreamer.Dreamer``
 (set_image, get_image, set_classes, step, zoom, run), so callers switch
 backends by constructing the other class.  The image stays on the device
-between steps; only the zoom (``reproduce.frames.zoom``, numpy/scipy, once
+between steps; only the zoom (``reproduce.lsd2015.frames.zoom``, numpy/scipy, once
 per key frame) goes through the host.
 """
 import numpy as np
 import torch
 
-from reproduce import frames
-from reproduce.pooling import mean_pool
+from reproduce.lsd2015 import frames
+from reproduce.nets.pooling import mean_pool
 
 from .nets import preprocess
 from .objectives import lsd2015
@@ -103,6 +103,6 @@ class Dreamer:
 
     def run(self, steps=None):
         """Take ``steps`` steps with the 2015 zoom schedule
-        (:func:`reproduce.frames.zoomed_steps`); yields (step index, loss,
+        (:func:`reproduce.lsd2015.frames.zoomed_steps`); yields (step index, loss,
         objective, prior energy) after each step."""
         return frames.zoomed_steps(self, self.profile, steps)

@@ -21,7 +21,7 @@ def tiny_model():
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory, tiny_model):
-    from reproduce.weights import save_model
+    from reproduce.nets.weights import save_model
     path = tmp_path_factory.mktemp("weights") / "tiny.h5"
     save_model(tiny_model, path)
     return str(path)

@@ -1,8 +1,8 @@
 """Small synthetic models of the real layer types, built by the tests."""
 import numpy as np
 
-from reproduce.classes import imagenet_descriptions
-from reproduce.weights import LayerSpec, Model
+from reproduce.nets.classes import imagenet_descriptions
+from reproduce.nets.weights import LayerSpec, Model
 
 
 def conv(name, rng, n_in, n_out, k, pad, stride=(1, 1), scale=None):

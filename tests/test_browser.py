@@ -64,11 +64,11 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(tiny_model):
-    from reproduce.classes import find_class
-    from reproduce.commands.serve import make_server
-    from reproduce.profiles import get_profile
-    from reproduce.requests import RequestParser, request_for
-    from reproduce.stream import LiveStream, stream_profile
+    from reproduce.nets.classes import find_class
+    from reproduce.stream.server import make_server
+    from reproduce.lsd2015.profiles import get_profile
+    from reproduce.stream.requests import RequestParser, request_for
+    from reproduce.stream.keyframes import LiveStream, stream_profile
 
     # A small step keeps the picture grey, so near-black pixels are the overlay's.
     profile = stream_profile(get_profile("stream2015", ["steps_per_zoom=2",

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reproduce import classmodels as cm
+from reproduce.deepdream import classmodels as cm
 from reproduce.cli import main
-from reproduce.nets import build_net, preprocess, to_batch
-from reproduce.prior import fit_gaussian, prior_from_fit
+from reproduce.nets.build import build_net, preprocess, to_batch
+from reproduce.prior.fit import fit_gaussian, prior_from_fit
 
 CLASS = 7
 

@@ -12,7 +12,7 @@ from PIL import Image
 from matfiles import StructArray, write_mat, write_v5, write_v73
 from reproduce.cli import main
 from reproduce.convert.matconvnet import convert_matconvnet, read_mat
-from reproduce.weights import load_model, save_model, sha256_of
+from reproduce.nets.weights import load_model, save_model, sha256_of
 
 VARIANTS = [("2015", "v5"), ("2015", "v73"), ("current", "v5"), ("current", "v73")]
 

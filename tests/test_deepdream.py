@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reproduce import deepdream as dd
-from reproduce import memory, objectives
+from reproduce.deepdream import dream as dd
+from reproduce.nets import memory
+from reproduce import objectives
 from reproduce.cli import main
-from reproduce.nets import build_net, to_batch
+from reproduce.nets.build import build_net, to_batch
 
 LAYER = "relu2_1"            # conv2_1 after its ReLU: 8 channels
 
@@ -155,7 +156,7 @@ def test_cli_refuses_an_image_too_large(tmp_path, capsys, tiny_weights, photo_fi
 
 
 def build_net_of(path):
-    from reproduce.weights import load_model
+    from reproduce.nets.weights import load_model
     return build_net(load_model(path))
 
 
@@ -185,7 +186,7 @@ def test_demo_quick(tmp_path):
     """The `make demo` script end to end, shrunk (--quick), on the embedded VGG-16."""
     import importlib.util
 
-    from reproduce.gallery import build
+    from reproduce.report.gallery import build
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     weights = os.path.join(root, "weights", "vgg16_conv_hed.h5")
     if not os.path.exists(weights):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from reproduce.backend import T, theano
-from reproduce import depthwise
-from reproduce.depthwise import DepthwiseCorr, depthwise_corr
+from reproduce.ops import depthwise
+from reproduce.ops.depthwise import DepthwiseCorr, depthwise_corr
 
 # (input shape, kernel, stride, pad): odd sizes so that SAME pads unevenly,
 # both strides EfficientNet uses, an uneven stride, asymmetric padding.
@@ -119,8 +119,8 @@ def test_bad_padding_is_refused():
 def test_the_net_runs_depthwise_layers_with_the_op():
     """A model's depthwise layer compiles to DepthwiseCorr, not a grouped CorrMM,
     and gives what the numpy reference gives."""
-    from reproduce.nets import build_net
-    from reproduce.weights import LayerSpec, Model
+    from reproduce.nets.build import build_net
+    from reproduce.nets.weights import LayerSpec, Model
     x, w = _case((1, 6, 11, 11), 3, seed=6)
     b = np.linspace(-1, 1, 6).astype(np.float32)
     model = Model(layers=[LayerSpec("dw", "conv", W=w, b=b, pad="same", stride=(2, 2),

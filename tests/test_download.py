@@ -9,9 +9,9 @@ import threading
 import pytest
 
 from matfiles import write_mat
-from reproduce import download
+from reproduce.convert import download
 from reproduce.errors import UserError
-from reproduce.weights import load_model
+from reproduce.nets.weights import load_model
 
 
 class Server:

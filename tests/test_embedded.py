@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 from reproduce.backend import theano
-from reproduce.classes import find_class
+from reproduce.nets.classes import find_class
 from reproduce.errors import UserError
-from reproduce.nets import build_net, preprocess, to_batch
-from reproduce.weights import load_model
+from reproduce.nets.build import build_net, preprocess, to_batch
+from reproduce.nets.weights import load_model
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -73,7 +73,7 @@ def lite0_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def classifier(lite0_path):
-    from reproduce.classify import Classifier
+    from reproduce.nets.classify import Classifier
     return Classifier(load_model(lite0_path))
 
 

@@ -48,7 +48,7 @@ def test_missing_weights_is_one_line(tmp_path):
     if f.endswith(".py") and f not in ("figure.py", "gallery.py", "compare_prior.py")
     and not f.startswith("demo")))
 def test_every_figure_names_known_classes(script):
-    from reproduce.classes import find_class, imagenet_descriptions
+    from reproduce.nets.classes import find_class, imagenet_descriptions
     tree = ast.parse(open(os.path.join(REPO, "experiments", script)).read())
     call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call)
                 and getattr(n.func, "id", "") == "main")

@@ -1,8 +1,8 @@
 """The zoom between key frames and the 2015 in-between frames."""
 import numpy as np
 
-from reproduce.frames import in_between, overlay_text, warp, zoom
-from reproduce.profiles import STREAM2015
+from reproduce.lsd2015.frames import in_between, overlay_text, warp, zoom
+from reproduce.lsd2015.profiles import STREAM2015
 
 
 def radial(rows=48, cols=64):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from reproduce.backend import T, theano
-from reproduce.gather import weighted_gather
+from reproduce.ops.gather import weighted_gather
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,13 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def judge():
-    from reproduce.judge import Judge
+    from reproduce.report.judge import Judge
     return Judge.load()
 
 
 @pytest.fixture(scope="module")
 def maker():
-    from reproduce.weights import load_model
+    from reproduce.nets.weights import load_model
     return load_model(MAKER)
 
 
@@ -61,7 +61,7 @@ def test_the_judge_recognises_photos(judge, photo, acceptable):
 def test_fourier_pictures_of_the_maker_convince_the_judge(judge, maker):
     """Short Fourier runs on Lite0: Lite2 names the target in its top 5 for
     at least 2 of 3 classes, and names another of the classes for none."""
-    from reproduce.classes import find_class
+    from reproduce.nets.classes import find_class
     from reproduce.commands.dream import add_dream_arguments
     from reproduce.pipeline import dream_picture
 

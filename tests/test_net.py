@@ -1,8 +1,8 @@
 import numpy as np
 
 from reproduce.backend import T, theano
-from reproduce.nets import build_net
-from reproduce.weights import LayerSpec, Model, dense_to_conv, load_model
+from reproduce.nets.build import build_net
+from reproduce.nets.weights import LayerSpec, Model, dense_to_conv, load_model
 
 
 def test_roundtrip_and_logit_map(tiny_model, tiny_weights):
@@ -92,7 +92,7 @@ def test_corrmm_shares_one_growing_im2col_buffer():
 
 
 def test_relu6_is_clip_values_nan_and_gradient():
-    from reproduce.nets import relu6
+    from reproduce.nets.build import relu6
     x = T.fvector("x")
     f = theano.function([x], [relu6(x), T.grad(relu6(x).sum(), x)])
     values = np.array([-1, 0, 0.5, 6, 7, np.nan], np.float32)

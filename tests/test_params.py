@@ -8,7 +8,7 @@ model must raise the target logit.  About six small compiles.
 import numpy as np
 import pytest
 
-from reproduce import params
+from reproduce.fourier import params
 from reproduce.backend import T, theano
 
 ROWS, COLS = 24, 30
@@ -149,10 +149,11 @@ def test_fourier_recipe_from_the_command_line_raises_the_target_logit(
         tiny_weights, tmp_path):
     """``dream --recipe fourier`` on the tiny model: the picture it writes has
     a higher logit for the target than the recipe's seeded start image."""
-    from reproduce import cli, pipeline
-    from reproduce.classify import Classifier
+    from reproduce import cli
+    from reproduce import pipeline
+    from reproduce.nets.classify import Classifier
     from reproduce.fileio import load_image
-    from reproduce.weights import load_model
+    from reproduce.nets.weights import load_model
 
     out = tmp_path / "fourier.png"
     argv = ["dream", "--recipe", "fourier", "--weights", tiny_weights,

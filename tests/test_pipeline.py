@@ -7,9 +7,9 @@ from PIL import Image
 
 from conftest import LSD2015, lsd2015_file
 from reproduce import cli
-from reproduce.nets import build_net
-from reproduce.profiles import get_profile
-from reproduce.render import Dreamer
+from reproduce.nets.build import build_net
+from reproduce.lsd2015.profiles import get_profile
+from reproduce.lsd2015.dreamer import Dreamer
 
 SMALL = ["image_size=64x48", "steps_per_zoom=4"]
 
@@ -17,7 +17,7 @@ SMALL = ["image_size=64x48", "steps_per_zoom=4"]
 @pytest.fixture(scope="module")
 def prior2015():
     lsd2015_file("student_prior_filters.npy")
-    from reproduce.prior import load_lsd2015
+    from reproduce.prior.fit import load_lsd2015
     return load_lsd2015(LSD2015)
 
 
@@ -29,7 +29,7 @@ def dreamer(tiny_model, prior2015):
 
 def target_logit(dreamer, index):
     from reproduce.backend import theano
-    from reproduce.nets import preprocess
+    from reproduce.nets.build import preprocess
     x = preprocess(dreamer.image, dreamer.net.model, "scalar")
     f = theano.function([], dreamer.net.output(input=x)[0, index].mean())
     return float(f())
@@ -57,7 +57,7 @@ def test_two_classes_go_to_their_halves(dreamer):
     for _ in dreamer.run(steps=8):
         pass
     from reproduce.backend import theano
-    from reproduce.nets import preprocess
+    from reproduce.nets.build import preprocess
     out = dreamer.net.output(input=preprocess(dreamer.image, dreamer.net.model, "scalar"))
     logits = theano.function([], out)()[0]
     half = logits.shape[1] // 2

@@ -7,8 +7,8 @@ import pytest
 from scipy import ndimage, stats
 
 from conftest import LSD2015, lsd2015_file
-from reproduce import prior as P
-from reproduce import prior_energy as PE
+from reproduce.prior import fit as P
+from reproduce.prior import energy as PE
 from reproduce.backend import T, theano
 from reproduce.errors import UserError
 

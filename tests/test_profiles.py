@@ -4,7 +4,7 @@ import dataclasses
 import pytest
 
 from reproduce.errors import UserError
-from reproduce.profiles import PROFILES, get_profile
+from reproduce.lsd2015.profiles import PROFILES, get_profile
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))

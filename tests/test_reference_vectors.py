@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from reproduce import cli, reference
+from reproduce import cli
+from reproduce import reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "reference-vectors.md")
@@ -16,14 +17,14 @@ LAYER = "conv2_1"
 
 def tiny_prior(seed=0):
     """A real (small) Student-t fit: 3000 photo patches, a few ECME iterations."""
-    from reproduce.prior import fit_student_t, prior_from_fit, sample_patches
+    from reproduce.prior.fit import fit_student_t, prior_from_fit, sample_patches
     fit = fit_student_t(sample_patches(3000, seed), max_iter=30)
     return prior_from_fit(fit, source="test: 3000 patches", n_patches=3000, seed=seed)
 
 
 def write_reference(weights, folder):
     """Run the command on the tiny model -> (reference path, prior path)."""
-    from reproduce.prior import save_prior
+    from reproduce.prior.fit import save_prior
     prior_path, out = os.path.join(folder, "prior.h5"), os.path.join(folder, "ref.h5")
     save_prior(tiny_prior(), prior_path)
     assert cli.main(["reference-vectors", "--weights", weights, "--prior", prior_path,
@@ -72,8 +73,8 @@ def test_file_holds_exactly_the_documented_datasets(ref, tiny_model):
 
 def test_stages_agree_with_numpy_formulas(ref, written, tiny_model):
     """Each stage from its inputs, in numpy: the file is self-consistent."""
-    from reproduce.nets import preprocess, to_batch
-    from reproduce.prior import load_prior, prior_energy_numpy
+    from reproduce.nets.build import preprocess, to_batch
+    from reproduce.prior.fit import load_prior, prior_energy_numpy
     arrays, attrs = ref
     profile = reference.reference_profile(SIZE)
     np.testing.assert_array_equal(arrays["start"], reference.start_image(SIZE, 3))
@@ -106,7 +107,7 @@ def test_stages_agree_with_numpy_formulas(ref, written, tiny_model):
 def test_deepdream_gradient_is_the_layer_l2_gradient(ref, tiny_model):
     """Check the stored gradient by a finite difference along a random direction."""
     from reproduce.backend import T, theano
-    from reproduce.nets import build_net, preprocess
+    from reproduce.nets.build import build_net, preprocess
     from reproduce.objectives import layer_l2
     arrays, _ = ref
     net = build_net(tiny_model)

@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from reproduce.classes import imagenet_descriptions
-from reproduce.requests import (MAX_CHARS, STOP_WORDS_2015, RequestParser, clean,
+from reproduce.nets.classes import imagenet_descriptions
+from reproduce.stream.requests import (MAX_CHARS, STOP_WORDS_2015, RequestParser, clean,
                                 request_for)
 
 DESCRIPTIONS = imagenet_descriptions()[0]

@@ -54,7 +54,7 @@ def test_records_a_video_and_a_preview(tmp_path, tiny_weights, capsys):
 
 
 def test_ctrl_c_keeps_what_was_recorded(tmp_path, tiny_weights, monkeypatch, capsys):
-    from reproduce import stream
+    from reproduce.stream import keyframes as stream
 
     real = stream.recorded_frames
 

@@ -14,10 +14,10 @@ import time
 import numpy as np
 import pytest
 
-from reproduce.commands.serve import MAX_BODY, make_server
-from reproduce.profiles import get_profile
-from reproduce.requests import RequestBoard, RequestParser, request_for
-from reproduce.stream import (FrameBroadcast, KeyFrame, LiveStream, Pace,
+from reproduce.stream.server import MAX_BODY, make_server
+from reproduce.lsd2015.profiles import get_profile
+from reproduce.stream.requests import RequestBoard, RequestParser, request_for
+from reproduce.stream.keyframes import (FrameBroadcast, KeyFrame, LiveStream, Pace,
                               stream_profile)
 
 SIZE = (64, 64)

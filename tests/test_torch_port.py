@@ -28,9 +28,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from reproduce import cli, reference  # noqa: E402
-from reproduce.frames import zoom  # noqa: E402
-from reproduce.prior import load_prior  # noqa: E402
+from reproduce import cli  # noqa: E402
+from reproduce import reference  # noqa: E402
+from reproduce.lsd2015.frames import zoom  # noqa: E402
+from reproduce.prior.fit import load_prior  # noqa: E402
 from test_reference_vectors import LAYER, SIZE, write_reference  # noqa: E402
 
 import reproduce_torch as rt  # noqa: E402
@@ -226,7 +227,7 @@ def every_layer_type_model(seed=0):
     """conv with SAME padding and stride 2, relu6, a grouped (depthwise) conv,
     relu, a residual add, asymmetric padding, average and max pools with
     padding: the layer types the embedded EfficientNet-Lite uses, and more."""
-    from reproduce.weights import LayerSpec, Model
+    from reproduce.nets.weights import LayerSpec, Model
     rng = np.random.RandomState(seed)
 
     def conv(name, n_in, n_out, k, pad, stride=(1, 1), groups=1, **kw):
@@ -247,7 +248,7 @@ def every_layer_type_model(seed=0):
 
 def test_every_layer_type_and_its_gradient_match_theano():
     from reproduce.backend import T, theano
-    from reproduce.nets import build_net, preprocess
+    from reproduce.nets.build import build_net, preprocess
     model = every_layer_type_model()
     rng = np.random.RandomState(1)
     pixels = rng.uniform(0, 255, (1, 3, 37, 42)).astype(np.float32)  # odd: SAME pads unevenly

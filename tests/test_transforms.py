@@ -5,9 +5,10 @@ Five small compiles."""
 import numpy as np
 import pytest
 
-from reproduce import frames, transforms as tr
+from reproduce.lsd2015 import frames
+from reproduce.fourier import transforms as tr
 from reproduce.backend import T, theano
-from reproduce.profiles import STREAM2015
+from reproduce.lsd2015.profiles import STREAM2015
 
 
 def compiled(transform):

@@ -16,7 +16,7 @@ DEFAULT_WEIGHTS = {"simonyan": "weights/efficientnet_lite0.h5",
 
 
 def register(sub):
-    from ..dream_settings import REGULARISERS, LeastSquaresSettings, SimonyanSettings
+    from ..deepdream.settings import REGULARISERS, LeastSquaresSettings, SimonyanSettings
     s, q = SimonyanSettings(), LeastSquaresSettings(layer="")
     p = sub.add_parser("class-model", help="Simonyan et al.'s class model, or the "
                                            "least-squares layer enhancement (L-BFGS)",
@@ -59,8 +59,8 @@ def register(sub):
 
 def run(args):
     from ..fileio import save_image
-    from ..nets import build_net
-    from ..weights import load_model
+    from ..nets.build import build_net
+    from ..nets.weights import load_model
 
     net = build_net(load_model(args.weights or DEFAULT_WEIGHTS[args.method]))
     result, what = (run_simonyan if args.method == "simonyan" else run_lsq)(args, net)
@@ -74,10 +74,10 @@ def run(args):
 
 
 def run_simonyan(args, net):
-    from ..classes import find_class
-    from ..classmodels import SimonyanSettings, simonyan
+    from ..nets.classes import find_class
+    from ..deepdream.classmodels import SimonyanSettings, simonyan
     from ..errors import UserError
-    from ..memory import check_fits, parse_bytes
+    from ..nets.memory import check_fits, parse_bytes
     from .deepdream import parse_size
     model = net.model
     if not model.has_classes:
@@ -104,8 +104,8 @@ def run_simonyan(args, net):
 
 
 def run_lsq(args, net):
-    from ..classmodels import LeastSquaresSettings, least_squares
-    from ..deepdream import check_layer_input
+    from ..deepdream.classmodels import LeastSquaresSettings, least_squares
+    from ..deepdream.dream import check_layer_input
     from ..errors import UserError
     from ..pipeline import load_prior_option
     from .deepdream import load_photo, resolve_layer

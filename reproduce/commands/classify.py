@@ -13,9 +13,9 @@ def register(sub):
 
 
 def run(args):
-    from ..classify import Classifier
+    from ..nets.classify import Classifier
     from ..fileio import load_image
-    from ..weights import load_model
+    from ..nets.weights import load_model
 
     model = load_model(args.weights)
     image = load_image(args.image)

@@ -66,7 +66,7 @@ def _converter(source):
 def is_up_to_date(dest, src, code_files):
     """True when ``dest`` is newer than ``src`` and the code, and records src's sha256."""
     from ..errors import UserError
-    from ..weights import load_model, sha256_of
+    from ..nets.weights import load_model, sha256_of
 
     if not os.path.exists(dest):
         return False
@@ -81,7 +81,7 @@ def is_up_to_date(dest, src, code_files):
 def convert_one(source, dest_dir, force=False):
     """Write ``dest_dir/source.dest`` atomically unless it is up to date; return its path."""
     from ..convert import summary
-    from ..weights import save_model
+    from ..nets.weights import save_model
 
     src = source_path(source)
     dest = os.path.join(dest_dir, source.dest)

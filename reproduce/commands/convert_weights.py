@@ -14,7 +14,7 @@ def register(sub):
 def run(args):
     from ..convert import summary
     from ..convert.matconvnet import convert_matconvnet
-    from ..weights import save_model
+    from ..nets.weights import save_model
 
     model = convert_matconvnet(args.src, model_name=args.name)
     save_model(model, args.dst)

@@ -15,7 +15,7 @@ DEFAULT_WEIGHTS = "weights/vgg16_conv_hed.h5"
 
 def add_settings_arguments(p, defaults=None):
     """DeepDream's numeric settings, defaulting to ``defaults`` (a DreamSettings)."""
-    from ..dream_settings import DreamSettings
+    from ..deepdream.settings import DreamSettings
     d = defaults or DreamSettings()
     p.add_argument("--octaves", type=int, default=d.octaves,
                    help="pyramid levels (default %(default)s)")
@@ -45,7 +45,7 @@ def add_input_arguments(p, size=None):
 
 
 def settings_from(args):
-    from ..dream_settings import DreamSettings
+    from ..deepdream.settings import DreamSettings
     settings = DreamSettings(octaves=args.octaves, octave_scale=args.octave_scale,
                              steps=args.steps, step_size=args.step_size,
                              jitter=args.jitter, seed=args.seed)
@@ -107,7 +107,7 @@ def load_photo(path, size_option, net, layer, max_memory, what="the image"):
     """Read ``path`` (resized per --size) as (H, W, 3) on 0..255, after checking
     from its header that a pass through ``net`` up to ``layer`` fits in memory."""
     from ..fileio import load_image
-    from ..memory import check_fits, parse_bytes
+    from ..nets.memory import check_fits, parse_bytes
     size = image_size(path)
     if size is not None:
         if size_option:
@@ -119,7 +119,7 @@ def load_photo(path, size_option, net, layer, max_memory, what="the image"):
 
 def resolve_layer(net, name, pre_relu=False):
     """The layer to enhance for ``--layer name`` (see deepdream.rectified)."""
-    from ..deepdream import rectified
+    from ..deepdream.dream import rectified
     net.layer(name)  # unknown name -> UserError listing the valid ones
     return name if pre_relu else rectified(net, name)
 
@@ -141,10 +141,10 @@ def check_channel(net, layer, channel, guide=None):
 
 def run(args):
     from .. import objectives
-    from ..deepdream import check_octaves, compile_gradient, deepdream, guide_features
+    from ..deepdream.dream import check_octaves, compile_gradient, deepdream, guide_features
     from ..fileio import save_image
-    from ..nets import build_net
-    from ..weights import load_model
+    from ..nets.build import build_net
+    from ..nets.weights import load_model
 
     net = build_net(load_model(args.weights))
     layer = resolve_layer(net, args.layer, args.pre_relu)

@@ -21,7 +21,7 @@ def run(args):
     from tqdm import tqdm
 
     from ..errors import UserError
-    from ..prior import fit_prior, save_prior
+    from ..prior.fit import fit_prior, save_prior
 
     if args.patches < 1000:
         raise UserError("--patches %d is too few to fit 192 dimensions; give at least "

@@ -49,7 +49,7 @@ def run(args):
     from .. import reference
     from ..errors import UserError
     from ..pipeline import load_prior_option
-    from ..weights import load_model
+    from ..nets.weights import load_model
 
     size = parse_size(args.size)
     classes = args.classes or list(reference.DEFAULT_CLASSES)

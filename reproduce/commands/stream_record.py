@@ -110,10 +110,10 @@ def run(args):
 
     from ..errors import UserError
     from ..fileio import atomic_path
-    from ..nets import build_net
-    from ..render import Dreamer
-    from ..stream import recorded_frames
-    from ..weights import load_model
+    from ..nets.build import build_net
+    from ..lsd2015.dreamer import Dreamer
+    from ..stream.keyframes import recorded_frames
+    from ..nets.weights import load_model
     from .serve import prepare
 
     if not args.seconds > 0:

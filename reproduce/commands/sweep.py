@@ -11,7 +11,7 @@ pixels: 3 octaves of 6 steps instead of DeepDream's 4 of 10.
 import argparse
 import os
 
-from ..dream_settings import DreamSettings
+from ..deepdream.settings import DreamSettings
 
 SWEEP_SETTINGS = DreamSettings(octaves=3, steps=6)
 SWEEP_SIZE = "224"   # the longer side, pixels
@@ -40,7 +40,7 @@ def register(sub):
 
 def layer_caption(net, layer, index, total):
     """'relu3_3: conv3_3 after its ReLU; layer 7 of 13 in the sweep'."""
-    from ..deepdream import rectified
+    from ..deepdream.dream import rectified
     specs = net.model.layers
     i = [s.name for s in specs].index(layer)
     before = specs[i - 1] if i else None
@@ -56,9 +56,9 @@ def dream_layer(net, image, layer, settings, out_dir, name, caption, meta,
     its record.  ``gradients``: a {layer: compiled gradient} cache to share
     compiles between calls.  Returns (record, result)."""
     from .. import objectives
-    from ..deepdream import compile_gradient, deepdream
+    from ..deepdream.dream import compile_gradient, deepdream
     from ..fileio import save_image
-    from ..gallery import write_record
+    from ..report.gallery import write_record
 
     gradients = {} if gradients is None else gradients
     if layer not in gradients:
@@ -98,7 +98,7 @@ def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True,
 def write_input(image, image_name, out_dir, meta, prefix=""):
     """Save the start photo as PREFIX00_input.png with its record (shown first)."""
     from ..fileio import save_image
-    from ..gallery import write_record
+    from ..report.gallery import write_record
     name = prefix + "00_input"
     record = dict(meta, name=name, image=name + ".png", classes=["input photo"],
                   caption="The start photo, %dx%d" % image.shape[1::-1], seconds=0,
@@ -110,7 +110,7 @@ def write_input(image, image_name, out_dir, meta, prefix=""):
 
 def resolve_layers(net, spec):
     """--layers 'a,b' (or None: every conv layer) -> rectified names, network order."""
-    from ..deepdream import conv_layers, rectified
+    from ..deepdream.dream import conv_layers, rectified
     if not spec:
         return conv_layers(net)
     chosen = {rectified(net, name.strip()) for name in spec.split(",") if name.strip()}
@@ -121,10 +121,10 @@ def resolve_layers(net, spec):
 
 
 def run(args):
-    from ..deepdream import check_octaves
-    from ..gallery import build
-    from ..nets import build_net
-    from ..weights import load_model
+    from ..deepdream.dream import check_octaves
+    from ..report.gallery import build
+    from ..nets.build import build_net
+    from ..nets.weights import load_model
     from .deepdream import load_photo, settings_from
 
     net = build_net(load_model(args.weights))

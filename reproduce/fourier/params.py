@@ -23,8 +23,8 @@ docs/recipes.md has the timings; ``DEFAULT_DFT`` is the faster one.
 """
 import numpy as np
 
-from .backend import T, floatX, theano
-from .errors import UserError
+from ..backend import T, floatX, theano
+from ..errors import UserError
 
 # The square root of ImageNet's RGB colour correlation, in SVD form U sqrt(S)
 # (columns: the decorrelated components, brightness first).  Source: Lucid,

@@ -25,10 +25,10 @@ import time
 import numpy as np
 import scipy.ndimage
 
-from .backend import T, theano
-from .dream_settings import DreamSettings  # noqa: F401  (re-exported)
-from .errors import UserError
-from .nets import from_batch, preprocess, to_batch
+from ..backend import T, theano
+from .settings import DreamSettings  # noqa: F401  (re-exported)
+from ..errors import UserError
+from ..nets.build import from_batch, preprocess, to_batch
 
 
 @dataclasses.dataclass

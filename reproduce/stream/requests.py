@@ -34,7 +34,7 @@ import time
 import unicodedata
 from typing import Tuple
 
-from .classes import closest_descriptions, synonyms
+from ..nets.classes import closest_descriptions, synonyms
 
 # The 2015 chat reader's stop-words: ``ignore_list`` in ``ChatReader.__init__``
 # of read_the_chat.py, 317070/Twitch-plays-LSD-neural-net at commit 9ff4086

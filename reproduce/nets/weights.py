@@ -32,8 +32,8 @@ from typing import List, Optional, Tuple
 import h5py
 import numpy as np
 
-from .errors import UserError
-from .fileio import atomic_path
+from ..errors import UserError
+from ..fileio import atomic_path
 
 FORMAT = "reproduce-weights"
 VERSION = 1

@@ -1,9 +1,9 @@
 """Classify an image at its own size: the logit map, averaged over positions."""
 import numpy as np
 
-from .backend import T, theano
-from .errors import UserError
-from .nets import build_net, preprocess, to_batch
+from ..backend import T, theano
+from ..errors import UserError
+from .build import build_net, preprocess, to_batch
 from .weights import Model
 
 

@@ -8,7 +8,7 @@ Override any value from the CLI with ``--set name=value``.
 import dataclasses
 from typing import Optional, Tuple
 
-from .errors import UserError
+from ..errors import UserError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,13 +20,13 @@ import time
 
 import numpy as np
 
-from .backend import T, theano
-from .deepdream import activations
-from .dream_settings import (REGULARISERS, LeastSquaresSettings,  # noqa: F401
+from ..backend import T, theano
+from .dream import activations
+from .settings import (REGULARISERS, LeastSquaresSettings,  # noqa: F401
                              SimonyanSettings)
-from .errors import UserError
-from .nets import deprocess, from_batch, to_batch
-from .objectives import class_logit
+from ..errors import UserError
+from ..nets.build import deprocess, from_batch, to_batch
+from ..objectives import class_logit
 
 
 # --------------------------------------------------------------- Simonyan et al.
@@ -105,7 +105,7 @@ def regulariser_energy(pixels, settings, shape, prior=None):
     if settings.regulariser == "prior":
         if prior is None:
             raise UserError("the prior regulariser needs a prior (--prior FILE)")
-        from .prior_energy import prior_energy
+        from ..prior.energy import prior_energy
         return prior_energy(pixels, prior, settings.prior_scales, shape)[0]
     raise UserError("unknown regulariser %r; choose one of: %s"
                     % (settings.regulariser, ", ".join(REGULARISERS)))

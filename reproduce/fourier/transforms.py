@@ -11,7 +11,7 @@ function serves every step and every draw.
 * :class:`Scale`   random scale from a set (bilinear, as two matrix products)
 * :class:`Rotate`  random rotation from a set of angles (bilinear gather)
 * :class:`Zoom`    the 2015 zoom, applied to the image *between* steps
-  (a wrapper over :func:`reproduce.frames.zoom`)
+  (a wrapper over :func:`reproduce.lsd2015.frames.zoom`)
 
 :class:`Compose` chains them; ``standard(...)`` is Lucid's robust set
 (pad 12, jitter 8, scale 0.9..1.1, rotate -10..10 degrees, jitter 4).
@@ -20,9 +20,9 @@ import functools
 
 import numpy as np
 
-from . import frames
-from .backend import T, floatX
-from .gather import weighted_gather
+from ..lsd2015 import frames
+from ..backend import T, floatX
+from ..ops.gather import weighted_gather
 
 GREY = 127.5  # mid-grey on 0..255: the pad and fill colour (Lucid pads with 0.5)
 
@@ -199,7 +199,7 @@ def rotation_taps(shape, degrees):
 class Rotate(Transform):
     """Rotate by an angle (degrees) drawn from ``angles``, bilinear; corners
     with no source pixel get ``fill``.  One gather of 4 taps per pixel
-    (reproduce.gather: its gradient is one scatter-add pass)."""
+    (reproduce.ops.gather: its gradient is one scatter-add pass)."""
 
     def __init__(self, angles, fill=GREY, seed=0):
         super().__init__(seed)

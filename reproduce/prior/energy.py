@@ -2,8 +2,8 @@
 
 :func:`prior_energy` is what the optimisation step calls: for a symbolic
 image (1, 3, H, W), RGB on 0..255, the mean per-component energy at each
-usable mean-pool scale (:func:`reproduce.prior.usable_scales`) and their
-average.  The formulas and the numpy reference are in :mod:`reproduce.prior`;
+usable mean-pool scale (:func:`reproduce.prior.fit.usable_scales`) and their
+average.  The formulas and the numpy reference are in :mod:`reproduce.prior.fit`;
 the speed work (why an Op, the threaded blocks, the even/odd split) is in
 docs/prior.md.  This module is the only part of the prior that needs Theano.
 """
@@ -13,9 +13,9 @@ import os
 
 import numpy as np
 
-from .backend import T, thread_budget, theano
-from .pooling import mean_pool
-from .prior import HALF, OFFSET, PATCH, usable_scales
+from ..backend import T, thread_budget, theano
+from ..nets.pooling import mean_pool
+from .fit import HALF, OFFSET, PATCH, usable_scales
 
 _WINDOWS = 4096   # windows per task: its 192 x 4096 im2col block (3 MB) stays in cache
 

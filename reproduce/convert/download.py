@@ -1,4 +1,4 @@
-"""``python -m reproduce.download vgg16|vgg19 [--dest weights/]``: fetch, verify, convert.
+"""``python -m reproduce.convert.download vgg16|vgg19 [--dest weights/]``: fetch, verify, convert.
 
 Downloads MatConvNet's ``imagenet-vgg-verydeep-16.mat`` (or -19, about 0.5 GB)
 from the pretrained-models page into ``DEST/``, resuming an interrupted
@@ -32,7 +32,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from .errors import UserError, exit_status
+from ..errors import UserError, exit_status
 
 BASE_URL = "https://www.vlfeat.org/matconvnet/models/"
 
@@ -168,9 +168,9 @@ def _resume_hint(part, have):
 
 def download_and_convert(name, dest, url=None, sha256=None, progress=True):
     """Fetch model ``name`` of DIGESTS into ``dest`` and write ``dest/<name>.h5``."""
-    from .convert import summary
-    from .convert.matconvnet import convert_matconvnet
-    from .weights import save_model
+    from . import summary
+    from .matconvnet import convert_matconvnet
+    from ..nets.weights import save_model
 
     source = DIGESTS[name]
     mat = os.path.join(dest, source.filename)
@@ -191,7 +191,7 @@ def download_and_convert(name, dest, url=None, sha256=None, progress=True):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m reproduce.download",
+        prog="python -m reproduce.convert.download",
         description="Download a MatConvNet VGG model, verify it, and convert it "
                     "into our HDF5 weights (DEST/<model>.h5).")
     parser.add_argument("model", choices=sorted(DIGESTS))

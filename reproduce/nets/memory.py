@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from .errors import UserError
+from ..errors import UserError
 
 FLOAT_BYTES = 4
 # Theano frees each forward output as soon as the backward pass has used
@@ -39,7 +39,7 @@ def estimate_bytes(net, rows, cols, layer=None):
     4 bytes x (BACKWARD_FACTOR x the sum of the layer outputs and the
     input, plus the largest im2col buffer -- Theano's CorrMM unfolds a
     conv's input into an (in/groups * kh * kw, out_rows * out_cols) matrix,
-    one conv at a time; depthwise convs (reproduce.depthwise) need none --
+    one conv at a time; depthwise convs (reproduce.ops.depthwise) need none --
     plus the parameters).
     """
     activations, largest_col = 3 * rows * cols, 0

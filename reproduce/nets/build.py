@@ -8,9 +8,9 @@ import collections
 
 import numpy as np
 
-from .backend import T, lasagne, theano
-from .depthwise import depthwise_corr
-from .errors import UserError
+from ..backend import T, lasagne, theano
+from ..ops.depthwise import depthwise_corr
+from ..errors import UserError
 from .weights import Model, is_depthwise
 
 L = lasagne.layers
@@ -46,7 +46,7 @@ class CorrelationConv2DLayer(L.Layer):
         self.kernel = W.shape[2:]
         self.num_filters = W.shape[0]
         self.pad, self.stride, self.groups = pad, tuple(stride), groups
-        # one filter per channel: our own Op (reproduce.depthwise), not a
+        # one filter per channel: our own Op (reproduce.ops.depthwise), not a
         # grouped CorrMM, which is mostly im2col copying
         self.depthwise = is_depthwise(W.shape, groups)
 

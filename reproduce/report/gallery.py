@@ -16,7 +16,7 @@ import html
 import json
 import os
 
-from .fileio import atomic_path
+from ..fileio import atomic_path
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>

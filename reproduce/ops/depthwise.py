@@ -17,7 +17,7 @@ float32 only, as the rest of the project.
 """
 import numpy as np
 
-from .backend import T, thread_budget, theano
+from ..backend import T, thread_budget, theano
 from theano.gof import ParamsType
 from theano.scalar import int64
 

@@ -10,7 +10,7 @@ import functools
 import json
 import os
 
-from .errors import UserError
+from ..errors import UserError
 
 
 @functools.lru_cache(maxsize=1)

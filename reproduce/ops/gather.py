@@ -11,7 +11,7 @@ Shapes: x (channels, n) float32, the flattened planes; index (k, m) int64
 into 0..n-1 and weight (k, m) float32, the k taps of each of m outputs;
 y (channels, m) = sum over taps of weight * x[:, index].
 """
-from .backend import T, theano
+from ..backend import T, theano
 
 _C_SUPPORT = r"""
 /* 0 if every index lies in [0, n), else the first bad one's position + 1 */

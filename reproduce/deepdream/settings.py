@@ -10,7 +10,7 @@ here on the embedded weights (see the docstrings).
 """
 import dataclasses
 
-from .errors import UserError
+from ..errors import UserError
 
 
 def _plain(settings):

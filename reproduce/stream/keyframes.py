@@ -16,7 +16,7 @@ Pieces, in the order a frame travels:
   publishes it, as JPEG, on a :class:`FrameBroadcast`.  When the buffer is
   empty (the optimiser fell behind) the pacer publishes the last frame
   again, as 2015's ``send_me_last_frame_again`` did: the stream never stalls.
-* :class:`~reproduce.requests.RequestBoard` -- visitors' requests: a
+* :class:`~reproduce.stream.requests.RequestBoard` -- visitors' requests: a
   bounded queue, each request held for ``hold_seconds``.
 
 Memory is bounded by construction: one key frame queued between the
@@ -38,9 +38,9 @@ import time
 
 import numpy as np
 
-from . import frames as framelib
-from .errors import UserError
-from .fileio import to_uint8
+from ..lsd2015 import frames as framelib
+from ..errors import UserError
+from ..fileio import to_uint8
 from .requests import HOLD_SECONDS_2015, RequestBoard
 
 # zoomingstream.py, send_frame: the estimate of the key-frame rate is
@@ -246,9 +246,9 @@ def _work(model, profile, prior, image, classes, keys, stop, adaptive):
 
     keys.cancel_join_thread()  # never hang at exit on an unread key frame
     try:
-        from .nets import build_net
-        from .render import Dreamer
-        from .weights import load_model
+        from ..nets.build import build_net
+        from ..lsd2015.dreamer import Dreamer
+        from ..nets.weights import load_model
         if isinstance(model, str):
             model = load_model(model)
         dreamer = Dreamer(build_net(model), profile, prior)
@@ -277,7 +277,7 @@ def _work(model, profile, prior, image, classes, keys, stop, adaptive):
 class KeyFrameWorker:
     """:func:`key_frames` in a process of its own (spawned: a fresh Theano).
 
-    ``model`` is a :class:`~reproduce.weights.Model` or a weights path
+    ``model`` is a :class:`~reproduce.nets.weights.Model` or a weights path
     (loaded there: a large model is not copied through a pipe).  At most
     ``max_ahead`` key frames wait for the parent; then the worker waits
     too (2015: "if buffer is full, STOP FILLING").  ``threads``: BLAS
@@ -365,7 +365,7 @@ class KeyFrameWorker:
 class LiveStream:
     """Requests in, JPEG frames out at ``profile.fps``: the page's stream.
 
-    ``start_request`` is a parsed request (a :class:`~reproduce.requests.
+    ``start_request`` is a parsed request (a :class:`~reproduce.stream.requests.
     Request`); ``parser`` parses visitors' text.  The optimised image has
     ``profile.image_size``; frames have ``profile.stream_size``.
     ``worker``: anything with :class:`KeyFrameWorker`'s methods (default:
