@@ -12,17 +12,20 @@ system-deps:
 	@if [ "$$(id -u)" = 0 ] && ! ldconfig -p | grep -q libopenblas.so; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev >/dev/null; \
 	fi
-	@# Chromium for tests/test_browser.py (Playwright drives the system browser).
+	@# Chromium for tests/stream/test_browser.py (Playwright drives the system browser).
 	@if [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-.venv/stamp: requirements.txt requirements-embedded.txt requirements-torch.txt
+.venv/stamp: requirements.txt requirements-embedded.txt requirements-torch.txt pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements.txt
 	$(PIP) install -q --no-deps -r requirements-embedded.txt
 	@if [ "$(TORCH)" != 0 ]; then $(PIP) install -q -r requirements-torch.txt; fi  # TORCH=0: no PyTorch port
+	@# This checkout, editable (a plain .pth line: PYTHONPATH still comes first),
+	@# with the `reproduce` console script.
+	$(PIP) install -q --no-deps -e . --config-settings editable_mode=compat
 	touch $@
 
 # The offline default weights (weights/README.md); skips files already up to date.
@@ -40,10 +43,10 @@ test: setup
 	$(PY) -m pytest -q
 
 weights: setup
-	$(PY) -m reproduce.download vgg16
+	$(PY) -m reproduce download vgg16
 
 weights19: setup
-	$(PY) -m reproduce.download vgg19
+	$(PY) -m reproduce download vgg19
 
 # The 2015 gallery: one script per figure, then results/index.html.
 # QUICK=1 runs each at a small size with few steps; RESULTS=dir writes elsewhere,

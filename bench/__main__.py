@@ -1,7 +1,6 @@
 """``python -m bench [SECTION ...]``: run the named bench sections, or all of them."""
 import argparse
 import importlib
-import os
 import sys
 
 # (name, module): each module has main(argv=None) and prints its own report
@@ -30,5 +29,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sys.exit(main())

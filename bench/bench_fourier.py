@@ -30,8 +30,9 @@ import numpy as np
 
 import reproduce.backend  # noqa: F401  (Theano flags first)
 from reproduce.fourier import params
-from reproduce import recipes
 from reproduce.fourier import transforms
+from reproduce.fourier.renderer import FOURIER
+from reproduce.job import PictureJob
 from reproduce.backend import T, theano
 
 from .bench_foundation import time_calls
@@ -39,7 +40,7 @@ from .bench_foundation import time_calls
 SIZE = 224
 STEPS = 256
 TARGET = 980  # volcano
-REFERENCE_SECONDS = 18  # issue 7: "about 18 s on this CPU in PyTorch" for 256 steps
+REFERENCE_SECONDS = 18  # the PyTorch port's 256 steps on this CPU (docs/recipes.md)
 
 
 def time_dft_routes(size=SIZE, repeats=20):
@@ -56,10 +57,10 @@ def time_dft_routes(size=SIZE, repeats=20):
 class TheanoLoop:
     """The fourier recipe's compiled step on ``model``."""
 
-    def __init__(self, model, profile=recipes.FOURIER):
-        from reproduce.nets.build import build_net
+    def __init__(self, model, profile=FOURIER):
+        from reproduce.recipes import build_dreamer
         start = time.perf_counter()
-        self.renderer = recipes.Renderer(build_net(model), profile, seed=0)
+        self.renderer = build_dreamer(PictureJob(weights=model, recipe="fourier"), profile)
         self.compile_seconds = time.perf_counter() - start
         self.renderer.set_classes(TARGET)
 
@@ -71,7 +72,7 @@ class TheanoLoop:
 class TorchLoop:
     """The same step in PyTorch, on the CPU."""
 
-    def __init__(self, model, threads, profile=recipes.FOURIER):
+    def __init__(self, model, threads, profile=FOURIER):
         import torch
         from reproduce_torch.nets import build_net, preprocess
         self.torch, self.threads = torch, threads

@@ -121,8 +121,7 @@ def key_frame(backend, model, prior, shape):
     """f() running Dreamer.run(10) from the same start: a zoom and 10 steps."""
     from reproduce.lsd2015.profiles import get_profile
     from reproduce.reference import start_image
-    profile = get_profile("stream2015", ["image_size=%dx%d" % shape[::-1],
-                                         "steps_per_zoom=10"])
+    profile = get_profile("stream2015", {"image_size": shape[::-1], "steps_per_zoom": 10})
     if backend == "theano":
         from reproduce.lsd2015.dreamer import Dreamer
         dreamer = Dreamer(build_net(model), profile, prior)
@@ -279,6 +278,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     main()

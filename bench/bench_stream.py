@@ -66,7 +66,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    import os
     import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sys.exit(main())

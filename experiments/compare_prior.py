@@ -15,10 +15,9 @@ import time
 import numpy as np
 from scipy import ndimage, stats
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from reproduce.prior import fit as P  # noqa: E402
-from reproduce.fileio import load_image  # noqa: E402
+from reproduce import paths
+from reproduce.prior import fit as P
+from reproduce.fileio import load_image
 
 N_PATCHES, SEED = 4000, 11
 BLUR, NOISE = 1.5, 4.0
@@ -57,8 +56,7 @@ def row(name, *values, fmt="%.3f"):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("lsd2015", nargs="?", default=os.path.join(
-        "..", "shared", "reference", "lsd2015"))
+    parser.add_argument("lsd2015", nargs="?", default=paths.LSD2015_DIR)
     parser.add_argument("--prior", help="our prior (.h5); default: fit it now")
     args = parser.parse_args(argv)
 

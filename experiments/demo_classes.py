@@ -21,22 +21,22 @@ import argparse
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from reproduce.errors import UserError  # noqa: E402
+from reproduce import paths
+from reproduce.errors import UserError
+from reproduce.job import PictureJob
 
 CLASSES = ("volcano", "bee", "broccoli")
 RECIPES = ("fourier", "lsd2015")
 
-# The dream options of each recipe for the demo, and their --quick variants.
+# The settings of each recipe for the demo, and their --quick variants.
+PROFILES = {"fourier": "image2015", "lsd2015": "stream2015"}  # fourier: its own
 SETTINGS = {
-    "fourier": [],
-    "lsd2015": ["--profile", "stream2015", "--set", "image_size=224x224"],
+    "fourier": (),
+    "lsd2015": (("image_size", (224, 224)),),
 }
 QUICK = {
-    "fourier": ["--set", "image_size=96x96", "--steps", "8"],
-    "lsd2015": ["--set", "image_size=96x96", "--steps", "6", "--set", "steps_per_zoom=3"],
+    "fourier": (("image_size", (96, 96)), ("steps", 8)),
+    "lsd2015": (("image_size", (96, 96)), ("steps_per_zoom", 3), ("steps", 6)),
 }
 CAPTIONS = {
     "fourier": "%s: decorrelated Fourier image, random pad/jitter/scale/rotate, "
@@ -46,41 +46,32 @@ CAPTIONS = {
 }
 
 
-def prior_options():
-    """The 2015 recipe's prior: our fitted one, else the 2015 files."""
-    from reproduce.pipeline import DEFAULT_PRIOR, LSD2015_DIR
-    if os.path.exists(DEFAULT_PRIOR):
-        return []
-    if os.path.exists(os.path.join(LSD2015_DIR, "student_prior_filters.npy")):
-        return ["--prior", "lsd2015"]
+def demo_prior():
+    """The 2015 recipe's prior: our fitted one (None), else the 2015 files."""
+    if os.path.exists(paths.PRIOR):
+        return None
+    if os.path.exists(os.path.join(paths.LSD2015_DIR, "student_prior_filters.npy")):
+        return "lsd2015"
     raise UserError("%s: no fitted prior, and no 2015 prior files in %s; fit one "
                     "with `python -m reproduce fit-prior` (or run with "
-                    "--recipes fourier)" % (DEFAULT_PRIOR, LSD2015_DIR))
+                    "--recipes fourier)" % (paths.PRIOR, paths.LSD2015_DIR))
 
 
-def dream_args(recipe, cls, seed, options):
-    """The ``dream`` command's parsed options for one picture."""
-    from reproduce.commands.dream import add_dream_arguments
-    p = argparse.ArgumentParser()
-    add_dream_arguments(p)
-    argv = ["--recipe", recipe, "--weights", options.weights, "--classes", cls,
-            "--seed", str(seed), "--no-progress"] + SETTINGS[recipe]
-    if recipe == "lsd2015":
-        argv += prior_options()
-    if options.quick:
-        argv += QUICK[recipe]
-    return p.parse_args(argv)
+def demo_job(recipe, cls, seed, options):
+    """The job of one picture."""
+    return PictureJob(weights=options.weights, classes=(cls,), recipe=recipe,
+                      profile=PROFILES[recipe], seed=seed,
+                      overrides=SETTINGS[recipe] + (QUICK[recipe] if options.quick else ()),
+                      prior=demo_prior() if recipe == "lsd2015" else None)
 
 
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--weights", default=os.path.join(os.path.dirname(HERE), "weights",
-                                                     "efficientnet_lite0.h5"))
+    p.add_argument("--weights", default=paths.EMBEDDED_CLASSIFIER)
     p.add_argument("--classes", nargs="+", default=list(CLASSES), metavar="NAME")
     p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES)
     p.add_argument("--seeds", type=int, default=1, help="pictures per class and recipe")
-    p.add_argument("--results", default=os.path.join(os.path.dirname(HERE), "results",
-                                                     "demo"))
+    p.add_argument("--results", default=os.path.join(paths.RESULTS_DIR, "demo"))
     p.add_argument("--quick", action="store_true", help="tiny and short: a smoke run")
     p.add_argument("--no-judge", dest="judge", action="store_false",
                    help="skip the verdicts of EfficientNet-Lite2")
@@ -97,8 +88,7 @@ def make(options, judge=None):
     from reproduce.nets.classes import find_class
     from reproduce.fileio import save_image
     from reproduce.report.gallery import write_record
-    from reproduce.pipeline import dream_picture
-    from reproduce.recipes import get_recipe
+    from reproduce.recipes import dream_picture, get_recipe
     from reproduce.nets.weights import load_model
 
     model = load_model(options.weights)
@@ -106,8 +96,8 @@ def make(options, judge=None):
     for recipe in options.recipes:          # recipe outermost: one compile each
         for cls in options.classes:
             for seed in range(options.seeds):
-                args = dream_args(recipe, cls, seed, options)
-                result = dream_picture(args, model)
+                job = demo_job(recipe, cls, seed, options)
+                result = dream_picture(job, model, progress=False)
                 name = picture_name(cls, recipe, seed)
                 save_image(result.image, os.path.join(options.results, name + ".png"))
                 record = {"name": name, "image": name + ".png", "classes": [cls],
@@ -115,7 +105,7 @@ def make(options, judge=None):
                           "seconds": round(result.seconds, 1), "steps": result.steps,
                           "interrupted": result.interrupted, "quick": options.quick,
                           "weights": os.path.basename(options.weights),
-                          "prior": get_recipe(recipe).prior_label(args),
+                          "prior": get_recipe(recipe).prior_label(job),
                           "recipe": recipe, "seed": seed,
                           "settings": {k: list(v) if isinstance(v, tuple) else v
                                        for k, v in result.profile.settings().items()}}
@@ -145,7 +135,7 @@ def main(argv=None):
             raise UserError("%s not found; run `make setup` (it converts the "
                             "embedded classifier)" % options.weights)
         if "lsd2015" in options.recipes:
-            prior_options()  # fail before the first picture, not after it
+            demo_prior()  # fail before the first picture, not after it
         judge = None
         if options.judge:
             from reproduce.report.judge import Judge

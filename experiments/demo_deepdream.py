@@ -19,12 +19,9 @@ import argparse
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)
-
-from reproduce.deepdream.settings import DreamSettings  # noqa: E402
-from reproduce.errors import UserError  # noqa: E402
+from reproduce import paths
+from reproduce.deepdream.settings import DreamSettings
+from reproduce.errors import UserError
 
 DREAM_LAYER = "conv4_3"
 DREAM_SIZE = (256, 256)                     # (width, height)
@@ -48,7 +45,7 @@ def start_photo(size):
 
 def dream_picture(net, image, settings, out_dir, meta, gradients):
     """The one DeepDream picture: deepdream_01_relu4_3.png and its record."""
-    from reproduce.commands.sweep import dream_layer
+    from reproduce.deepdream.sweep import dream_layer
     from reproduce.deepdream.dream import rectified
 
     layer = rectified(net, DREAM_LAYER)
@@ -60,14 +57,14 @@ def dream_picture(net, image, settings, out_dir, meta, gradients):
 
 
 def main(argv=None):
-    from reproduce.commands.sweep import sweep_layers, write_input
+    from reproduce.deepdream.sweep import sweep_layers, write_input
     from reproduce.deepdream.dream import rectified
     from reproduce.nets.build import build_net
     from reproduce.nets.weights import load_model
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--weights", default=os.path.join(ROOT, "weights", "vgg16_conv_hed.h5"))
-    p.add_argument("--results", default=os.path.join(ROOT, "results", "demo"))
+    p.add_argument("--weights", default=paths.EMBEDDED_VGG16_CONV)
+    p.add_argument("--results", default=os.path.join(paths.RESULTS_DIR, "demo"))
     p.add_argument("--quick", action="store_true", help="tiny sizes and steps: a smoke run")
     args = p.parse_args(argv)
     try:

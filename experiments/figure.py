@@ -7,51 +7,50 @@ record of its classes, settings and run time, to ``results/``;
 ``experiments/gallery.py`` then builds ``results/index.html``.
 """
 import argparse
+import dataclasses
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from reproduce.commands.dream import add_dream_arguments  # noqa: E402
-from reproduce.errors import UserError  # noqa: E402
-from reproduce.fileio import save_image  # noqa: E402
-from reproduce.report.gallery import write_record  # noqa: E402
+from reproduce import paths
+from reproduce.commands._options import add_dream_arguments, picture_job
+from reproduce.errors import UserError
+from reproduce.fileio import save_image
+from reproduce.report.gallery import write_record
 
 # QUICK=1: the same recipe at a small size with few steps, to check the pipeline.
-QUICK = ["image_size=256x224", "steps=6", "steps_per_zoom=3"]
+QUICK = (("image_size", (256, 224)), ("steps", 6), ("steps_per_zoom", 3))
 
 
 def parse(argv, classes):
+    """The script's options -> (options, the picture's job)."""
     p = argparse.ArgumentParser(description="one figure of the 2015 gallery")
     add_dream_arguments(p)
-    p.add_argument("--results", default=os.path.join(os.path.dirname(HERE), "results"))
+    p.add_argument("--results", default=paths.RESULTS_DIR)
     p.add_argument("--quick", action="store_true", help="small and short: a smoke run")
     p.set_defaults(profile="stream2015")
     args = p.parse_args(argv)
-    args.classes = args.classes or list(classes)
-    if args.quick:
-        args.set = QUICK + list(args.set)
-    return args
+    job = picture_job(args)
+    job = dataclasses.replace(job, classes=job.classes or tuple(classes),
+                              overrides=(QUICK if args.quick else ()) + job.overrides)
+    return args, job
 
 
 def main(name, classes, caption, argv=None):
     """Make figure ``name`` for ``classes``; exit 2 with one line on bad input."""
-    from reproduce.pipeline import dream_picture
-    from reproduce.recipes import get_recipe
-    args = parse(sys.argv[1:] if argv is None else argv, classes)
+    from reproduce.recipes import dream_picture, get_recipe
     try:
-        if not os.path.exists(args.weights):
+        args, job = parse(sys.argv[1:] if argv is None else argv, classes)
+        if not os.path.exists(job.weights):
             raise UserError("%s not found; run `make weights` first (or pass "
-                            "--weights / make figures WEIGHTS=...)" % args.weights)
-        result = dream_picture(args)
+                            "--weights / make figures WEIGHTS=...)" % job.weights)
+        result = dream_picture(job, progress=not args.no_progress)
         image_path = os.path.join(args.results, name + ".png")
         save_image(result.image, image_path)
-        record = {"name": name, "image": name + ".png", "classes": args.classes,
+        record = {"name": name, "image": name + ".png", "classes": list(job.classes),
                   "caption": caption, "seconds": round(result.seconds, 1),
                   "steps": result.steps, "interrupted": result.interrupted,
-                  "quick": args.quick, "weights": os.path.basename(args.weights),
-                  "prior": get_recipe(args.recipe).prior_label(args),
+                  "quick": args.quick, "weights": os.path.basename(job.weights),
+                  "prior": get_recipe(job.recipe).prior_label(job),
                   "settings": {k: list(v) if isinstance(v, tuple) else v
                                for k, v in result.profile.settings().items()}}
         write_record(record, os.path.join(args.results, name + ".json"))

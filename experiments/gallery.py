@@ -5,13 +5,10 @@ Usage: python experiments/gallery.py [--results results] [--title TEXT] [--intro
 The page itself is made by ``reproduce.report.gallery`` (the sweep command uses it too).
 """
 import argparse
-import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from reproduce.report.gallery import build  # noqa: E402
+from reproduce import paths
+from reproduce.report.gallery import build
 
 INTRO = ("Each picture: VGG-16 logits pushed up with the 2015 update rule, "
          "the Student-t patch prior and the zoom, as on the 2015 stream.")
@@ -19,7 +16,7 @@ INTRO = ("Each picture: VGG-16 logits pushed up with the 2015 update rule, "
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--results", default=os.path.join(os.path.dirname(HERE), "results"))
+    p.add_argument("--results", default=paths.RESULTS_DIR)
     p.add_argument("--title", default="The 2015 LSD neural net gallery, reproduced")
     p.add_argument("--intro", default=INTRO, help="the paragraph under the title (HTML)")
     args = p.parse_args(argv)

@@ -1,6 +1,7 @@
 """``python -m reproduce <command>``: one subcommand per module in ``commands/``.
 
-Each module in ``reproduce/commands`` defines ``register(subparsers)``, which
+Each module in ``reproduce/commands`` (but ``_options``, the argument groups
+they share) defines ``register(subparsers)``, which
 adds its parser and sets ``func``.  Errors a user can fix arrive as
 :class:`UserError` and become one line on stderr with exit status 2.
 """
@@ -20,6 +21,8 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # shared options, not a command
+            continue
         importlib.import_module("%s.%s" % (commands.__name__, info.name)).register(sub)
     return parser
 

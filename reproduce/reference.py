@@ -4,9 +4,10 @@ Any port (PyTorch, JAX, ...) tests itself against one HDF5 file computed
 here by the Theano reference: the start image, the preprocessed input, the
 logit map, the 2015 objective, the prior energy per scale, the gradient of
 the total loss, one step of the 2015 update rule, ten steps with zooms, and
-a DeepDream gradient.  The stages are built from the pipeline's own modules
-(``nets``, ``objectives``, ``prior``, ``render.Dreamer``, ``frames``); the
-schema, axis orders and tolerances are in ``docs/reference-vectors.md``.
+a DeepDream gradient.  The stages are those of the lsd2015 recipe's own
+dreamer (:func:`reproduce.recipes.build_dreamer`: ``nets``, ``objectives``,
+``prior``, ``lsd2015.dreamer``, ``frames``); the schema, axis orders and
+tolerances are in ``docs/reference-vectors.md``.
 """
 import collections
 import json
@@ -29,10 +30,26 @@ START_STD = 40.0                   # grey noise wide enough to vary every stage
 SENSITIVITY_STD = 1e-4             # levels: about ten float32 ulps at 128
 
 
+def overrides(size=DEFAULT_SIZE):
+    """The reference's changes to the stream profile: ``size`` = (width,
+    height), a zoom every 5 steps."""
+    return (("image_size", tuple(size)), ("steps_per_zoom", STEPS_PER_ZOOM))
+
+
 def reference_profile(size=DEFAULT_SIZE):
     """The stream profile at ``size`` = (width, height), zooming every 5 steps."""
-    return get_profile(PROFILE, ["image_size=%dx%d" % tuple(size),
-                                 "steps_per_zoom=%d" % STEPS_PER_ZOOM])
+    return get_profile(PROFILE, overrides(size))
+
+
+def reference_job(weights, prior, prior_dir=None, size=DEFAULT_SIZE, seed=0,
+                  classes=DEFAULT_CLASSES):
+    """The job whose every stage the reference records: the lsd2015 recipe,
+    the stream profile at ``size``; ``prior`` is a job's prior (a path or
+    "lsd2015"); ``classes``: two names or indices (lower, upper half)."""
+    from .job import PictureJob
+    return PictureJob(weights=weights, classes=tuple(classes), recipe="lsd2015",
+                      profile=PROFILE, overrides=overrides(size), prior=prior,
+                      prior_dir=prior_dir, seed=seed)
 
 
 def start_image(size, seed):
@@ -76,34 +93,33 @@ def _stage_function(dreamer, layer):
     return theano.function([], list(outputs.values())), list(outputs), list(energies)
 
 
-def compute(model, prior, size=DEFAULT_SIZE, seed=0, classes=DEFAULT_CLASSES,
-            layer=None, progress=None):
-    """Every stage, computed by Theano -> (arrays, attrs).
+def compute(job, layer=None, progress=None):
+    """Every stage of ``job`` (see :func:`reference_job`), computed by Theano
+    -> (arrays, attrs).
 
     ``arrays`` maps the schema's dataset names to numpy arrays; ``attrs``
-    holds the settings.  ``classes``: two class names or indices (lower,
-    upper half).  ``progress(n)`` is called after each of the 12 update steps.
+    holds the settings.  ``progress(n)`` is called after each of the 12
+    update steps.
     """
+    from .nets.build import build_net
     from .nets.classes import find_class
     from .lsd2015.frames import zoom
-    from .nets.build import build_net
-    from .lsd2015.dreamer import Dreamer
+    from .recipes import build_dreamer, job_settings, load_weights
 
-    if not model.has_classes:
-        raise UserError("the model %r has no classes (a feature extractor); reference "
-                        "vectors need a classifier such as weights/vgg16.h5"
-                        % model.model_name)
-    if prior is None:
+    if job.prior == "none":
         raise UserError("reference vectors need a prior (--prior FILE or lsd2015)")
-    targets = [find_class(str(c), model.descriptions) for c in classes]
+    model = load_weights(job.weights)
+    model.require_classes("reference vectors")
+    targets = [find_class(str(c), model.descriptions) for c in job.classes]
     layer = layer or default_layer(model)
     model.layer(layer)  # UserError naming the valid layers
-    profile = reference_profile(size)
+    profile = job_settings(job, model)
+    size, seed = profile.image_size, job.seed
     start = start_image(size, seed)
-    net = build_net(model)
-    net.check_input_size(start.shape[:2])  # before a compile, not after
+    build_net(model).check_input_size(start.shape[:2])  # before a compile, not after
 
-    dreamer = Dreamer(net, profile, prior)
+    dreamer = build_dreamer(job, profile, model)
+    prior = dreamer.prior
     dreamer.set_image(start)
     dreamer.set_classes(*targets)
     function, names, scales = _stage_function(dreamer, layer)
@@ -194,7 +210,7 @@ def _check_same_loss(stepped, arrays):
     expected = [float(arrays[k]) for k in ("loss", "objective", "prior/total")]
     if not np.allclose(stepped, expected, rtol=1e-4, atol=1e-4):
         raise RuntimeError("the Dreamer's (loss, objective, energy) %s differ from the "
-                           "reference stages' %s: render.py and reference.py disagree"
+                           "reference stages' %s: lsd2015/dreamer.py and reference.py disagree"
                            % (stepped, expected))
 
 

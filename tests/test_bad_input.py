@@ -8,10 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from matfiles import matconvnet_tree, write_mat, write_v5, write_v73
+from helpers.matfiles import matconvnet_tree, write_mat, write_v5, write_v73
 from reproduce.cli import main
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from reproduce.paths import REPO as ROOT
 
 
 def assert_user_error(capsys, argv, names, out_dir=None):

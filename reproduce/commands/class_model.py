@@ -1,7 +1,9 @@
 """``class-model``: Simonyan et al.'s class models, and the least-squares
 "enhance a layer" formulation solved with L-BFGS (see reproduce/classmodels.py)."""
-import argparse
 import os
+
+from .. import paths
+from ._options import RAW, parse_memory, photo_size
 
 EPILOG = """examples:
   python -m reproduce class-model --method simonyan --classes volcano --out volcano.png
@@ -11,8 +13,7 @@ EPILOG = """examples:
       --prior weights/prior_student.h5 --out enhanced.png
 """
 
-DEFAULT_WEIGHTS = {"simonyan": "weights/efficientnet_lite0.h5",
-                   "lsq": "weights/vgg16_conv_hed.h5"}
+DEFAULT_WEIGHTS = {"simonyan": paths.EMBEDDED_CLASSIFIER, "lsq": paths.EMBEDDED_VGG16_CONV}
 
 
 def register(sub):
@@ -20,11 +21,11 @@ def register(sub):
     s, q = SimonyanSettings(), LeastSquaresSettings(layer="")
     p = sub.add_parser("class-model", help="Simonyan et al.'s class model, or the "
                                            "least-squares layer enhancement (L-BFGS)",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG, formatter_class=RAW)
     p.add_argument("--method", choices=("simonyan", "lsq"), default="simonyan")
     p.add_argument("--weights", default=None,
                    help="our HDF5 weights (default: %s)" % ", ".join(
-                       "%s for %s" % (w, m) for m, w in DEFAULT_WEIGHTS.items()))
+                       "%s for %s" % (paths.shown(w), m) for m, w in DEFAULT_WEIGHTS.items()))
     p.add_argument("--out", required=True, help="output image (PNG/JPEG)")
     p.add_argument("--size", default=None, metavar="WxH|N",
                    help="simonyan: the picture's size (default: the net's training "
@@ -77,13 +78,10 @@ def run_simonyan(args, net):
     from ..nets.classes import find_class
     from ..deepdream.classmodels import SimonyanSettings, simonyan
     from ..errors import UserError
-    from ..nets.memory import check_fits, parse_bytes
-    from .deepdream import parse_size
+    from ..deepdream.inputs import fit_size
+    from ..nets.memory import check_fits
     model = net.model
-    if not model.has_classes:
-        raise UserError("%s has no classes (a feature extractor); class models need "
-                        "a classifier such as %s" % (model.model_name,
-                                                     DEFAULT_WEIGHTS["simonyan"]))
+    model.require_classes("class models")
     if not args.classes:
         raise UserError("give the class to model with --classes NAME (e.g. --classes bee)")
     if args.steps < 1:
@@ -91,10 +89,9 @@ def run_simonyan(args, net):
     index = find_class(args.classes, model.descriptions)
     size = None
     if args.size:
-        size = parse_size(args.size, model.image_size[::-1])
+        size = fit_size(photo_size(args), model.image_shape[::-1])
         net.check_input_size(size[::-1])
-        check_fits(net, size[1], size[0], None,
-                   parse_bytes(args.max_memory) if args.max_memory else None,
+        check_fits(net, size[1], size[0], None, parse_memory(args.max_memory),
                    "a class model")
     settings = SimonyanSettings(steps=args.steps, learning_rate=args.learning_rate,
                                 l2=args.l2, size=size)
@@ -107,16 +104,17 @@ def run_lsq(args, net):
     from ..deepdream.classmodels import LeastSquaresSettings, least_squares
     from ..deepdream.dream import check_layer_input
     from ..errors import UserError
-    from ..pipeline import load_prior_option
-    from .deepdream import load_photo, resolve_layer
+    from ..deepdream.inputs import load_photo, resolve_layer
+    from ..prior.fit import load_prior_spec
     if not args.start:
         raise UserError("--method lsq enhances a photo: give it with --start IMAGE")
     if args.iterations < 1 or args.k <= 0:
         raise UserError("--iterations must be at least 1 and --k positive")
     layer = resolve_layer(net, args.layer)
-    start = load_photo(args.start, args.size, net, layer, args.max_memory)
+    start = load_photo(args.start, net, layer, photo_size(args),
+                       parse_memory(args.max_memory))
     check_layer_input(net, layer, start.shape[:2])
-    prior = (load_prior_option(args.prior) if args.regulariser == "prior" else None)
+    prior = (load_prior_spec(args.prior) if args.regulariser == "prior" else None)
     settings = LeastSquaresSettings(layer=layer, k=args.k, regulariser=args.regulariser,
                                     weight=args.weight, iterations=args.iterations)
     return least_squares(net, start, settings, prior, not args.no_progress), \

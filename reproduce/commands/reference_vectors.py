@@ -1,4 +1,5 @@
 """``reference-vectors``: every stage of the 2015 pipeline, for ports to test against."""
+from ._options import RAW, parse_size
 
 EPILOG = """example:
   python -m reproduce reference-vectors --weights weights/vgg16.h5 \\
@@ -8,10 +9,9 @@ The schema and the tolerances a port should meet: docs/reference-vectors.md
 
 
 def register(sub):
-    import argparse
     p = sub.add_parser("reference-vectors",
                        help="write the inputs and outputs of every stage (HDF5)",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG, formatter_class=RAW)
     p.add_argument("--weights", required=True, help="our HDF5 weights (a classifier)")
     p.add_argument("--prior", required=True,
                    help="prior HDF5 file, or 'lsd2015' for the 2015 files (--prior-dir)")
@@ -31,25 +31,11 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def parse_size(text):
-    """'WxH' -> (W, H) positive ints; anything else is a UserError."""
-    from ..errors import UserError
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        width = height = 0
-    if width <= 0 or height <= 0:
-        raise UserError("--size %s: expected WIDTHxHEIGHT in pixels, e.g. 320x256" % text)
-    return width, height
-
-
 def run(args):
     from tqdm import tqdm
 
     from .. import reference
     from ..errors import UserError
-    from ..pipeline import load_prior_option
-    from ..nets.weights import load_model
 
     size = parse_size(args.size)
     classes = args.classes or list(reference.DEFAULT_CLASSES)
@@ -58,12 +44,11 @@ def run(args):
                         "got %d" % len(classes))
     if args.prior == "none":
         raise UserError("--prior none: reference vectors need a prior (a file or lsd2015)")
-    model = load_model(args.weights)
-    prior = load_prior_option(args.prior, args.prior_dir)
+    job = reference.reference_job(args.weights, args.prior, args.prior_dir, size,
+                                  args.seed, classes)
     with tqdm(total=2 + reference.STEPS, unit="step", disable=args.no_progress,
               desc="reference steps") as bar:
-        arrays, attrs = reference.compute(model, prior, size, args.seed, classes,
-                                          args.layer, progress=bar.update)
+        arrays, attrs = reference.compute(job, args.layer, progress=bar.update)
     sources = [("weights", args.weights)]
     if args.prior == "lsd2015":
         attrs.update(prior="lsd2015", prior_sha256="")  # several .npy files

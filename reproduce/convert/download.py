@@ -1,4 +1,4 @@
-"""``python -m reproduce.convert.download vgg16|vgg19 [--dest weights/]``: fetch, verify, convert.
+"""Fetch, verify, convert (``python -m reproduce download vgg16|vgg19 [--dest weights/]``).
 
 Downloads MatConvNet's ``imagenet-vgg-verydeep-16.mat`` (or -19, about 0.5 GB)
 from the pretrained-models page into ``DEST/``, resuming an interrupted
@@ -22,7 +22,6 @@ The ``*-beta16`` entries are the older files from before MatConvNet beta17
 MatConvNet says they are numerically equivalent.  No digests are published
 for them.
 """
-import argparse
 import collections
 import hashlib
 import http.client
@@ -32,7 +31,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from ..errors import UserError, exit_status
+from ..errors import UserError
 
 BASE_URL = "https://www.vlfeat.org/matconvnet/models/"
 
@@ -187,30 +186,3 @@ def download_and_convert(name, dest, url=None, sha256=None, progress=True):
     save_model(model, dst)
     print(summary(model, dst))
     return dst
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m reproduce.convert.download",
-        description="Download a MatConvNet VGG model, verify it, and convert it "
-                    "into our HDF5 weights (DEST/<model>.h5).")
-    parser.add_argument("model", choices=sorted(DIGESTS))
-    parser.add_argument("--dest", default="weights", help="folder (default: weights/)")
-    parser.add_argument("--url", help="download from here instead (a mirror)")
-    parser.add_argument("--sha256", help="check the file against this digest "
-                                         "(replaces the published-MD5 check)")
-    parser.add_argument("--no-progress", action="store_true")
-    return parser
-
-
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    def run():
-        download_and_convert(args.model, args.dest, args.url, args.sha256,
-                             progress=not args.no_progress)
-    return exit_status(run, interrupted="interrupted; run the same command again "
-                                        "to resume")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

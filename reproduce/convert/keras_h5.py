@@ -95,5 +95,5 @@ def convert_hed_vgg16(path, source_name=None):
                         "weights file?" % (path, ", ".join(missing)))
     return Model(layers=vgg16_conv_layers(kernels), model_name="vgg16-conv-hed",
                  channel_order="BGR", mean=np.array(CAFFE_MEAN_BGR, np.float32),
-                 scale=1.0, image_size=(224, 224),
+                 scale=1.0, image_shape=(224, 224),
                  source_file=source_name or str(path), source_sha256=sha256_of(path))

@@ -322,7 +322,7 @@ def _pair(value, label, field):
 
 def _set_normalization(model, norm, where):
     """mean = per-channel mean of averageImage (an image or 3 values, RGB);
-    image_size from imageSize [H W 3]."""
+    image_shape from imageSize [H W 3]."""
     if not isinstance(norm, dict) or "averageImage" not in norm:
         raise UserError("%s: no normalization.averageImage: cannot tell what mean "
                         "the net was trained with; not a MatConvNet ImageNet model"
@@ -342,7 +342,7 @@ def _set_normalization(model, norm, where):
     if size is None and model.average_image is not None:
         size = model.average_image.shape
     if size is not None:
-        model.image_size = tuple(int(v) for v in np.ravel(size)[:2])
+        model.image_shape = tuple(int(v) for v in np.ravel(size)[:2])
 
 
 def _set_classes(model, classes, where):

@@ -353,6 +353,6 @@ def convert_efficientnet_lite(path, variant, source_name=None, pad="same",
     return Model(layers=lite0_layers(state, pad, stages),
                  model_name="efficientnet-" + variant,
                  channel_order="RGB", mean=np.asarray(mean, np.float32),
-                 scale=float(scale), image_size=(size, size),
+                 scale=float(scale), image_shape=(size, size),
                  descriptions=descriptions, wnids=wnids,
                  source_file=source_name or str(path), source_sha256=sha256_of(path))

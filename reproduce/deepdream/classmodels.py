@@ -15,9 +15,6 @@
 
 Images are (H, W, 3) RGB on 0..255 at the edges of this module.
 """
-import dataclasses
-import time
-
 import numpy as np
 
 from ..backend import T, theano
@@ -25,20 +22,12 @@ from .dream import activations
 from .settings import (REGULARISERS, LeastSquaresSettings,  # noqa: F401
                              SimonyanSettings)
 from ..errors import UserError
+from ..loop import Loop, Result
 from ..nets.build import deprocess, from_batch, to_batch
 from ..objectives import class_logit
 
 
 # --------------------------------------------------------------- Simonyan et al.
-
-@dataclasses.dataclass
-class ClassModelResult:
-    image: np.ndarray        # (H, W, 3) float32, RGB on 0..255 (not yet clipped)
-    steps: int               # steps (Simonyan) or function evaluations (L-BFGS)
-    seconds: float
-    interrupted: bool
-    history: list            # per step: (objective, ...) as each method states
-
 
 def compile_class_gradient(net):
     """f(x (1, 3, H, W) preprocessed, class, l2) -> [S_c - l2 ||x||^2, S_c, d(first)/dx].
@@ -53,34 +42,25 @@ def compile_class_gradient(net):
 
 
 def simonyan(net, index, settings=SimonyanSettings(), progress=True, gradient=None):
-    """Class model of class ``index`` -> :class:`ClassModelResult`.
+    """Class model of class ``index`` -> :class:`reproduce.loop.Result` (its
+    image RGB on 0..255, not yet clipped).
 
     history: (S_c - l2 ||x||^2, S_c) before each step.  Ctrl-C keeps the
     current image.  ``gradient``: one from :func:`compile_class_gradient`,
     to reuse across classes (default: compiled here).
     """
-    from tqdm import tqdm
-
-    width, height = settings.size or net.model.image_size[::-1]
+    width, height = settings.size or net.model.image_shape[::-1]
     gradient = gradient or compile_class_gradient(net)
     x = np.zeros((1, 3, height, width), np.float32)
-    history, started, interrupted = [], time.time(), False
-    bar = tqdm(total=settings.steps, disable=not progress, unit="step",
-               desc="class %d" % index)
-    try:
+    history = []
+    with Loop(settings.steps, "class %d" % index, progress) as loop:
         for _ in range(settings.steps):
             objective, score, g = gradient(x, np.int32(index), np.float32(settings.l2))
             history.append((float(objective), float(score)))
             x = x + np.float32(settings.learning_rate) * g
-            bar.set_postfix(logit="%.3f" % score, refresh=False)
-            bar.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
+            loop.tick(logit="%.3f" % score)
     image = from_batch(deprocess(x, net.model)).astype(np.float32)
-    return ClassModelResult(image, len(history), time.time() - started, interrupted,
-                            history)
+    return Result(image, len(history), loop.seconds, loop.interrupted, history)
 
 
 # --------------------------------------------------------------- least squares
@@ -133,13 +113,13 @@ def compile_layer(net, layer):
 
 
 def least_squares(net, start, settings, prior=None, progress=True):
-    """Enhance ``settings.layer`` in ``start`` (H, W, 3) -> :class:`ClassModelResult`.
+    """Enhance ``settings.layer`` in ``start`` (H, W, 3) -> :class:`reproduce.loop.Result`
+    (steps: function evaluations).
 
     history: (loss, match, R) at each function evaluation.  The result is
     the best image evaluated (Ctrl-C keeps it too).
     """
     from scipy.optimize import Bounds, minimize
-    from tqdm import tqdm
 
     start = np.asarray(start, np.float32)
     batch = to_batch(start)
@@ -154,22 +134,11 @@ def least_squares(net, start, settings, prior=None, progress=True):
             best.update(loss=float(loss), x=v.copy())
         return float(loss), g.ravel().astype(np.float64)
 
-    bar = tqdm(total=settings.iterations, disable=not progress, unit="iter",
-               desc="L-BFGS %s" % settings.layer)
-
-    def callback(_):
-        bar.set_postfix(loss="%.4f" % best["loss"], refresh=False)
-        bar.update(1)
-
-    started, interrupted = time.time(), False
-    try:
+    with Loop(settings.iterations, "L-BFGS %s" % settings.layer, progress,
+              unit="iter") as loop:
         minimize(fun, best["x"].copy(), jac=True, method="L-BFGS-B",
-                 bounds=Bounds(0.0, 255.0), callback=callback,
+                 bounds=Bounds(0.0, 255.0),
+                 callback=lambda _: loop.tick(loss="%.4f" % best["loss"]),
                  options={"maxiter": settings.iterations, "gtol": 0.0, "ftol": 0.0})
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
     image = from_batch(best["x"].reshape(batch.shape)).astype(np.float32)
-    return ClassModelResult(image, len(history), time.time() - started, interrupted,
-                            history)
+    return Result(image, len(history), loop.seconds, loop.interrupted, history)

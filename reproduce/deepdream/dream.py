@@ -19,25 +19,14 @@ inside the compiled graph turns it into what the net expects (for the
 HED VGG-16: BGR minus the Caffe mean).  ONE compiled gradient function
 serves every octave and size: the input shape is symbolic.
 """
-import dataclasses
-import time
-
 import numpy as np
 import scipy.ndimage
 
 from ..backend import T, theano
 from .settings import DreamSettings  # noqa: F401  (re-exported)
 from ..errors import UserError
+from ..loop import Loop, Result
 from ..nets.build import from_batch, preprocess, to_batch
-
-
-@dataclasses.dataclass
-class DreamResult:
-    image: np.ndarray        # (H, W, 3) float32, 0..255, the input's size
-    steps: int               # steps taken, all octaves together
-    seconds: float
-    interrupted: bool        # Ctrl-C: image holds what was made so far
-    scores: list             # the objective before each step
 
 
 # --------------------------------------------------------------- layers
@@ -176,31 +165,24 @@ def dream_octaves(gradient, image, settings):
 
 
 def deepdream(gradient, image, settings=DreamSettings(), progress=True, desc="dream"):
-    """Run DeepDream on ``image`` (H, W, 3) on 0..255 -> :class:`DreamResult`.
+    """Run DeepDream on ``image`` (H, W, 3) on 0..255 -> :class:`reproduce.loop.Result`
+    (its image at the input's size, steps of all octaves together, history:
+    the objective before each step).
 
     ``gradient`` comes from :func:`compile_gradient`.  A tqdm bar counts
     octaves x steps.  Ctrl-C stops early and keeps what was made: the detail
     dreamed so far, scaled up onto the full-size image.
     """
-    from tqdm import tqdm
-
     image = np.asarray(image, np.float32)
-    scores, started, interrupted, last = [], time.time(), False, None
-    bar = tqdm(total=settings.octaves * settings.steps, disable=not progress,
-               unit="step", desc=desc)
-    try:
+    scores, last = [], None
+    with Loop(settings.octaves * settings.steps, desc, progress) as loop:
         for octave, _, dreamed, base, score in dream_octaves(gradient, image, settings):
             scores.append(score)
             last = dreamed, base
-            bar.set_postfix(octave="%d/%d" % (octave + 1, settings.octaves),
-                            score="%.4g" % score, refresh=False)
-            bar.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
+            loop.tick(octave="%d/%d" % (octave + 1, settings.octaves),
+                      score="%.4g" % score)
     result = image if last is None else at_full_size(image, *last, settings.clip)
-    return DreamResult(result, len(scores), time.time() - started, interrupted, scores)
+    return Result(result, len(scores), loop.seconds, loop.interrupted, scores)
 
 
 def at_full_size(image, dreamed, base, clip=(0.0, 255.0)):

@@ -3,7 +3,9 @@
 Sources are files of 317070/Twitch-plays-LSD-neural-net (MIT), read at
 commit 9ff4086: ``train.py`` + ``models/default.py`` ran the Twitch stream,
 ``train_image.py`` + ``models/default_image.py`` made still images.
-Override any value from the CLI with ``--set name=value``.
+Override any value with a job's ``overrides`` (the CLI's ``--set name=value``).
+The prior is not a setting: it is the job's (``--prior``); 2015's train.py
+used the Student-t one (``l_with_meanpool_student``), our default.
 """
 import dataclasses
 from typing import Optional, Tuple
@@ -21,7 +23,6 @@ class Profile:
     epsilon: float
     steps: int                  # optimisation steps for one picture
     steps_per_zoom: Optional[int]  # None: never zoom
-    prior: str                  # "student" | "gaussian" | "none"
     prior_strength: float
     prior_scales: Tuple[int, ...]  # mean-pool sizes the prior sees
     net_scales: Tuple[int, ...]    # mean-pool sizes the net sees
@@ -66,7 +67,7 @@ STREAM2015 = Profile(
     name="stream2015", learning_rate=5.0, update="adam2015",
     beta1=0.9, beta2=0.999, epsilon=1e-8,
     steps=200, steps_per_zoom=10,
-    prior="student", prior_strength=10.0, prior_scales=(1, 4, 8, 16, 32),
+    prior_strength=10.0, prior_scales=(1, 4, 8, 16, 32),
     net_scales=(1,), mean="scalar", clip=(0.0, 255.0),
     zoom_speed=1.05, fps=25, frames_per_key=17, rotation_per_frame=0.01,
     image_size=(840, 472), stream_size=(1024, 576), start_image="image7.jpg",
@@ -78,7 +79,6 @@ STREAM2015 = Profile(
         ("epsilon", "models/default.py build_updates(epsilon=1e-8)"),
         ("steps", "ours: 20 key frames; the stream ran without end"),
         ("steps_per_zoom", "models/default.py: steps_per_zoom = 10"),
-        ("prior", "train.py: l_with_meanpool_student"),
         ("prior_strength", "models/default.py: prior_strength = 10"),
         ("prior_scales", "train.py: pool_sizes = [1,4,8,16,32]"),
         ("net_scales", "train.py: pool_sizes = [1] for l_from_network"),
@@ -118,7 +118,7 @@ PROFILES = {p.name: p for p in (STREAM2015, IMAGE2015)}
 
 
 def get_profile(name, overrides=()):
-    """The named profile with ``overrides`` applied: an iterable of "key=value"."""
+    """The named profile with ``overrides`` applied (see :func:`apply_overrides`)."""
     if name not in PROFILES:
         raise UserError("unknown profile %r; choose one of: %s"
                         % (name, ", ".join(PROFILES)))
@@ -127,29 +127,12 @@ def get_profile(name, overrides=()):
 
 def apply_overrides(profile, overrides=()):
     """``profile`` (any settings dataclass with ``settings()``) with
-    ``overrides`` applied: an iterable of "key=value"."""
+    ``overrides`` applied: typed values, a mapping or (name, value) pairs."""
+    items = overrides.items() if hasattr(overrides, "items") else overrides
     changes = {}
-    for item in overrides:
-        key, _, text = item.partition("=")
-        key = key.strip().replace("-", "_")
+    for key, value in items:
         if key not in profile.settings() or key == "name":
             raise UserError("--set %s: no such setting; settings: %s"
-                            % (item, ", ".join(sorted(profile.settings()))))
-        changes[key] = _parse(key, text, getattr(profile, key))
+                            % (key, ", ".join(sorted(profile.settings()))))
+        changes[key] = tuple(value) if isinstance(value, list) else value
     return dataclasses.replace(profile, **changes)
-
-
-def _parse(key, text, current):
-    """Parse ``text`` like the current value of ``key`` (tuples as 1,2,3)."""
-    try:
-        if text.lower() == "none":
-            return None
-        if isinstance(current, tuple):
-            kind = type(current[0]) if current else float
-            return tuple(kind(v) for v in text.replace("x", ",").split(",") if v)
-        if current is None:
-            return int(text)
-        return type(current)(text)
-    except ValueError:
-        raise UserError("--set %s=%s: cannot read %r as %s"
-                        % (key, text, text, type(current).__name__))

@@ -165,7 +165,7 @@ class Net:
             raise UserError("an input of %dx%d pixels%s is too small for %s: its "
                             "output would be empty; the net needs at least %dx%d"
                             % (size[1], size[0], " (%s)" % what if what else "",
-                               self.model.model_name, *self.model.image_size[::-1]))
+                               self.model.model_name, *self.model.image_shape[::-1]))
 
     def outputs(self, names, input=None):
         """Symbolic outputs of the named layers, for ``input`` (default: input_var)."""

@@ -8,6 +8,7 @@ Layout (format ``reproduce-weights``, version 1)::
                                    mean (3,) in that channel order, 0..255,
                                    scale (float: multiply after subtracting),
                                    image_size (H, W) the net was trained at
+                                   (Model.image_shape)
         average_image       (H, W, 3) float32, optional (MatConvNet keeps one)
     /classes                (absent for feature-only models)
         wnids               (K,) utf-8 strings, WordNet ids
@@ -93,7 +94,7 @@ class Model:
     mean: np.ndarray = dataclasses.field(
         default_factory=lambda: np.zeros(3, np.float32))
     scale: float = 1.0
-    image_size: Tuple[int, int] = (224, 224)
+    image_shape: Tuple[int, int] = (224, 224)  # (rows, cols) it was trained at
     average_image: Optional[np.ndarray] = None
     wnids: Optional[List[str]] = None
     descriptions: Optional[List[str]] = None
@@ -113,6 +114,14 @@ class Model:
     @property
     def has_classes(self):
         return self.descriptions is not None
+
+    def require_classes(self, what="class pictures", where=None):
+        """UserError unless this is a classifier: ``what`` needs its class logits.
+        ``where`` names the model in the message (default: its model name)."""
+        if not self.has_classes:
+            raise UserError("%s has no classes (a feature extractor); %s need a "
+                            "classifier such as weights/vgg16.h5 or "
+                            "weights/efficientnet_lite0.h5" % (where or self.model_name, what))
 
     def mean_rgb(self):
         """The per-channel mean in RGB order, 0..255."""
@@ -158,7 +167,7 @@ def save_model(model: Model, path):
             norm.attrs.update(channel_order=model.channel_order,
                               mean=np.asarray(model.mean, np.float32),
                               scale=float(model.scale),
-                              image_size=np.asarray(model.image_size, np.int64))
+                              image_size=np.asarray(model.image_shape, np.int64))
             if model.average_image is not None:
                 norm["average_image"] = np.asarray(model.average_image, np.float32)
             if model.descriptions is not None:
@@ -238,7 +247,7 @@ def load_model(path) -> Model:
             channel_order=_text(norm.attrs["channel_order"]),
             mean=np.asarray(norm.attrs["mean"], np.float32),
             scale=float(norm.attrs["scale"]),
-            image_size=_tuple(norm.attrs["image_size"]),
+            image_shape=_tuple(norm.attrs["image_size"]),
             average_image=norm["average_image"][...] if "average_image" in norm else None,
             source_file=_text(f.attrs.get("source_file", "")),
             source_sha256=_text(f.attrs.get("source_sha256", "")))

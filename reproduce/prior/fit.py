@@ -504,6 +504,25 @@ def load_lsd2015(folder, kind="student"):
     return prior
 
 
+
+def load_prior_spec(spec=None, prior_dir=None, kind="student"):
+    """A job's ``prior``: None (our fitted file, ``paths.PRIOR``), "lsd2015"
+    (the 2015 files of ``kind`` in ``prior_dir``), "none" (no prior: None),
+    or the path of a prior file; a loaded :class:`Prior` is used as it is."""
+    from .. import paths
+    if isinstance(spec, Prior):
+        return spec
+    if spec == "none":
+        return None
+    if spec == "lsd2015":
+        return load_lsd2015(prior_dir or paths.LSD2015_DIR, kind)
+    path = spec or paths.PRIOR
+    if spec is None and not os.path.exists(path):
+        raise UserError("%s: no fitted prior yet; run `make prior` (or pass "
+                        "--prior lsd2015 --prior-dir PATH, or --prior none)" % path)
+    return load_prior(path)
+
+
 # --------------------------------------------------------------- energy
 
 def usable_scales(scales, shape):

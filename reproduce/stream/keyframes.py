@@ -233,7 +233,7 @@ def _environ(**values):
                 os.environ[k] = v
 
 
-def _work(model, profile, prior, image, classes, keys, stop, adaptive):
+def _work(job, profile, image, classes, keys, stop, adaptive):
     """The optimiser process: messages ("ready",), ("key", KeyFrame), ("error", text)."""
     def put(message):
         while not stop.is_set():
@@ -246,12 +246,8 @@ def _work(model, profile, prior, image, classes, keys, stop, adaptive):
 
     keys.cancel_join_thread()  # never hang at exit on an unread key frame
     try:
-        from ..nets.build import build_net
-        from ..lsd2015.dreamer import Dreamer
-        from ..nets.weights import load_model
-        if isinstance(model, str):
-            model = load_model(model)
-        dreamer = Dreamer(build_net(model), profile, prior)
+        from ..recipes import build_dreamer
+        dreamer = build_dreamer(job, profile)
         pace = Pace(profile, adaptive)
         if adaptive:  # time one step, so the first key frame's zoom fits too
             dreamer.set_image(image)
@@ -277,14 +273,16 @@ def _work(model, profile, prior, image, classes, keys, stop, adaptive):
 class KeyFrameWorker:
     """:func:`key_frames` in a process of its own (spawned: a fresh Theano).
 
-    ``model`` is a :class:`~reproduce.nets.weights.Model` or a weights path
-    (loaded there: a large model is not copied through a pipe).  At most
+    ``job`` is a :class:`~reproduce.job.StreamJob` (its recipe builds the
+    dreamer there; weights given as a path are loaded there, so a large
+    model is not copied through a pipe), ``profile`` its resolved settings
+    (:mod:`reproduce.stream.setup`), ``image`` the start.  At most
     ``max_ahead`` key frames wait for the parent; then the worker waits
     too (2015: "if buffer is full, STOP FILLING").  ``threads``: BLAS
     threads for it, leaving the rest of the CPU to the frames.
     """
 
-    def __init__(self, model, profile, prior, image, classes, adaptive=True,
+    def __init__(self, job, profile, image, classes, adaptive=True,
                  threads=None, max_ahead=1):
         ctx = multiprocessing.get_context("spawn")
         self._classes = ctx.Array("i", [int(c) for c in classes], lock=True)
@@ -292,7 +290,7 @@ class KeyFrameWorker:
         self._stop = ctx.Event()
         self._process = ctx.Process(
             target=_work, name="dream-optimiser", daemon=True,
-            args=(model, profile, prior, np.asarray(image, np.float32),
+            args=(job, profile, np.asarray(image, np.float32),
                   self._classes, self._keys, self._stop, adaptive))
         self.threads = threads or max(1, (os.cpu_count() or 2) - 1)
         self.error = None
@@ -369,17 +367,17 @@ class LiveStream:
     Request`); ``parser`` parses visitors' text.  The optimised image has
     ``profile.image_size``; frames have ``profile.stream_size``.
     ``worker``: anything with :class:`KeyFrameWorker`'s methods (default:
-    one for ``model``; tests pass a scripted one).
+    one for ``job``; tests pass a scripted one).
     """
 
-    def __init__(self, model, profile, prior, image, parser, start_request,
+    def __init__(self, job, profile, image, parser, start_request,
                  hold_seconds=HOLD_SECONDS_2015, max_waiting=8, buffer_frames=12,
                  adaptive=True, threads=None, quality=85, worker=None):
         self.profile = profile
         self.out_shape = tuple(profile.stream_size[::-1])
         self.board = RequestBoard(parser, start_request, hold_seconds, max_waiting)
         self.broadcast = FrameBroadcast()
-        self.worker = worker or KeyFrameWorker(model, profile, prior, image,
+        self.worker = worker or KeyFrameWorker(job, profile, image,
                                                start_request.classes, adaptive, threads)
         self.quality = quality
         self._image = np.asarray(image, np.float32)

@@ -69,15 +69,17 @@ def server(tiny_model):
     from reproduce.lsd2015.profiles import get_profile
     from reproduce.stream.requests import RequestParser, request_for
     from reproduce.stream.keyframes import LiveStream, stream_profile
+    from reproduce.job import StreamJob
 
     # A small step keeps the picture grey, so near-black pixels are the overlay's.
-    profile = stream_profile(get_profile("stream2015", ["steps_per_zoom=2",
-                                                        "learning_rate=0.5"]),
+    profile = stream_profile(get_profile("stream2015", [("steps_per_zoom", 2),
+                                                        ("learning_rate", 0.5)]),
                              tiny_model, (96, 48), (256, 128))
     image = (128 + 8 * np.random.RandomState(0).randn(48, 96, 3)).astype(np.float32)
     descriptions = tiny_model.descriptions
     start = request_for([find_class(START, descriptions)], descriptions)
-    stream = LiveStream(tiny_model, profile, None, image, RequestParser(descriptions),
+    stream = LiveStream(StreamJob(weights=tiny_model, prior="none"), profile, image,
+                        RequestParser(descriptions),
                         start, hold_seconds=0, threads=1)
     stream.start(timeout=300)
     srv = make_server(stream, "127.0.0.1", 0).start()

@@ -1,6 +1,6 @@
 """Write small MatConvNet SimpleNN .mat files, as MatConvNet itself lays them out.
 
-A model of ``tests/models.py`` becomes the value tree MATLAB would hold:
+A model of ``tests/helpers/models.py`` becomes the value tree MATLAB would hold:
 
     struct -> dict      cell -> list      char -> str      numeric -> ndarray
     struct array -> StructArray (a list of dicts with the same fields)
@@ -59,7 +59,7 @@ def simple_layer(spec, layout):
 
 def average_image(model, size=None, seed=7):
     """(H, W, 3) single whose per-channel mean is exactly the model's RGB mean."""
-    rows, cols = size or model.image_size
+    rows, cols = size or model.image_shape
     noise = np.random.RandomState(seed).randn(rows, cols, 3) * 20
     noise -= noise.mean(axis=(0, 1))
     return (model.mean_rgb() + noise).astype(np.float32)
@@ -79,7 +79,7 @@ def matconvnet_tree(model, layout="2015", old_fields=False, mean_shape=(1, 1, 3)
         if layout == "current":
             layers[-1]["precious"] = np.array([[False]])
     classes = {"name": list(model.wnids), "description": list(model.descriptions)}
-    rows, cols = model.image_size
+    rows, cols = model.image_shape
     normalization = {"imageSize": _row(rows, cols, 3),
                      "interpolation": "bilinear",
                      "keepAspect": np.array([[True]]),

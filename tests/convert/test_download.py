@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from matfiles import write_mat
+from helpers.matfiles import write_mat
+from reproduce.cli import main
 from reproduce.convert import download
 from reproduce.errors import UserError
 from reproduce.nets.weights import load_model
@@ -150,7 +151,7 @@ def test_main_downloads_and_converts(tmp_path, serve, tiny_model, capsys):
     dest = tmp_path / "weights"
     argv = ["vgg16", "--dest", str(dest), "--url", server.url, "--sha256", sha(payload),
             "--no-progress"]
-    assert download.main(argv) == 0
+    assert main(["download"] + argv) == 0
     out = capsys.readouterr().out
     assert "SHA-256 verified" in out and sha(payload) in out
     model = load_model(dest / "vgg16.h5")
@@ -164,7 +165,7 @@ def test_main_downloads_and_converts(tmp_path, serve, tiny_model, capsys):
 def test_main_wrong_digest_exits_2(tmp_path, serve, capsys):
     server = serve(PAYLOAD)
     dest = tmp_path / "weights"
-    assert download.main(["vgg19", "--dest", str(dest), "--url", server.url,
+    assert main(["download", "vgg19", "--dest", str(dest), "--url", server.url,
                           "--no-progress"]) == 2  # PAYLOAD is not a published file
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "--sha256" in err

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import LSD2015, lsd2015_file
+from helpers.shared import LSD2015, lsd2015_file
 from reproduce import cli
 from reproduce.nets.build import build_net
 from reproduce.lsd2015.profiles import get_profile
 from reproduce.lsd2015.dreamer import Dreamer
 
-SMALL = ["image_size=64x48", "steps_per_zoom=4"]
+SMALL = {"image_size": (64, 48), "steps_per_zoom": 4}
 
 
 @pytest.fixture(scope="module")

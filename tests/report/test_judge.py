@@ -7,14 +7,13 @@ cleanly without them.  The rate check is deliberately short -- 3 classes,
 48 steps at 160x160 instead of 256 at 224x224 -- so it takes about a
 minute; docs/recipes.md has the full-size rates.
 """
-import argparse
 import importlib.util
 import os
 
 import numpy as np
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from reproduce.paths import REPO
 MAKER = os.path.join(REPO, "weights", "efficientnet_lite0.h5")
 CLASSES = ("volcano", "bee", "broccoli")
 
@@ -42,7 +41,7 @@ def maker():
 def test_the_judge_is_not_the_maker(judge, maker):
     assert judge.model.model_name == "efficientnet-lite2"
     assert judge.model.source_sha256 != maker.source_sha256
-    assert judge.model.image_size == (260, 260)
+    assert judge.model.image_shape == (260, 260)
     assert len(judge.model.layers) > len(maker.layers)
 
 
@@ -62,17 +61,14 @@ def test_fourier_pictures_of_the_maker_convince_the_judge(judge, maker):
     """Short Fourier runs on Lite0: Lite2 names the target in its top 5 for
     at least 2 of 3 classes, and names another of the classes for none."""
     from reproduce.nets.classes import find_class
-    from reproduce.commands.dream import add_dream_arguments
-    from reproduce.pipeline import dream_picture
+    from reproduce.job import PictureJob
+    from reproduce.recipes import dream_picture
 
-    p = argparse.ArgumentParser()
-    add_dream_arguments(p)
     hits, wrong = [], []
     for cls in CLASSES:
-        args = p.parse_args(["--recipe", "fourier", "--weights", MAKER, "--classes", cls,
-                             "--set", "image_size=160x160", "--steps", "48",
-                             "--no-progress"])
-        image = dream_picture(args, maker).image
+        job = PictureJob(weights=MAKER, classes=(cls,), recipe="fourier",
+                         overrides={"image_size": (160, 160), "steps": 48})
+        image = dream_picture(job, maker, progress=False).image
         top = judge.top(image)
         hits.append(find_class(cls, judge.model.descriptions) in top)
         wrong += [find_class(o, judge.model.descriptions) in top

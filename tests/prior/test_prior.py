@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, stats
 
-from conftest import LSD2015, lsd2015_file
+from helpers.shared import LSD2015, lsd2015_file
 from reproduce.prior import fit as P
 from reproduce.prior import energy as PE
 from reproduce.backend import T, theano

@@ -3,6 +3,7 @@ import dataclasses
 
 import pytest
 
+from reproduce.commands._options import parse_sets
 from reproduce.errors import UserError
 from reproduce.lsd2015.profiles import PROFILES, get_profile
 
@@ -28,8 +29,9 @@ def test_the_2015_constants():
 
 
 def test_overrides_parse_like_the_setting():
-    p = get_profile("image2015", ["learning_rate=2", "prior_scales=1,2", "image_size=100x50",
-                                  "steps_per_zoom=3", "update=adam"])
+    texts = ["learning_rate=2", "prior_scales=1,2", "image_size=100x50",
+             "steps_per_zoom=3", "update=adam"]
+    p = get_profile("image2015", parse_sets(PROFILES["image2015"], texts))
     assert (p.learning_rate, p.prior_scales, p.image_size, p.steps_per_zoom, p.update) == \
         (2.0, (1, 2), (100, 50), 3, "adam")
     hash(p)
@@ -38,7 +40,7 @@ def test_overrides_parse_like_the_setting():
 @pytest.mark.parametrize("bad", ["no_such=1", "learning_rate=fast", "name=x"])
 def test_bad_overrides_are_user_errors(bad):
     with pytest.raises(UserError):
-        get_profile("stream2015", [bad])
+        get_profile("stream2015", parse_sets(PROFILES["stream2015"], [bad]))
 
 
 def test_unknown_profile():

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from conftest import LSD2015, lsd2015_file
+from helpers.shared import LSD2015, lsd2015_file
+from reproduce.paths import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_figure_script_writes_picture_record_and_gallery(tiny_weights, tmp_path):

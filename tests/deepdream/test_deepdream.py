@@ -187,7 +187,7 @@ def test_demo_quick(tmp_path):
     import importlib.util
 
     from reproduce.report.gallery import build
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    from reproduce.paths import REPO as root
     weights = os.path.join(root, "weights", "vgg16_conv_hed.h5")
     if not os.path.exists(weights):
         pytest.skip("%s not converted yet (make setup)" % weights)

@@ -150,7 +150,7 @@ def test_fourier_recipe_from_the_command_line_raises_the_target_logit(
     """``dream --recipe fourier`` on the tiny model: the picture it writes has
     a higher logit for the target than the recipe's seeded start image."""
     from reproduce import cli
-    from reproduce import pipeline
+    from reproduce import recipes
     from reproduce.nets.classify import Classifier
     from reproduce.fileio import load_image
     from reproduce.nets.weights import load_model
@@ -160,7 +160,7 @@ def test_fourier_recipe_from_the_command_line_raises_the_target_logit(
             "--classes", "goldfish", "--set", "image_size=64x64", "--no-progress",
             "--steps", "25", "--out", str(out)]
     assert cli.main(argv) == 0
-    renderer = next(iter(pipeline._DREAMERS.values()))
+    renderer = next(iter(recipes._DREAMERS.values()))
     renderer.reset(0)
     start = renderer.get_image()
     classifier = Classifier(load_model(tiny_weights))

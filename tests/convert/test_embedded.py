@@ -30,13 +30,13 @@ HED_CONV_NAMES = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_
 
 
 def _source(dest):
-    from reproduce.commands.convert_embedded import SOURCES
+    from reproduce.convert.embedded import SOURCES
     return next(s for s in SOURCES if s.dest == dest)
 
 
 def _source_file(dest):
     """Path of the registry file behind ``weights/<dest>``; skip if not installed."""
-    from reproduce.commands.convert_embedded import source_path
+    from reproduce.convert.embedded import source_path
     source = _source(dest)
     if importlib.util.find_spec(source.package) is None:
         pytest.skip("%s is not installed (requirements-embedded.txt)"
@@ -46,7 +46,7 @@ def _source_file(dest):
 
 def _built(tmp_path_factory, dest):
     """Convert one embedded source into a temporary folder, as `make` would."""
-    from reproduce.commands.convert_embedded import convert_one
+    from reproduce.convert.embedded import convert_one
     _source_file(dest)
     return convert_one(_source(dest), str(tmp_path_factory.mktemp("embedded")))
 
@@ -100,7 +100,7 @@ def test_lite0_cat_classes_lead(classifier):
 
 def test_lite0_model_file(lite0_path):
     model = load_model(lite0_path)
-    assert (model.channel_order, model.image_size) == ("RGB", (224, 224))
+    assert (model.channel_order, model.image_shape) == ("RGB", (224, 224))
     np.testing.assert_allclose(model.mean, [127.5] * 3)
     assert model.descriptions[0].startswith("tench")
     assert len(model.layer_names("add")) == 9     # blocks that keep their shape
@@ -120,7 +120,7 @@ def test_lite0_variant_is_checked():
 
 
 def test_convert_skips_when_up_to_date(lite0_path, capsys):
-    from reproduce.commands.convert_embedded import convert_one
+    from reproduce.convert.embedded import convert_one
     before = os.path.getmtime(lite0_path)
     convert_one(_source("efficientnet_lite0.h5"), os.path.dirname(lite0_path))
     assert "up to date" in capsys.readouterr().out

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 
+from reproduce.job import StreamJob
 from reproduce.stream.server import MAX_BODY, make_server
 from reproduce.lsd2015.profiles import get_profile
 from reproduce.stream.requests import RequestBoard, RequestParser, request_for
@@ -42,7 +43,7 @@ def wait_until(condition, timeout=60.0):
 
 
 def tiny_setup(tiny_model, sets=()):
-    profile = stream_profile(get_profile("stream2015", ["steps_per_zoom=2"] + list(sets)),
+    profile = stream_profile(get_profile("stream2015", [("steps_per_zoom", 2)] + list(sets)),
                              tiny_model, SIZE, STREAM_SIZE)
     image = (128 + 8 * np.random.RandomState(0).randn(SIZE[1], SIZE[0], 3)).astype(np.float32)
     parser = RequestParser(tiny_model.descriptions)
@@ -52,8 +53,8 @@ def tiny_setup(tiny_model, sets=()):
 @pytest.fixture(scope="module")
 def server(tiny_model):
     profile, image, parser, start = tiny_setup(tiny_model)
-    stream = LiveStream(tiny_model, profile, None, image, parser, start,
-                        hold_seconds=3600, max_waiting=MAX_WAITING, threads=1)
+    stream = LiveStream(StreamJob(weights=tiny_model, prior="none"), profile, image,
+                        parser, start, hold_seconds=3600, max_waiting=MAX_WAITING, threads=1)
     stream.start(timeout=300)
     srv = make_server(stream, "127.0.0.1", 0, max_clients=MAX_CLIENTS,
                       client_timeout=CLIENT_TIMEOUT).start()
@@ -222,7 +223,7 @@ class ScriptedWorker:
 def test_the_last_frame_repeats_when_the_optimiser_falls_behind(tiny_model):
     profile, image, parser, start = tiny_setup(tiny_model)
     worker = ScriptedWorker(image)
-    stream = LiveStream(None, profile, None, image, parser, start, worker=worker,
+    stream = LiveStream(None, profile, image, parser, start, worker=worker,
                         hold_seconds=0)
     with stream:
         seq0 = stream.broadcast.latest()[0]

@@ -25,7 +25,7 @@ def preview_frames(path):
     frames are counted by duration, in PREVIEW_MS units."""
     from PIL import Image, ImageSequence
 
-    from reproduce.commands.stream_record import PREVIEW_MS
+    from reproduce.stream.record import PREVIEW_MS
     total = 0
     with Image.open(path) as im:
         for frame in ImageSequence.Iterator(im):
@@ -93,6 +93,20 @@ def test_bad_options_are_one_line(tmp_path, tiny_weights, capsys, extra, out_nam
 
 
 def test_missing_default_weights_say_how_to_make_them(tmp_path, capsys, monkeypatch):
+    from reproduce import paths
+    monkeypatch.setattr(paths, "EMBEDDED_CLASSIFIER", str(tmp_path / "efficientnet_lite0.h5"))
     monkeypatch.chdir(tmp_path)
     assert main(["stream", "--out", "v.mp4", "--classes", "volcano"]) == 2
     assert "make weights-embedded" in capsys.readouterr().err
+
+
+def test_the_fourier_recipe_streams_too(tmp_path, tiny_weights):
+    """``stream --recipe fourier``: the same builder as ``dream``, so the
+    Fourier renderer zooms and dreams between key frames as the 2015 one does."""
+    out = tmp_path / "fourier.mp4"
+    assert main(["stream", "--weights", tiny_weights, "--out", str(out), "--seconds",
+                 "0.8", "--classes", "goldfish", "--recipe", "fourier", "--size", "64x64",
+                 "--set", "steps_per_zoom=2", "--preview", "none", "--no-progress"]) == 0
+    frames, fps = video_frames(out)
+    assert fps == 25 and frames.shape == (20, 64, 64, 3)
+    assert np.abs(frames[-1].astype(int) - frames[0]).mean() > 1

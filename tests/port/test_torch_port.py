@@ -32,7 +32,7 @@ from reproduce import cli  # noqa: E402
 from reproduce import reference  # noqa: E402
 from reproduce.lsd2015.frames import zoom  # noqa: E402
 from reproduce.prior.fit import load_prior  # noqa: E402
-from test_reference_vectors import LAYER, SIZE, write_reference  # noqa: E402
+from helpers.reference import LAYER, SIZE, write_reference  # noqa: E402
 
 import reproduce_torch as rt  # noqa: E402
 from reproduce_torch.objectives import layer_l2  # noqa: E402
@@ -197,13 +197,13 @@ def test_free_run_of_ten_steps(tiny_model, prior, profile, ref):
 
 def test_torch_backend_of_dream_matches_theano(tiny_weights, files, tmp_path):
     """`dream --backend torch` against `--backend theano`: 3 steps with a zoom."""
-    from reproduce.pipeline import dream_picture
-    argv = ["dream", "--weights", tiny_weights, "--classes", "bee", "--profile",
-            "stream2015", "--prior", files[1], "--no-progress",
-            "--set", "image_size=%dx%d" % SIZE, "--set", "steps_per_zoom=2",
-            "--steps", "3", "--out", str(tmp_path / "unused.png")]
-    parser = cli.build_parser()
-    results = {backend: dream_picture(parser.parse_args(argv + ["--backend", backend]))
+    from reproduce.job import PictureJob
+    from reproduce.recipes import dream_picture
+    job = PictureJob(weights=tiny_weights, classes=("bee",), profile="stream2015",
+                     prior=files[1], overrides={"image_size": SIZE, "steps_per_zoom": 2,
+                                                "steps": 3})
+    results = {backend: dream_picture(dataclasses.replace(job, backend=backend),
+                                      progress=False)
                for backend in ("theano", "torch")}
     theano_run, torch_run = results["theano"], results["torch"]
     assert torch_run.steps == theano_run.steps == 3

@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from matfiles import StructArray, write_mat, write_v5, write_v73
+from helpers.matfiles import StructArray, write_mat, write_v5, write_v73
 from reproduce.cli import main
 from reproduce.convert.matconvnet import convert_matconvnet, read_mat
 from reproduce.nets.weights import load_model, save_model, sha256_of
@@ -43,7 +43,7 @@ def test_weights_roundtrip_exactly(tmp_path, tiny_model, layout, version):
             assert (ours.method, ours.size) == (theirs.method, theirs.size)
     np.testing.assert_allclose(model.mean, tiny_model.mean_rgb(), rtol=1e-5)
     assert (model.channel_order, model.scale) == ("RGB", 1.0)
-    assert model.image_size == (28, 28)
+    assert model.image_shape == (28, 28)
     assert model.descriptions == tiny_model.descriptions
     assert model.wnids == tiny_model.wnids
     assert model.source_file == src.name

@@ -31,5 +31,5 @@ def tiny_vgg(seed=0, width=4, n_classes=1000):
     descriptions, wnids = imagenet_descriptions()
     return Model(layers=layers, model_name="tiny-vgg", channel_order="RGB",
                  mean=np.array([123.68, 116.779, 103.939], np.float32),
-                 image_size=(28, 28), descriptions=descriptions[:n_classes],
+                 image_shape=(28, 28), descriptions=descriptions[:n_classes],
                  wnids=wnids[:n_classes])

@@ -1,0 +1,212 @@
+"""Argument groups and parsers that several commands share (not a command).
+
+Strings become values here, once: ``--set name=value`` becomes typed
+(name, value) pairs, ``--size WxH`` a (width, height) tuple, and the
+options of ``dream``, ``serve`` and ``stream`` one job
+(:mod:`reproduce.job`).
+"""
+import argparse
+
+from .. import paths
+from ..errors import UserError
+
+RAW = argparse.RawDescriptionHelpFormatter
+
+
+# ---------------------------------------------------------------- parsers
+
+def parse_size(text, option="--size", side=False, least=1, most=None):
+    """"WxH" -> (W, H); with ``side``, also "N" -> N (the longer side, which
+    the library fits to the image: deepdream.inputs.fit_size).  UserError
+    naming ``option`` otherwise."""
+    try:
+        if side and "x" not in text.lower():
+            n = int(text)
+            width = height = n
+        else:
+            n = None
+            width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError("%s %s: expected WIDTHxHEIGHT in pixels (e.g. 320x256)%s"
+                        % (option, text, " or one number for the longer side"
+                           if side else ""))
+    if width < least or height < least or (most and max(width, height) > most):
+        raise UserError("%s %s: width and height must be %d to %s pixels"
+                        % (option, text, least, most or "any number of"))
+    return (width, height) if n is None else n
+
+
+def parse_memory(text):
+    """--max-memory "4G" -> bytes, or None for None."""
+    from ..nets.memory import parse_bytes
+    return parse_bytes(text) if text else None
+
+
+def parse_sets(settings, texts):
+    """``--set name=value`` texts -> ((name, value), ...) typed like the fields
+    of ``settings`` (a profile: tuples as 1,2,3 or WxH, "none" as None)."""
+    known = settings.settings()
+    pairs = []
+    for item in texts:
+        key, _, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if key not in known or key == "name":
+            raise UserError("--set %s: no such setting; settings: %s"
+                            % (item, ", ".join(sorted(known))))
+        pairs.append((key, _typed(key, text, known[key])))
+    return tuple(pairs)
+
+
+def _typed(key, text, current):
+    """``text`` read like the current value of ``key``."""
+    try:
+        if text.lower() == "none":
+            return None
+        if isinstance(current, tuple):
+            kind = type(current[0]) if current else float
+            return tuple(kind(v) for v in text.replace("x", ",").split(",") if v)
+        if current is None:
+            return int(text)
+        return type(current)(text)
+    except ValueError:
+        raise UserError("--set %s=%s: cannot read %r as %s"
+                        % (key, text, text, type(current).__name__))
+
+
+# ---------------------------------------------------------------- the job options
+
+def add_prior_arguments(p):
+    """--prior and --prior-dir, as every command that runs the 2015 recipe takes them."""
+    p.add_argument("--prior", default=None,
+                   help="prior HDF5 file (default %s), 'lsd2015' for the 2015 files, "
+                        "or 'none'" % paths.shown(paths.PRIOR))
+    p.add_argument("--prior-dir", default=None,
+                   help="folder holding the 2015 prior .npy files and start "
+                        "images (default %s)" % paths.shown(paths.LSD2015_DIR))
+
+
+def add_job_arguments(p, weights, profile, what="class to dream"):
+    """The options ``dream``, ``serve`` and ``stream`` share: what to dream
+    and how (one argument group, read by :func:`picture_job`)."""
+    g = p.add_argument_group("what to dream, and how")
+    g.add_argument("--weights", default=weights,
+                   help="our HDF5 classifier (default %s)" % paths.shown(weights))
+    g.add_argument("--classes", action="append", default=[], metavar="NAME",
+                   help="%s (give twice: the first goes to the lower half of the "
+                        "image, the second to the upper half)" % what)
+    g.add_argument("--recipe", default="lsd2015",
+                   help="lsd2015: pixels, patch prior, the 2015 update rule, zoom "
+                        "(default); fourier: decorrelated Fourier image, random "
+                        "transforms, Adam (docs/recipes.md)")
+    g.add_argument("--profile", default=profile,
+                   help="stream2015 or image2015 (default %(default)s); the 2015 "
+                        "settings of --recipe lsd2015 (fourier has its own)")
+    g.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a setting, e.g. --set learning_rate=2 "
+                        "--set image_size=448x448 (see docs)")
+    add_prior_arguments(g)
+    g.add_argument("--start", default=None,
+                   help="start image (default: the profile's 2015 start image "
+                        "if found, else seeded grey noise)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--backend", choices=("theano", "torch"), default="theano",
+                   help="theano: the reference (default); torch: the PyTorch port, "
+                        "on CUDA when available (needs requirements-torch.txt)")
+    return g
+
+
+def add_dream_arguments(p):
+    """``dream``'s options (the figure scripts take the same)."""
+    add_job_arguments(p, paths.VGG16, "image2015")
+    p.add_argument("--steps", type=int, help="shortcut for --set steps=N")
+    p.add_argument("--overlay", action="store_true",
+                   help="write the class names on the picture, as the stream did")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def add_stream_arguments(p):
+    """``serve``'s and ``stream``'s options: the job's, plus sizes and hold."""
+    from ..job import StreamJob
+    add_job_arguments(p, paths.EMBEDDED_CLASSIFIER, "stream2015",
+                      "what to dream of first; default: a class drawn with --seed, "
+                      "as 2015 drew one at random")
+    p.add_argument("--size", default="%dx%d" % StreamJob.size, metavar="WxH",
+                   help="size of the optimised image (default %(default)s; the "
+                        "2015 stream optimised 840x472 on a GPU)")
+    p.add_argument("--stream-size", default=None, metavar="WxH",
+                   help="size of the stream frames (default: --size; 2015: 1024x576)")
+    p.add_argument("--hold", type=float, default=None, metavar="SECONDS",
+                   help="how long each request holds before the next one "
+                        "(serve: default 60, the 2015 hold_subject_seconds)")
+
+
+def picture_job(args, kind=None, stream=False, **fields):
+    """The job the options describe (a :class:`~reproduce.job.PictureJob`, or
+    ``kind`` with ``fields``); ``--set`` typed against the recipe's settings."""
+    from ..job import PictureJob
+    from ..recipes import base_settings
+    overrides = parse_sets(base_settings(args.recipe, args.profile, stream), args.set)
+    if getattr(args, "steps", None):
+        overrides += (("steps", args.steps),)
+    return (kind or PictureJob)(
+        weights=args.weights, classes=tuple(args.classes), recipe=args.recipe,
+        profile=args.profile, overrides=overrides, prior=args.prior,
+        prior_dir=args.prior_dir, start=args.start, seed=args.seed,
+        backend=args.backend, overlay=getattr(args, "overlay", False), **fields)
+
+
+def stream_job(args):
+    """``serve``'s and ``stream``'s options -> :class:`~reproduce.job.StreamJob`."""
+    from ..job import StreamJob
+    size = parse_size(args.size, least=8, most=4096)
+    stream_size = parse_size(args.stream_size, "--stream-size", least=8, most=4096) \
+        if args.stream_size else None
+    return picture_job(args, StreamJob, stream=True, size=size, stream_size=stream_size,
+                       hold=args.hold)
+
+
+# ---------------------------------------------------------------- DeepDream's options
+
+def add_input_arguments(p, weights, size=None):
+    """Weights, image size and memory limit: shared by deepdream, sweep, class-model."""
+    p.add_argument("--weights", default=weights,
+                   help="our HDF5 weights (default %s)" % paths.shown(weights))
+    p.add_argument("--size", default=size, metavar="WxH|N",
+                   help="resize the image first: WxH, or N for its longer side "
+                        "(default: %s)" % (size or "its own size"))
+    p.add_argument("--max-memory", default=None, metavar="BYTES",
+                   help="refuse images whose estimated forward+backward memory "
+                        "exceeds this (e.g. 4G; default: the memory available)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def add_settings_arguments(p, defaults=None):
+    """DeepDream's numeric settings, defaulting to ``defaults`` (a DreamSettings)."""
+    from ..deepdream.settings import DreamSettings
+    d = defaults or DreamSettings()
+    p.add_argument("--octaves", type=int, default=d.octaves,
+                   help="pyramid levels (default %(default)s)")
+    p.add_argument("--octave-scale", type=float, default=d.octave_scale,
+                   help="size ratio between octaves (default %(default)s)")
+    p.add_argument("--steps", type=int, default=d.steps,
+                   help="gradient steps per octave (default %(default)s)")
+    p.add_argument("--step-size", type=float, default=d.step_size,
+                   help="step in pixels relative to mean |gradient| (default %(default)s)")
+    p.add_argument("--jitter", type=int, default=d.jitter,
+                   help="largest random roll in pixels (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="of the jitter")
+
+
+def dream_settings(args):
+    """The DreamSettings the options of :func:`add_settings_arguments` give."""
+    from ..deepdream.settings import DreamSettings
+    settings = DreamSettings(octaves=args.octaves, octave_scale=args.octave_scale,
+                             steps=args.steps, step_size=args.step_size,
+                             jitter=args.jitter, seed=args.seed)
+    settings.check()
+    return settings
+
+
+def photo_size(args):
+    """--size of deepdream, sweep and class-model: (W, H), N (longer side) or None."""
+    return parse_size(args.size, side=True) if args.size else None

@@ -1,0 +1,60 @@
+"""What DeepDream and the class models start from: a photo at a size that
+fits in memory, a layer to enhance, a channel of it."""
+from ..errors import UserError
+
+
+def header_size(path):
+    """(W, H) of an image file from its header, or None where PIL cannot tell
+    (load_image then reports the problem in full)."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception:  # noqa: BLE001  (any failure: load_image explains it)
+        return None
+
+
+def fit_size(size, like):
+    """``size`` for an image of ``like`` = (W, H): a (W, H) as it is, or one
+    number N: ``like`` scaled so that its longer side is N."""
+    if not isinstance(size, int):
+        return tuple(size)
+    scale = size / float(max(like))
+    return max(1, round(like[0] * scale)), max(1, round(like[1] * scale))
+
+
+def load_photo(path, net, layer, size=None, max_memory=None, what="the image"):
+    """Read ``path`` as (H, W, 3) on 0..255, resized to ``size`` ((W, H), or
+    N for its longer side; None: its own size), after checking from its
+    header that a pass through ``net`` up to ``layer`` fits in memory
+    (``max_memory`` bytes; None: the memory available)."""
+    from ..fileio import load_image
+    from ..nets.memory import check_fits
+    found = header_size(path)
+    if found is not None:
+        if size is not None:
+            found = fit_size(size, found)
+        check_fits(net, found[1], found[0], layer, max_memory, "%s %s" % (what, path))
+    return load_image(path, found if size is not None else None)
+
+
+def resolve_layer(net, name, pre_relu=False):
+    """The layer to enhance for ``name``: after its ReLU unless ``pre_relu``
+    (see :func:`reproduce.deepdream.dream.rectified`)."""
+    from .dream import rectified
+    net.layer(name)  # unknown name -> UserError listing the valid ones
+    return name if pre_relu else rectified(net, name)
+
+
+def check_channel(net, layer, channel, guide=None):
+    """UserError unless ``channel`` (None: all) is one of ``layer``'s channels
+    and comes without a ``guide``."""
+    if channel is None:
+        return
+    if guide:
+        raise UserError("--channel and --guide do not combine: the guide's features "
+                        "span all channels of the layer")
+    n = net.output_shape(*net.model.image_shape, name=layer)[1]
+    if not 0 <= channel < n:
+        raise UserError("layer %s has %d channels; --channel must be 0..%d"
+                        % (layer, n, n - 1))

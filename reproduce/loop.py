@@ -1,0 +1,56 @@
+"""The one run loop: a progress bar, timing, and Ctrl-C that keeps what was made.
+
+Every optimisation (a class picture, DeepDream's octaves, a class model,
+L-BFGS, a stream recording) drives its steps inside :class:`Loop` and
+returns a :class:`Result`.  Images are (H, W, 3) float32 RGB on 0..255.
+"""
+import dataclasses
+import time
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Result:
+    """What every optimisation returns."""
+    image: np.ndarray            # (H, W, 3) float32 on 0..255
+    steps: int                   # steps taken (L-BFGS: function evaluations)
+    seconds: float
+    interrupted: bool            # Ctrl-C: ``image`` holds what was made so far
+    history: list                # one record per step, as each method states
+    profile: object = None       # the settings it ran with, where it has some
+    classes: tuple = ()          # the class indices it aimed at, where it has some
+
+
+class Loop:
+    """``with Loop(total, desc) as loop: ... loop.tick(loss=...)``.
+
+    A tqdm bar of ``total`` ticks (``progress=False``: none); on leaving,
+    ``loop.seconds`` is the time inside and ``loop.interrupted`` says
+    whether Ctrl-C ended it.  The KeyboardInterrupt goes no further: the
+    caller keeps what was made and reports it.
+    """
+
+    def __init__(self, total=None, desc=None, progress=True, unit="step"):
+        self.total, self.desc, self.progress, self.unit = total, desc, progress, unit
+        self.interrupted, self.seconds, self.count = False, 0.0, 0
+
+    def __enter__(self):
+        from tqdm import tqdm
+        self.bar = tqdm(total=self.total, disable=not self.progress, unit=self.unit,
+                        desc=self.desc)
+        self._started = time.time()
+        return self
+
+    def tick(self, n=1, **postfix):
+        """``n`` more done; ``postfix`` values are shown beside the bar."""
+        if postfix:
+            self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(n)
+        self.count += n
+
+    def __exit__(self, kind, value, traceback):
+        self.bar.close()
+        self.seconds = time.time() - self._started
+        self.interrupted = kind is not None and issubclass(kind, KeyboardInterrupt)
+        return self.interrupted
