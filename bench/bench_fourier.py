@@ -12,8 +12,8 @@ Three measurements at 224x224:
 
 Both loops do the same work per step: decorrelated 1/f Fourier image, pad
 12, jitter 8, a scale from 0.9..1.1, a rotation from -10..10 degrees, jitter
-4, EfficientNet-Lite0, logit of one class, Adam on the spectrum.  The issue
-asks that 256 Theano steps take at most twice the PyTorch time; we time a
+4, EfficientNet-Lite0, logit of one class, Adam on the spectrum.  The target
+is that 256 Theano steps take at most twice the PyTorch time; we time a
 few steps of each after warm-up, interleaved (A B A B) so that load from
 other processes hits both alike, and scale to 256.  PyTorch runs with 1 and
 with the machine's thread count (its threads spin on a loaded machine); the
@@ -182,7 +182,7 @@ def main(argv=None):
           "load average %.1f" % (best, ratio, "met" if ratio <= 2 else "NOT met",
                                  os.getloadavg()[0]))
     theano_256 = STEPS * per_step["theano"][0]
-    print("  against the issue's PyTorch reference (%d s per %d steps): %.1f s = %.2fx"
+    print("  against PyTorch's recorded time (%d s per %d steps): %.1f s = %.2fx"
           % (REFERENCE_SECONDS, STEPS, theano_256, theano_256 / REFERENCE_SECONDS))
     return 0
 

@@ -41,8 +41,12 @@ import reproduce.backend  # noqa: F401  (Theano flags first)
 from bench.bench_foundation import (compile_step, op_counts, sgemm_numpy, sgemm_theano,
                                     step_flops, time_calls, vgg16_random_model)
 from reproduce.backend import theano
+from reproduce.commands._options import parse_size
 from reproduce.nets.build import build_net
-from reproduce.prior.fit import LSD2015_NU, PATCH, Prior, STREAM_SCALES, usable_scales
+from reproduce.lsd2015.profiles import STREAM2015
+from reproduce.prior.fit import LSD2015_NU, PATCH, Prior, usable_scales
+
+STREAM_SCALES = STREAM2015.prior_scales
 
 SIZES = ("224x224", "448x448", "840x472")
 PRIOR_SIZE = "840x472"
@@ -50,10 +54,9 @@ KEY_FRAME_SIZE = "320x256"
 CLASSES = (330, 409)  # wood rabbit below, analog clock above
 
 
-def parse_size(text):
+def parse_shape(text):
     """'WxH' -> (rows, cols)."""
-    width, height = (int(v) for v in text.lower().split("x"))
-    return height, width
+    return parse_size(text)[::-1]
 
 
 def random_prior(seed=0, components=192):
@@ -188,7 +191,7 @@ def print_table(rows):
 
 
 def print_prior_share(rows):
-    """The 2015 pipeline issue's budget: the prior at most 15% of a step."""
+    """The prior's budget: at most 15% of a step."""
     seconds = {name: secs for name, _, secs, _ in rows}
     step = seconds.get("VGG-16 step %s" % PRIOR_SIZE, {})
     prior = seconds.get("prior energy %s" % PRIOR_SIZE, {})
@@ -229,19 +232,19 @@ def run(backends=("theano", "torch"), sizes=SIZES, repeats=2, key_frame_size=KEY
         steps["torch"] = torch_vgg(model)
     rows = []
     for i, text in enumerate(sizes):
-        shape = parse_size(text)
+        shape = parse_shape(text)
         x = (np.random.RandomState(0).rand(1, 3, *shape).astype(np.float32) - 0.5) * 255
         # One warm-up call (first-call allocations, oneDNN primitives) is enough.
         race("VGG-16 step %s" % text, step_flops(net, *shape) / 1e9, steps, (x,),
              repeats, peak, rows, warmup=i == 0)
 
-    prior, shape = random_prior(), parse_size(PRIOR_SIZE)
+    prior, shape = random_prior(), parse_shape(PRIOR_SIZE)
     x = np.random.RandomState(1).uniform(0, 255, (1, 3) + shape).astype(np.float32)
     race("prior energy %s" % PRIOR_SIZE, prior_flops(shape) / 1e9,
          prior_steps(prior, shape, backends), (x,), repeats, peak, rows)
 
     if not skip_key_frame:
-        shape = parse_size(key_frame_size)
+        shape = parse_shape(key_frame_size)
         frames = {}
         for backend in backends:
             frames[backend], seconds = timed(lambda: key_frame(backend, model, prior, shape))

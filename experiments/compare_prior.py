@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage, stats
 
 from reproduce import paths
+from reproduce.lsd2015.profiles import IMAGE2015, STREAM2015
 from reproduce.prior import fit as P
 from reproduce.fileio import load_image
 
@@ -81,7 +82,8 @@ def main(argv=None):
                                     for n in priors), fmt="%.4f")
         row("patches whose %s copy scores higher" % k,
             *(np.mean(energies[n][k] > energies[n][natural]) for n in priors), fmt="%.4f")
-    for image, scales in (("image7.jpg", P.STREAM_SCALES), ("hd1.jpg", P.IMAGE_SCALES)):
+    for image, scales in (("image7.jpg", STREAM2015.prior_scales),
+                          ("hd1.jpg", IMAGE2015.prior_scales)):
         path = os.path.join(args.lsd2015, image)
         if os.path.exists(path):
             picture = load_image(path)

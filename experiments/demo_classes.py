@@ -12,7 +12,7 @@ Each picture gets a JSON record in the format of ``experiments/figure.py``
 (plus ``recipe``, ``seed`` and the judge's verdict) in ``results/demo/``;
 ``python experiments/gallery.py --results results/demo`` builds the page.
 ``--judge`` (default on) asks EfficientNet-Lite2, which made none of the
-pictures, for its top 5 (reproduce/judge.py).
+pictures, for its top 5 (reproduce/report/judge.py).
 
 Usage: python experiments/demo_classes.py [--quick] [--classes volcano ...]
            [--recipes fourier lsd2015] [--seeds 1] [--results results/demo]

@@ -4,8 +4,8 @@ The CLI builds one of these from its options once; figure scripts, tests,
 the stream, the reference writer and the benchmarks build them directly.
 A job names things (weights, classes, recipe, profile, prior); the recipe
 (:mod:`reproduce.recipes`) turns it into settings, a start image and a
-compiled dreamer.  Axis convention, throughout the project:
-``size = (width, height)``, ``shape = (rows, cols)``.
+compiled dreamer.  Sizes are (width, height), as everywhere in the
+project (see :mod:`reproduce`).
 """
 import dataclasses
 from typing import Any, Optional, Tuple, Union

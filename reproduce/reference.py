@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from .errors import UserError
-from .fileio import atomic_path
+from .fileio import atomic_path, open_ours
 from .lsd2015.profiles import get_profile
 
 FORMAT = "reproduce-reference"
@@ -240,22 +240,9 @@ def write(path, arrays, attrs, sources=()):
 def load(path):
     """Read a reference file -> (arrays, attrs); anything else -> one-line UserError."""
     import h5py
-    path = os.fspath(path)
-    hint = "make one with `python -m reproduce reference-vectors`"
-    if not os.path.exists(path):
-        raise UserError("%s: no such reference file; %s" % (path, hint))
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise UserError("%s: not an HDF5 file; %s" % (path, hint))
-    with f:
+    with open_ours(path, FORMAT, VERSION, "reference file", "reference vectors",
+                   "make one with `python -m reproduce reference-vectors`") as f:
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        if attrs.get("format") != FORMAT:
-            raise UserError("%s: an HDF5 file, but not reference vectors (no format=%s "
-                            "attribute); %s" % (path, FORMAT, hint))
-        if int(attrs.get("version", 0)) > VERSION:
-            raise UserError("%s: written by a newer version (format %d) of this project"
-                            % (path, int(attrs["version"])))
         arrays = {}
         f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()])
                      if isinstance(obj, h5py.Dataset) else None)

@@ -17,3 +17,17 @@ def tiny_weights(tmp_path_factory, tiny_model):
     path = tmp_path_factory.mktemp("weights") / "tiny.h5"
     save_model(tiny_model, path)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def reference_files(tiny_weights, tmp_path_factory):
+    """(reference-vectors file, prior file) of the tiny model, written by the command."""
+    from helpers.reference import write_reference
+    return write_reference(tiny_weights, str(tmp_path_factory.mktemp("reference")))
+
+
+@pytest.fixture(scope="session")
+def ref(reference_files):
+    """(arrays, attrs) of that reference file."""
+    from reproduce import reference
+    return reference.load(reference_files[0])

@@ -6,22 +6,14 @@ import re
 import numpy as np
 import pytest
 
-from helpers.reference import LAYER, SIZE, write_reference
+from helpers.reference import LAYER, SIZE
 from reproduce import cli
 from reproduce import reference
 from reproduce.paths import REPO
 
+pytestmark = pytest.mark.slow  # compiles optimiser steps
+
 DOC = os.path.join(REPO, "docs", "reference-vectors.md")
-
-
-@pytest.fixture(scope="module")
-def written(tiny_weights, tmp_path_factory):
-    return write_reference(tiny_weights, str(tmp_path_factory.mktemp("reference")))
-
-
-@pytest.fixture(scope="module")
-def ref(written):
-    return reference.load(written[0])
 
 
 def documented_schema():
@@ -52,7 +44,7 @@ def test_file_holds_exactly_the_documented_datasets(ref, tiny_model):
         "wood rabbit, cottontail, cottontail rabbit"), 409]
 
 
-def test_stages_agree_with_numpy_formulas(ref, written, tiny_model):
+def test_stages_agree_with_numpy_formulas(ref, reference_files, tiny_model):
     """Each stage from its inputs, in numpy: the file is self-consistent."""
     from reproduce.nets.build import preprocess, to_batch
     from reproduce.prior.fit import load_prior, prior_energy_numpy
@@ -65,7 +57,7 @@ def test_stages_agree_with_numpy_formulas(ref, written, tiny_model):
     half = logits.shape[1] // 2
     objective = logits[c0, half:].mean() + logits[c1, :half].mean() - logits.mean()
     np.testing.assert_allclose(arrays["objective"], objective, rtol=1e-5)
-    total, energies = prior_energy_numpy(arrays["start"], load_prior(written[1]),
+    total, energies = prior_energy_numpy(arrays["start"], load_prior(reference_files[1]),
                                          profile.prior_scales)
     assert list(arrays["prior/scales"]) == list(energies) == [1, 4, 8]
     np.testing.assert_allclose(arrays["prior/energy"], list(energies.values()), rtol=1e-5)
@@ -111,10 +103,10 @@ def test_deepdream_gradient_is_the_layer_l2_gradient(ref, tiny_model):
     (["--classes", "bee", "--classes", "no such thing"], "unknown class"),
     (["--layer", "conv9"], "conv9"),
 ])
-def test_bad_input_is_one_line_and_writes_nothing(written, tiny_weights, tmp_path, capsys,
-                                                  extra, message):
+def test_bad_input_is_one_line_and_writes_nothing(reference_files, tiny_weights, tmp_path,
+                                                  capsys, extra, message):
     out = tmp_path / "ref.h5"
-    argv = ["reference-vectors", "--weights", tiny_weights, "--prior", written[1],
+    argv = ["reference-vectors", "--weights", tiny_weights, "--prior", reference_files[1],
             "--out", str(out), "--no-progress", "--size", "96x64"] + extra
     assert cli.main(argv) == 2
     err = capsys.readouterr().err

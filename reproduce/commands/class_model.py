@@ -1,5 +1,5 @@
 """``class-model``: Simonyan et al.'s class models, and the least-squares
-"enhance a layer" formulation solved with L-BFGS (see reproduce/classmodels.py)."""
+"enhance a layer" formulation solved with L-BFGS (see reproduce/deepdream/classmodels.py)."""
 import os
 
 from .. import paths

@@ -9,6 +9,7 @@ The schema and the tolerances a port should meet: docs/reference-vectors.md
 
 
 def register(sub):
+    from .. import reference
     p = sub.add_parser("reference-vectors",
                        help="write the inputs and outputs of every stage (HDF5)",
                        epilog=EPILOG, formatter_class=RAW)
@@ -18,7 +19,7 @@ def register(sub):
     p.add_argument("--prior-dir", default=None,
                    help="folder of the 2015 prior files, with --prior lsd2015")
     p.add_argument("--out", required=True, help="output HDF5 file")
-    p.add_argument("--size", default="%dx%d" % (320, 256), metavar="WxH",
+    p.add_argument("--size", default="%dx%d" % reference.DEFAULT_SIZE, metavar="WxH",
                    help="image size (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start image")
     p.add_argument("--classes", action="append", default=None, metavar="NAME",

@@ -333,7 +333,7 @@ def convert_efficientnet_lite0(path, source_name=None, pad="same",
 
 
 def convert_efficientnet_lite2(path, source_name=None):
-    """EfficientNet-Lite2 (260x260): the judge of reproduce/judge.py."""
+    """EfficientNet-Lite2 (260x260): the judge of reproduce/report/judge.py."""
     return convert_efficientnet_lite(path, "lite2", source_name)
 
 

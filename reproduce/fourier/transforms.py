@@ -235,7 +235,7 @@ class Zoom(Transform):
         self.profile, self.every = profile, profile.steps_per_zoom
 
     def due(self, step):
-        """Zoom before steps 0, k, 2k, ... (as the 2015 stream and render.Dreamer)."""
+        """Zoom before steps 0, k, 2k, ... (as the 2015 stream and lsd2015.dreamer.Dreamer)."""
         return frames.zoom_due(step, self.every)
 
     def apply(self, image):

@@ -2,7 +2,6 @@
 import numpy as np
 
 from ..backend import T, theano
-from ..errors import UserError
 from .build import build_net, preprocess, to_batch
 from .weights import Model
 
@@ -15,9 +14,7 @@ class Classifier:
     """
 
     def __init__(self, model: Model, mean="channel"):
-        if not model.has_classes:
-            raise UserError("model %r has no classes: it is a feature extractor, "
-                            "not a classifier" % model.model_name)
+        model.require_classes("classifying")
         self.model = model
         image = T.tensor4("rgb")
         self.net = net = build_net(model)

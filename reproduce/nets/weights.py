@@ -34,7 +34,7 @@ import h5py
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, open_ours, text as _text
 
 FORMAT = "reproduce-weights"
 VERSION = 1
@@ -119,7 +119,7 @@ class Model:
         """UserError unless this is a classifier: ``what`` needs its class logits.
         ``where`` names the model in the message (default: its model name)."""
         if not self.has_classes:
-            raise UserError("%s has no classes (a feature extractor); %s need a "
+            raise UserError("%s has no classes (a feature extractor); for %s, give a "
                             "classifier such as weights/vgg16.h5 or "
                             "weights/efficientnet_lite0.h5" % (where or self.model_name, what))
 
@@ -196,9 +196,6 @@ def save_model(model: Model, path):
                     g.attrs["input"] = spec.input
 
 
-def _text(value):
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
 
 def _tuple(value):
     return tuple(int(v) for v in np.atleast_1d(value))
@@ -207,22 +204,9 @@ def _tuple(value):
 def load_model(path) -> Model:
     """Read one of our HDF5 files; anything else gets a one-line UserError."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise UserError("%s: no such weights file; run `make weights` or "
-                        "`python -m reproduce convert-weights`" % path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise UserError("%s: not an HDF5 file; convert a model first with "
-                        "`python -m reproduce convert-weights`" % path)
-    with f:
-        if _text(f.attrs.get("format", "")) != FORMAT or "layers" not in f:
-            raise UserError("%s: an HDF5 file, but not a reproduce weights file "
-                            "(no format=%s attribute); convert the model with "
-                            "`python -m reproduce convert-weights`" % (path, FORMAT))
-        if int(f.attrs.get("version", 0)) > VERSION:
-            raise UserError("%s: written by a newer version (format %d) of this "
-                            "project; update it" % (path, int(f.attrs["version"])))
+    with open_ours(path, FORMAT, VERSION, "weights file", "a reproduce weights file",
+                   "run `make weights` or convert a model with "
+                   "`python -m reproduce convert-weights`", needs=("layers",)) as f:
         layers = []
         for name in (_text(n) for n in f["layers"].attrs["order"]):
             g = f["layers"][name]

@@ -58,7 +58,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, open_ours, text as _text
 
 FORMAT = "reproduce-prior"
 VERSION = 1
@@ -81,8 +81,6 @@ HELDOUT_PHOTOS = ("chelsea",)
 # the 2015 one (docs/prior.md), and the prior mostly sees pooled images anyway.
 FIT_POOL = 2
 
-STREAM_SCALES = (1, 4, 8, 16, 32)              # train.py
-IMAGE_SCALES = (1, 2, 5, 11, 23, 47, 95)       # train_image.py
 
 
 # --------------------------------------------------------------- patches
@@ -439,29 +437,14 @@ def save_prior(prior, path):
             f["mean"] = np.asarray(prior.mean, np.float32)
 
 
-def _text(value):
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
 
 def load_prior(path):
     """Read a prior written by :func:`save_prior`; anything else -> one-line UserError."""
-    import h5py
     path = os.fspath(path)
-    hint = "make one with `python -m reproduce fit-prior --out %s`" % path
-    if not os.path.exists(path):
-        raise UserError("%s: no such prior file; %s" % (path, hint))
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise UserError("%s: not an HDF5 file; %s" % (path, hint))
-    with f:
+    with open_ours(path, FORMAT, VERSION, "prior file", "a prior",
+                   "make one with `python -m reproduce fit-prior --out %s`" % path,
+                   needs=("filters", "mean")) as f:
         a = f.attrs
-        if _text(a.get("format", "")) != FORMAT or "filters" not in f or "mean" not in f:
-            raise UserError("%s: an HDF5 file, but not a prior (no format=%s attribute); "
-                            "%s" % (path, FORMAT, hint))
-        if int(a.get("version", 0)) > VERSION:
-            raise UserError("%s: written by a newer version (format %d) of this project; "
-                            "update it" % (path, int(a["version"])))
         optional = {name: a[name].item() for name in ("nu", "n_patches", "seed",
                                                       "log_likelihood") if name in a}
         prior = Prior(kind=_text(a.get("kind", "")),

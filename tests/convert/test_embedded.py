@@ -22,6 +22,8 @@ from reproduce.errors import UserError
 from reproduce.nets.build import build_net, preprocess, to_batch
 from reproduce.nets.weights import load_model
 
+pytestmark = pytest.mark.slow  # converts and compiles the embedded nets
+
 skimage_data = pytest.importorskip("skimage.data")
 
 HED_CONV_NAMES = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2",

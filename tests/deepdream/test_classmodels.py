@@ -58,6 +58,7 @@ def test_simonyan_l2_keeps_the_image_small(net, class_gradient):
     assert norm(0.05) < 0.5 * norm(0.0)  # lr * 2 * l2 < 2: stable
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("regulariser", ["tv", "prior"])
 def test_least_squares_approaches_the_exaggerated_target(net, photo, regulariser):
     prior = None
@@ -96,6 +97,7 @@ def test_cli_bad_requests(tmp_path, capsys, tiny_weights, tiny_model):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_cli_simonyan_writes_the_picture(tmp_path, capsys, tiny_weights, tiny_model):
     out = tmp_path / "class.png"
     name = tiny_model.descriptions[CLASS].split(",")[0]

@@ -160,6 +160,7 @@ def build_net_of(path):
     return build_net(load_model(path))
 
 
+@pytest.mark.slow
 def test_cli_deepdream_and_sweep(tmp_path, capsys, tiny_weights, photo_file):
     out = tmp_path / "dream.png"
     assert main(["deepdream", photo_file, "--weights", tiny_weights, "--layer",
@@ -182,6 +183,7 @@ def test_cli_deepdream_and_sweep(tmp_path, capsys, tiny_weights, photo_file):
     assert page.index("01_relu1_2.png") < page.index("02_relu2_1.png")
 
 
+@pytest.mark.slow
 def test_demo_quick(tmp_path):
     """The `make demo` script end to end, shrunk (--quick), on the embedded VGG-16."""
     import importlib.util

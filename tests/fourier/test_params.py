@@ -1,4 +1,4 @@
-"""Parameterisations (reproduce/params.py) and the fourier recipe end to end.
+"""Parameterisations (reproduce/fourier/params.py) and the fourier recipe end to end.
 
 The Fourier image must be real, in range, 1/f-scaled and colour-mixed as
 specified; both inverse-DFT routes must agree with numpy and with each
@@ -145,6 +145,7 @@ def test_bad_names_and_sizes_are_one_line_errors():
         params.make_param("pyramid", (30, 30))
 
 
+@pytest.mark.slow
 def test_fourier_recipe_from_the_command_line_raises_the_target_logit(
         tiny_weights, tmp_path):
     """``dream --recipe fourier`` on the tiny model: the picture it writes has

@@ -1,4 +1,4 @@
-"""Transforms (reproduce/transforms.py): seeded draws, exact pad/crop/roll,
+"""Transforms (reproduce/fourier/transforms.py): seeded draws, exact pad/crop/roll,
 bilinear scale and rotation that invert where they should, gradients that
 reach the image, and the 2015 zoom as a between-step transform.
 Five small compiles."""

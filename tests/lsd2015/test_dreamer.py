@@ -73,6 +73,7 @@ def dream_args(weights, out, *extra):
             "--out", out] + list(extra)
 
 
+@pytest.mark.slow
 def test_dream_command_writes_and_is_deterministic(tiny_weights, tmp_path, prior2015):
     first, second = str(tmp_path / "a.png"), str(tmp_path / "b.png")
     assert cli.main(dream_args(tiny_weights, first)) == 0
@@ -83,6 +84,7 @@ def test_dream_command_writes_and_is_deterministic(tiny_weights, tmp_path, prior
     assert [p for p in os.listdir(tmp_path) if p.startswith(".tmp")] == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_current_image(tiny_weights, tmp_path, monkeypatch, prior2015):
     calls = {"n": 0}
     real_step = Dreamer.step

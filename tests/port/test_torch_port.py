@@ -32,29 +32,21 @@ from reproduce import cli  # noqa: E402
 from reproduce import reference  # noqa: E402
 from reproduce.lsd2015.frames import zoom  # noqa: E402
 from reproduce.prior.fit import load_prior  # noqa: E402
-from helpers.reference import LAYER, SIZE, write_reference  # noqa: E402
+from helpers.reference import LAYER, SIZE  # noqa: E402
 
 import reproduce_torch as rt  # noqa: E402
 from reproduce_torch.objectives import layer_l2  # noqa: E402
 from reproduce_torch.prior import TorchPrior  # noqa: E402
+
+pytestmark = pytest.mark.slow  # compiles optimiser steps
 
 STAGE_TOL = 1e-5
 STEP_TOL, STEP_SHARE = 0.01, 0.995
 
 
 @pytest.fixture(scope="module")
-def files(tiny_weights, tmp_path_factory):
-    return write_reference(tiny_weights, str(tmp_path_factory.mktemp("reference")))
-
-
-@pytest.fixture(scope="module")
-def ref(files):
-    return reference.load(files[0])
-
-
-@pytest.fixture(scope="module")
-def prior(files):
-    return load_prior(files[1])
+def prior(reference_files):
+    return load_prior(reference_files[1])
 
 
 @pytest.fixture(scope="module")
@@ -195,13 +187,13 @@ def test_free_run_of_ten_steps(tiny_model, prior, profile, ref):
     assert np.corrcoef(change.ravel(), ref_change.ravel())[0, 1] >= 0.5
 
 
-def test_torch_backend_of_dream_matches_theano(tiny_weights, files, tmp_path):
+def test_torch_backend_of_dream_matches_theano(tiny_weights, reference_files, tmp_path):
     """`dream --backend torch` against `--backend theano`: 3 steps with a zoom."""
     from reproduce.job import PictureJob
     from reproduce.recipes import dream_picture
     job = PictureJob(weights=tiny_weights, classes=("bee",), profile="stream2015",
-                     prior=files[1], overrides={"image_size": SIZE, "steps_per_zoom": 2,
-                                                "steps": 3})
+                     prior=reference_files[1],
+                     overrides={"image_size": SIZE, "steps_per_zoom": 2, "steps": 3})
     results = {backend: dream_picture(dataclasses.replace(job, backend=backend),
                                       progress=False)
                for backend in ("theano", "torch")}
@@ -214,10 +206,10 @@ def test_torch_backend_of_dream_matches_theano(tiny_weights, files, tmp_path):
     assert (diff <= 0.1).mean() >= 0.99 and diff.mean() <= 0.05, (diff.max(), diff.mean())
 
 
-def test_torch_backend_through_the_cli(tiny_weights, files, tmp_path):
+def test_torch_backend_through_the_cli(tiny_weights, reference_files, tmp_path):
     out = tmp_path / "bee.png"
     assert cli.main(["dream", "--weights", tiny_weights, "--classes", "bee",
-                     "--prior", files[1], "--no-progress", "--backend", "torch",
+                     "--prior", reference_files[1], "--no-progress", "--backend", "torch",
                      "--profile", "stream2015", "--set", "image_size=64x48",
                      "--steps", "2", "--out", str(out)]) == 0
     assert out.stat().st_size > 0

@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage, stats
 
 from helpers.shared import LSD2015, lsd2015_file
+from reproduce.lsd2015.profiles import IMAGE2015, STREAM2015
 from reproduce.prior import fit as P
 from reproduce.prior import energy as PE
 from reproduce.backend import T, theano
@@ -193,9 +194,10 @@ def test_energy_inside_a_larger_graph_is_differentiable(small_prior):
 
 
 def test_scales_too_coarse_for_one_patch_are_left_out():
-    assert P.usable_scales(P.IMAGE_SCALES, (472, 840)) == [1, 2, 5, 11, 23, 47]
-    assert P.usable_scales(P.IMAGE_SCALES, (1080, 1920)) == list(P.IMAGE_SCALES)
-    assert P.usable_scales(P.STREAM_SCALES, (472, 840)) == list(P.STREAM_SCALES)
+    image, stream = IMAGE2015.prior_scales, STREAM2015.prior_scales
+    assert P.usable_scales(image, (472, 840)) == [1, 2, 5, 11, 23, 47]
+    assert P.usable_scales(image, (1080, 1920)) == list(image)
+    assert P.usable_scales(stream, (472, 840)) == list(stream)
     with pytest.raises(UserError, match="smaller than one 8x8"):
         P.usable_scales((1, 2), (7, 100))
 

@@ -12,6 +12,7 @@ from reproduce.paths import REPO
 
 
 
+@pytest.mark.slow
 def test_figure_script_writes_picture_record_and_gallery(tiny_weights, tmp_path):
     lsd2015_file("student_prior_filters.npy")
     results = str(tmp_path / "results")

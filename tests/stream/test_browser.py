@@ -14,6 +14,8 @@ import os
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # an optimiser process and a browser
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
         "--no-first-run", "--disable-background-networking",

@@ -34,6 +34,7 @@ def preview_frames(path):
         return round(total / float(PREVIEW_MS)), im.size
 
 
+@pytest.mark.slow
 def test_records_a_video_and_a_preview(tmp_path, tiny_weights, capsys):
     out = tmp_path / "dream.mp4"
     argv = ["stream", "--weights", tiny_weights, "--out", str(out), "--seconds", "1.2",
@@ -53,6 +54,7 @@ def test_records_a_video_and_a_preview(tmp_path, tiny_weights, capsys):
     np.testing.assert_array_equal(video_frames(again)[0], frames)
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_what_was_recorded(tmp_path, tiny_weights, monkeypatch, capsys):
     from reproduce.stream import keyframes as stream
 
@@ -100,6 +102,7 @@ def test_missing_default_weights_say_how_to_make_them(tmp_path, capsys, monkeypa
     assert "make weights-embedded" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_fourier_recipe_streams_too(tmp_path, tiny_weights):
     """``stream --recipe fourier``: the same builder as ``dream``, so the
     Fourier renderer zooms and dreams between key frames as the 2015 one does."""

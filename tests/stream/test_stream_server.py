@@ -220,6 +220,7 @@ class ScriptedWorker:
         pass
 
 
+@pytest.mark.slow
 def test_the_last_frame_repeats_when_the_optimiser_falls_behind(tiny_model):
     profile, image, parser, start = tiny_setup(tiny_model)
     worker = ScriptedWorker(image)
@@ -244,6 +245,7 @@ def test_the_last_frame_repeats_when_the_optimiser_falls_behind(tiny_model):
 
 # ---------------------------------------------------------------- the server
 
+@pytest.mark.slow
 def test_page_status_and_frames_that_change(server):
     code, kind, page = get(server, "/")
     assert code == 200 and kind.startswith("text/html")
@@ -263,6 +265,7 @@ def test_page_status_and_frames_that_change(server):
     assert get(server, "/nothing")[0] == 404
 
 
+@pytest.mark.slow
 def test_many_requests_at_once(server):
     texts = ["volcano", "bee and analog clock", "xyzzy", "\x00garbage\x00", "pizza",
              "a" * 150]
@@ -292,6 +295,7 @@ def test_many_requests_at_once(server):
     assert_serving(server)
 
 
+@pytest.mark.slow
 def test_garbage_and_very_long_text(server):
     code, reply = post(server, {"text": "volcano " + "x" * 3000})
     assert code == 200 and len(reply["text"]) == 200
@@ -321,6 +325,7 @@ def test_garbage_and_very_long_text(server):
     assert_serving(server)
 
 
+@pytest.mark.slow
 def test_clients_that_disconnect_mid_stream(server):
     baseline = threading.active_count()
     for round_ in range(3):
@@ -336,6 +341,7 @@ def test_clients_that_disconnect_mid_stream(server):
     assert_serving(server)
 
 
+@pytest.mark.slow
 def test_a_client_that_never_reads(server):
     """It is dropped after the client timeout; meanwhile the others are served."""
     stalled = MJPEGReader(server, rcvbuf=4096)  # sent the request, reads nothing
@@ -362,6 +368,7 @@ def test_a_client_that_never_reads(server):
     assert_serving(server)
 
 
+@pytest.mark.slow
 def test_viewers_are_capped(server):
     readers = [MJPEGReader(server) for _ in range(MAX_CLIENTS)]
     try:
@@ -385,6 +392,7 @@ def rss():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@pytest.mark.slow
 def test_memory_stays_bounded_over_many_visitors(server):
     """A thousand requests and a hundred viewers leave no memory behind."""
     def burst():
@@ -430,6 +438,7 @@ def test_serve_bad_options_are_one_line(tiny_weights, capsys, extra, names):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_idle_connections_are_capped_and_time_out(server):
     """Connections that send nothing hold a thread each, at most
     max_connections of them, for at most the client timeout."""
