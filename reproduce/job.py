@@ -26,7 +26,8 @@ class PictureJob:
         e.g. (("steps", 50), ("image_size", (448, 448)))
     prior: None (our fitted Student-t file, as 2015's train.py used a
         Student-t prior: l_with_meanpool_student), "lsd2015" (the 2015
-        files in ``prior_dir``), "none", or a path
+        files in ``prior_dir``), "none", a path, or a loaded
+        :class:`~reproduce.prior.fit.Prior`
     prior_dir: folder of the 2015 prior files and start images
     start: start image path (None: the profile's 2015 start image in
         ``prior_dir`` when there, else seeded grey noise); it sets the size
@@ -58,11 +59,8 @@ class PictureJob:
             (name, tuple(value) if isinstance(value, list) else value)
             for name, value in overrides))
 
-    def override(self, name):
-        """The overridden value of setting ``name``, or None."""
-        return dict(self.overrides).get(name)
-
     def sets(self, name):
+        """Whether the overrides set setting ``name``."""
         return name in dict(self.overrides)
 
 

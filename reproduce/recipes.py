@@ -87,6 +87,7 @@ def load_weights(weights):
 class Lsd2015Recipe:
     """Pixels, patch prior, the 2015 update rule and zoom."""
     name = "lsd2015"
+    backends = ("theano", "torch")
 
     def settings(self, profile="image2015", stream=False):
         return get_profile(profile)
@@ -112,6 +113,7 @@ class Lsd2015Recipe:
 class FourierRecipe:
     """Decorrelated Fourier image, transforms, Adam."""
     name = "fourier"
+    backends = ("theano",)
 
     def settings(self, profile=None, stream=False):
         """FOURIER; a stream zooms it every 2015 ``steps_per_zoom`` steps."""
@@ -132,9 +134,6 @@ class FourierRecipe:
         return image, dataclasses.replace(profile, image_size=image.shape[1::-1])
 
     def build(self, job, model, profile):
-        if job.backend != "theano":
-            raise UserError("--recipe fourier runs on the Theano engine only; "
-                            "leave out --backend %s" % job.backend)
         from .fourier.renderer import Renderer
         from .nets.build import build_net
         return Renderer(build_net(model), profile, seed=job.seed)
@@ -153,6 +152,17 @@ def get_recipe(name):
         raise UserError("unknown recipe %r; choose one of: %s"
                         % (name, ", ".join(RECIPES)))
     return RECIPES[name]
+
+
+def check_job(job):
+    """The job's recipe, after checking that it runs on the job's backend."""
+    recipe = get_recipe(job.recipe)
+    if job.backend not in recipe.backends:
+        if job.backend not in ("theano", "torch"):
+            raise UserError("unknown backend %r; choose theano or torch" % job.backend)
+        raise UserError("--recipe %s runs on the Theano engine only; leave out "
+                        "--backend %s" % (recipe.name, job.backend))
+    return recipe
 
 
 # -- from a job to a dreamer ------------------------------------------------------
@@ -177,7 +187,7 @@ def build_dreamer(job, profile, model=None):
     A compile takes seconds to minutes, so the last one is kept within a
     process and reused while weights, settings, prior and backend stay.
     """
-    recipe = get_recipe(job.recipe)
+    recipe = check_job(job)
     weights = job.weights if isinstance(job.weights, (str, os.PathLike)) else id(job.weights)
     key = (os.path.abspath(weights) if not isinstance(weights, int) else weights,
            profile, job.prior, job.prior_dir, job.backend, recipe.name)
@@ -197,7 +207,7 @@ def dream_picture(job, model=None, progress=True):
     the current image).  ``model``: the loaded weights, to skip loading them."""
     from .nets.classes import find_class
 
-    recipe = get_recipe(job.recipe)
+    recipe = check_job(job)
     base = base_settings(job.recipe, job.profile)
     apply_overrides(base, job.overrides)  # a wrong setting fails before any loading
     model = model or load_weights(job.weights)

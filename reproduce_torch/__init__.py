@@ -9,6 +9,9 @@ runs in float32 on CUDA when torch sees a GPU, else on the CPU.
     from reproduce_torch import Dreamer, build_net
     dreamer = Dreamer(build_net(load_model("weights/vgg16.h5")), profile, prior)
 
+The commands and a job reach it as a backend of the lsd2015 recipe
+(``--backend torch``, ``PictureJob(backend="torch")``).
+
 ``docs/reference-vectors.md`` says how closely it matches the reference.
 """
 from .nets import TorchNet, build_net, default_device, preprocess

@@ -28,9 +28,9 @@ def prepare(job):
     from .requests import RequestParser, request_for
     from ..nets.classes import find_class
     from ..prior.fit import load_prior_spec
-    from ..recipes import get_recipe, job_settings, load_weights, start_image
+    from ..recipes import check_job, job_settings, load_weights, start_image
 
-    get_recipe(job.recipe)
+    check_job(job)
     if job.weights == paths.EMBEDDED_CLASSIFIER and not os.path.exists(job.weights):
         raise UserError("%s: not found; make it with `make weights-embedded` (or "
                         "`python -m reproduce convert-embedded --dest weights/`), "

@@ -1,5 +1,6 @@
 """A figure script and the gallery page, end to end on the tiny model."""
 import ast
+import importlib.util
 import json
 import os
 import subprocess
@@ -11,17 +12,20 @@ from helpers.shared import LSD2015, lsd2015_file
 from reproduce.paths import REPO
 
 
+def experiment(name):
+    """The script experiments/NAME.py as a module (the scripts are no package)."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "experiments",
+                                                                     name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 @pytest.mark.slow
 def test_figure_script_writes_picture_record_and_gallery(tiny_weights, tmp_path):
     lsd2015_file("student_prior_filters.npy")
     results = str(tmp_path / "results")
-    sys.path.insert(0, os.path.join(REPO, "experiments"))
-    try:
-        import figure
-        import gallery
-    finally:
-        sys.path.pop(0)
+    figure, gallery = experiment("figure"), experiment("gallery")
     code = figure.main("rabbit_and_analog_clock", ["wood rabbit", "analog clock"], "caption",
                        ["--weights", tiny_weights, "--quick", "--results", results,
                         "--prior", "lsd2015", "--prior-dir", LSD2015, "--no-progress"])

@@ -424,6 +424,8 @@ def test_memory_stays_bounded_over_many_visitors(server):
     (["--classes", "bee", "--classes", "volcano", "--classes", "pizza"], "at most 2"),
     (["--port", "PORT_IN_USE"], "cannot listen"),
     (["--prior", "/nonexistent/prior.h5"], "/nonexistent/prior.h5"),
+    (["--recipe", "nope"], "unknown recipe"),
+    (["--recipe", "fourier", "--backend", "torch"], "Theano engine only"),
 ])
 def test_serve_bad_options_are_one_line(tiny_weights, capsys, extra, names):
     from reproduce.cli import main
