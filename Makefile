@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 WEIGHTS := weights/vgg16.h5
 
-.PHONY: setup system-deps test weights weights19 weights-embedded prior bench figures demo stream-demo
+.PHONY: setup system-deps test weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo
 
 setup: system-deps .venv/stamp weights-embedded prior
 
@@ -48,6 +48,15 @@ weights: setup
 weights19: setup
 	$(PY) -m reproduce download vgg19
 
+# Caffe's GoogLeNets for DeepDream (reproduce/convert/caffe_zoo.py): BVLC
+# GoogLeNet (ImageNet, SHA-1 checked) and Places205-GoogLeNet (the Places
+# project's archive), downloaded resumably and converted into weights/.
+weights-googlenet: setup
+	$(PY) -m reproduce download googlenet
+
+weights-places: setup
+	$(PY) -m reproduce download places205
+
 # The 2015 gallery: one script per figure, then results/index.html.
 # QUICK=1 runs each at a small size with few steps; RESULTS=dir writes elsewhere,
 # WEIGHTS=file uses another classifier, FIGURE_ARGS="--backend torch" the port.
@@ -60,6 +69,23 @@ figures: setup
 	@test -f $(WEIGHTS) || { echo "error: $(WEIGHTS) not found; run \`make weights\` first (or make figures WEIGHTS=path)" >&2; exit 2; }
 	@for f in $(FIGURES); do $(PY) experiments/$$f.py $(FIGURE_FLAGS) || exit $$?; done
 	$(PY) experiments/gallery.py --results $(RESULTS)
+
+# The DeepDream seed gallery: one script per picture of the DeepDream explainer
+# (experiments/deepdream/), six octaves on a start photo, then
+# results/deepdream/index.html.  QUICK=1: a smoke run; GOOGLENET=/PLACES=
+# other weights; DD_RESULTS=dir writes elsewhere; DD_ARGS="--image photo.jpg";
+# DD_ONLY=conv2_norm2 the pictures of one layer name (a glob).
+GOOGLENET ?= weights/bvlc_googlenet.h5
+PLACES ?= weights/places205_googlenet.h5
+DD_RESULTS ?= results/deepdream
+DD_ONLY ?= *
+DD_FLAGS = --results $(DD_RESULTS) $(if $(QUICK),--quick) $(DD_ARGS)
+DD_INTRO := DeepDream layer by layer on Caffe&rsquo;s GoogLeNets, as in the DeepDream explainer: six octaves of 10 steps (octave scale 1.4, step size 1.5, jitter 32: dream.ipynb&rsquo;s defaults), each layer named as Caffe names its blob.
+
+deepdream-figures: setup
+	@for f in experiments/deepdream/googlenet_$(DD_ONLY).py; do $(PY) $$f --weights $(GOOGLENET) $(DD_FLAGS) || exit $$?; done
+	@for f in experiments/deepdream/places205_$(DD_ONLY).py; do $(PY) $$f --weights $(PLACES) $(DD_FLAGS) || exit $$?; done
+	$(PY) experiments/gallery.py --results $(DD_RESULTS) --title "DeepDream on GoogLeNet, layer by layer" --intro "$(DD_INTRO)"
 
 # Every section listed in bench/__main__.py; `$(PY) -m bench foundation` runs one.
 bench: setup

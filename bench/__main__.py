@@ -9,6 +9,7 @@ SECTIONS = [
     ("stream", "bench.bench_stream"),
     ("race", "bench.bench_race"),
     ("fourier", "bench.bench_fourier"),
+    ("caffe", "bench.bench_caffe"),
 ]
 
 

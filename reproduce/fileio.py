@@ -2,6 +2,7 @@
 (temp file, then rename)."""
 import contextlib
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -33,6 +34,13 @@ def atomic_path(dst, suffix=None):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def safe_name(name):
+    """A layer name as a file name: ``inception_4c/output`` -> ``inception_4c_output``
+    (what the DeepDream posts called their pictures); any character other than
+    letters, digits, ``.``, ``_`` and ``-`` becomes ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
 def load_image(path, size=None):

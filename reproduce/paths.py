@@ -16,6 +16,9 @@ EMBEDDED_CLASSIFIER = os.path.join(WEIGHTS_DIR, "efficientnet_lite0.h5")
 EMBEDDED_VGG16_CONV = os.path.join(WEIGHTS_DIR, "vgg16_conv_hed.h5")
 JUDGE = os.path.join(WEIGHTS_DIR, "efficientnet_lite2.h5")
 PRIOR = os.path.join(WEIGHTS_DIR, "prior_student.h5")
+GOOGLENET = os.path.join(WEIGHTS_DIR, "bvlc_googlenet.h5")            # make weights-googlenet
+PLACES205_GOOGLENET = os.path.join(WEIGHTS_DIR, "places205_googlenet.h5")  # make weights-places
+DEEPDREAM_FIGURES_DIR = os.path.join(RESULTS_DIR, "deepdream")
 STREAM_PAGE = os.path.join(PACKAGE, "stream", "web", "index.html")
 
 

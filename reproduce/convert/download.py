@@ -59,36 +59,38 @@ TIMEOUT_S = 60
 
 
 def file_digests(path):
-    """{"sha256": hex, "md5": hex} of a file, in one pass."""
-    sha, md5 = hashlib.sha256(), hashlib.md5()
+    """{"sha256": hex, "md5": hex, "sha1": hex} of a file, in one pass."""
+    hashes = {"sha256": hashlib.sha256(), "md5": hashlib.md5(), "sha1": hashlib.sha1()}
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
-            sha.update(block)
-            md5.update(block)
-    return {"sha256": sha.hexdigest(), "md5": md5.hexdigest()}
+            for h in hashes.values():
+                h.update(block)
+    return {name: h.hexdigest() for name, h in hashes.items()}
 
 
-def check_digests(path, digests, sha256=None, md5=()):
+def check_digests(path, digests, sha256=None, md5=(), sha1=()):
     """Raise UserError unless ``digests`` match: the given SHA-256 if any, else
-    one of the published MD5s if any.  Returns what was checked ("" if nothing)."""
+    one of the published MD5s or SHA-1s if any (MatConvNet publishes MD5s,
+    Caffe's model zoo SHA-1s).  Returns what was checked ("" if nothing)."""
     if sha256:
         if digests["sha256"] != sha256.lower():
             raise UserError(
                 "%s: SHA-256 %s does not match the expected %s; the file stays there: "
                 "delete it to download again" % (path, digests["sha256"], sha256))
         return "SHA-256"
-    if md5:
-        if digests["md5"] not in md5:
-            raise UserError(
-                "%s: MD5 %s matches none published by MatConvNet (%s); the file stays "
-                "there: delete it to download again, or, if you trust it, run again "
-                "with --sha256 %s" % (path, digests["md5"], ", ".join(md5),
-                                      digests["sha256"]))
-        return "MD5"
+    for kind, label, published in (("md5", "MD5", md5), ("sha1", "SHA-1", sha1)):
+        if published:
+            if digests[kind] not in published:
+                raise UserError(
+                    "%s: %s %s matches none published for it (%s); the file stays "
+                    "there: delete it to download again, or, if you trust it, run "
+                    "again with --sha256 %s" % (path, label, digests[kind],
+                                                ", ".join(published), digests["sha256"]))
+            return label
     return ""
 
 
-def fetch(url, path, sha256=None, md5=(), progress=True):
+def fetch(url, path, sha256=None, md5=(), progress=True, sha1=()):
     """Download ``url`` to ``path`` (resuming ``path.part``) and verify it.
 
     Returns (digests, what was checked).  An interrupted transfer raises
@@ -96,14 +98,25 @@ def fetch(url, path, sha256=None, md5=(), progress=True):
     """
     if os.path.exists(path):
         digests = file_digests(path)
-        return digests, check_digests(path, digests, sha256, md5)
+        return digests, check_digests(path, digests, sha256, md5, sha1)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     part = path + ".part"
     _download(url, part, progress)
     digests = file_digests(part)
-    checked = check_digests(part, digests, sha256, md5)
+    checked = check_digests(part, digests, sha256, md5, sha1)
     os.replace(part, path)
     return digests, checked
+
+
+def report_digests(path, digests, checked, recorded=True):
+    """One line: what was verified, or the SHA-256 to compare by hand
+    (``recorded``: the weights file keeps it as its source's digest)."""
+    if checked:
+        print("%s: %s verified; sha256 %s" % (path, checked, digests["sha256"]))
+    else:
+        print("%s: no published digest to check against; its sha256 is %s%s: compare "
+              "it with a source you trust" % (path, digests["sha256"], (
+                  " (recorded in the weights file)" if recorded else "")))
 
 
 def _download(url, part, progress):
@@ -175,12 +188,7 @@ def download_and_convert(name, dest, url=None, sha256=None, progress=True):
     mat = os.path.join(dest, source.filename)
     digests, checked = fetch(url or source.url, mat, sha256 or source.sha256,
                              source.md5, progress)
-    if checked:
-        print("%s: %s verified; sha256 %s" % (mat, checked, digests["sha256"]))
-    else:
-        print("%s: no published digest to check against; its sha256 is %s (recorded "
-              "in the weights file): compare it with a source you trust"
-              % (mat, digests["sha256"]))
+    report_digests(mat, digests, checked)
     model = convert_matconvnet(mat, model_name=name)
     dst = os.path.join(dest, name + ".h5")
     save_model(model, dst)

@@ -52,6 +52,20 @@ def rectified(net, name):
     return name
 
 
+def before_relu(net, name):
+    """The conv layer whose output ``name`` rectifies, if ``name`` is a ReLU
+    right after one (Caffe names: ``inception_4c/1x1`` ->
+    ``inception_4c/1x1/pre_relu``); any other layer is returned unchanged."""
+    net.layer(name)
+    specs = net.model.layers
+    i = [s.name for s in specs].index(name)
+    if specs[i].type in ("relu", "relu6") and i > 0:
+        source = specs[i].input or specs[i - 1].name
+        if net.model.layer(source).type == "conv" and rectified(net, source) == name:
+            return source
+    return name
+
+
 def conv_layers(net):
     """The conv layers in network order, each as :func:`rectified` names it."""
     return [rectified(net, name) for name in net.conv_names()]

@@ -41,9 +41,9 @@ def load_photo(path, net, layer, size=None, max_memory=None, what="the image"):
 def resolve_layer(net, name, pre_relu=False):
     """The layer to enhance for ``name``: after its ReLU unless ``pre_relu``
     (see :func:`reproduce.deepdream.dream.rectified`)."""
-    from .dream import rectified
+    from .dream import before_relu, rectified
     net.layer(name)  # unknown name -> UserError listing the valid ones
-    return name if pre_relu else rectified(net, name)
+    return before_relu(net, name) if pre_relu else rectified(net, name)
 
 
 def check_channel(net, layer, channel, guide=None):

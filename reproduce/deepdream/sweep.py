@@ -8,6 +8,7 @@ import os
 
 from .settings import DreamSettings
 from ..errors import UserError
+from ..fileio import safe_name
 
 # Modest, so that the 13 layers of VGG-16 take a few minutes on a 2-core CPU
 # at 224 pixels: 3 octaves of 6 steps instead of DeepDream's 4 of 10.
@@ -62,7 +63,8 @@ def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True,
     records = []
     for i, layer in enumerate(layers, 1):
         record, result = dream_layer(
-            net, image, layer, settings, out_dir, "%s%02d_%s" % (prefix, i, layer),
+            net, image, layer, settings, out_dir,
+            "%s%02d_%s" % (prefix, i, safe_name(layer)),
             layer_caption(net, layer, i, len(layers)), meta, progress,
             desc="%d/%d %s" % (i, len(layers), layer), gradients=gradients,
             objective="0.5*mean(a^2)")

@@ -120,6 +120,85 @@ class _ScalarReLU6(theano.scalar.UnaryScalarOp):
         return (3,) + super().c_code_cache_version()
 
 
+def caffe_pool_length(n, kernel, stride, pad):
+    """Caffe's pooled length along one axis (pooling_layer.cpp, Reshape):
+    ceil((n + 2 pad - kernel) / stride) + 1, less one where the last window
+    would start in the bottom/right padding.  ``n`` may be symbolic."""
+    out = (n + 2 * pad - kernel + stride - 1) // stride + 1
+    if pad:
+        out = out - ((out - 1) * stride >= n + pad)
+    return out
+
+
+class CaffePool2DLayer(L.Layer):
+    """Max or average pooling with Caffe's output size (rounded up).
+
+    Caffe's last window may run past the padded input; Theano's pooling has
+    no such mode, so the input is padded explicitly to cover every window
+    and pooled without a border.  Max: the padding is the lowest float, so
+    it is never the maximum (Caffe clips the window to the image).
+    Average: the sum over the window divided by the window clipped to the
+    *padded* input, as pooling_layer.cpp's ``pool_size`` (padding counts,
+    the overhang past it does not).
+
+    Input (batch, channels, rows, cols) -> (batch, channels, rows', cols').
+    """
+
+    def __init__(self, incoming, size, stride, pad, method, **kwargs):
+        super().__init__(incoming, **kwargs)
+        self.size, self.stride, self.pad = tuple(size), tuple(stride), tuple(pad)
+        self.method = method
+
+    def get_output_shape_for(self, input_shape):
+        lengths = [None if n is None else
+                   caffe_pool_length(n, self.size[a], self.stride[a], self.pad[a])
+                   for a, n in enumerate(input_shape[2:])]
+        return tuple(input_shape[:2]) + tuple(lengths)
+
+    def get_output_for(self, input, **kwargs):
+        from theano.tensor.signal.pool import pool_2d
+        spans = []  # per axis: (pad before, pad after, padded length)
+        for a in (0, 1):
+            n, k, s, p = input.shape[2 + a], self.size[a], self.stride[a], self.pad[a]
+            covered = (caffe_pool_length(n, k, s, p) - 1) * s + k
+            spans.append((p, covered - n - p, covered))
+        fill = np.finfo(np.float32).min if self.method == "max" else 0.0
+        padded = pad_2d(input, [spans[0][:2], spans[1][:2]], fill)
+        mode = "max" if self.method == "max" else "average_inc_pad"
+        out = pool_2d(padded, self.size, ignore_border=True, stride=self.stride,
+                      pad=(0, 0), mode=mode)
+        if self.method == "max":
+            return out
+        # the share of each window inside the padded input, (1, 1, rows', cols')
+        inside = [T.lt(T.arange(covered), input.shape[2 + a] + 2 * self.pad[a])
+                  for a, (_, _, covered) in enumerate(spans)]
+        mask = T.outer(inside[0], inside[1]).astype(input.dtype).dimshuffle("x", "x", 0, 1)
+        share = pool_2d(mask, self.size, ignore_border=True, stride=self.stride,
+                        pad=(0, 0), mode="average_inc_pad")
+        return out / share
+
+
+class LRNLayer(L.Layer):
+    """Caffe's local response normalisation across channels (lrn_layer.cpp):
+    y = x / (k + alpha / n * sum of x^2 over the n channels centred on x)^beta,
+    the window zero-padded at the first and last channels.  Shape unchanged."""
+
+    def __init__(self, incoming, local_size, alpha, beta, k, **kwargs):
+        super().__init__(incoming, **kwargs)
+        self.local_size, self.alpha, self.beta, self.k = local_size, alpha, beta, k
+
+    def get_output_for(self, input, **kwargs):
+        half = (self.local_size - 1) // 2
+        channels = input.shape[1]
+        squares = T.sqr(input)
+        padded = T.alloc(np.float32(0), input.shape[0], channels + 2 * half,
+                         input.shape[2], input.shape[3])
+        padded = T.set_subtensor(padded[:, half:half + channels], squares)
+        total = sum(padded[:, i:i + channels] for i in range(self.local_size))
+        scale = np.float32(self.k) + np.float32(self.alpha / self.local_size) * total
+        return input * scale ** np.float32(-self.beta)
+
+
 relu6 = T.elemwise.Elemwise(_ScalarReLU6(theano.scalar.upgrade_to_float, name="relu6"),
                             name="relu6")
 
@@ -205,6 +284,10 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None)):
                                         name=spec.name)
         elif spec.type == "relu6":
             layer = L.NonlinearityLayer(incoming, relu6, name=spec.name)
+        elif spec.type == "pool" and spec.rounding == "ceil":
+            layer = CaffePool2DLayer(incoming, spec.size, spec.stride,
+                                     (spec.pad[0], spec.pad[2]), spec.method,
+                                     name=spec.name)
         elif spec.type == "pool":
             if spec.pad[0] != spec.pad[1] or spec.pad[2] != spec.pad[3]:
                 raise UserError("layer %r: asymmetric pool padding %s is not "
@@ -215,6 +298,12 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None)):
                                   else "average_inc_pad", name=spec.name)
         elif spec.type == "add":
             layer = L.ElemwiseSumLayer([layers[n] for n in spec.inputs], name=spec.name)
+        elif spec.type == "lrn":
+            layer = LRNLayer(incoming, spec.local_size, spec.alpha, spec.beta, spec.k,
+                             name=spec.name)
+        elif spec.type == "concat":
+            layer = L.ConcatLayer([layers[n] for n in spec.inputs], axis=1,
+                                  name=spec.name)
         layers[spec.name] = previous = layer
     return Net(model, layers, input_var)
 

@@ -1,6 +1,6 @@
 """Our HDF5 weights format: one file per model, written once by a converter.
 
-Layout (format ``reproduce-weights``, version 1)::
+Layout (format ``reproduce-weights``, version 2)::
 
     /                       attrs: format, version, model_name, source_file,
                                    source_sha256
@@ -14,16 +14,27 @@ Layout (format ``reproduce-weights``, version 1)::
         wnids               (K,) utf-8 strings, WordNet ids
         descriptions        (K,) utf-8 strings, "tench, Tinca tinca" form
     /layers                 attrs: order = the layer names, input first
-        <name>              attrs: type and the layer's settings, see LayerSpec
+        <key>               attrs: type and the layer's settings, see LayerSpec;
+                            key = the name with "%" -> "%25" and "/" -> "%2F"
+                            (Caffe names such as ``inception_4c/output``;
+                            version 1 files used the name itself)
             W               (out, in / groups, kh, kw) float32, a CORRELATION
                             filter (MatConvNet/Caffe/Keras convention: no flip)
             b               (out,) float32
 
 Layer types: ``conv`` (pad = 4 ints top, bottom, left, right, or "same" for
 TensorFlow's SAME; stride (2,); groups), ``relu``, ``relu6``, ``pool``
-(method "max" | "avg", size (2,), stride (2,), pad 4 ints), ``add`` (inputs:
-names of two earlier layers).  Each layer reads the previous one unless its
-``input`` attr names another.
+(method "max" | "avg", size (2,), stride (2,), pad 4 ints, rounding "floor" |
+"ceil"), ``add`` (inputs: names of two earlier layers), ``lrn`` (local_size,
+alpha, beta, k: Caffe's local response normalisation across channels) and
+``concat`` (inputs: names of earlier layers, joined along the channels).
+Each layer reads the previous one unless its ``input`` attr names another
+(``"input"`` is the image), so a file holds a chain or, with
+``input``/``inputs``, a DAG (GoogLeNet).
+
+Version 2 added ``lrn``, ``concat``, the pool's ``rounding`` (absent in
+version 1 files: "floor") and the escaped group keys; version 1 files load
+unchanged.
 """
 import dataclasses
 import hashlib
@@ -37,8 +48,12 @@ from ..errors import UserError
 from ..fileio import atomic_path, open_ours, text as _text
 
 FORMAT = "reproduce-weights"
-VERSION = 1
-LAYER_TYPES = ("conv", "relu", "relu6", "pool", "add")
+VERSION = 2
+LAYER_TYPES = ("conv", "relu", "relu6", "pool", "add", "lrn", "concat")
+# the make target that writes each downloaded model's file (paths.py)
+MAKE_TARGETS = {"vgg16.h5": "make weights", "vgg19.h5": "make weights19",
+                "bvlc_googlenet.h5": "make weights-googlenet",
+                "places205_googlenet.h5": "make weights-places"}
 
 
 def is_depthwise(filter_shape, groups):
@@ -58,8 +73,13 @@ class LayerSpec:
     groups: int = 1
     size: Tuple[int, int] = (2, 2)      # pool window
     method: str = "max"                 # pool
+    rounding: str = "floor"             # pool: output size floor or ceil (Caffe)
+    local_size: int = 5                 # lrn: channels in the window
+    alpha: float = 1.0                  # lrn: scale = k + alpha/local_size * sum x^2
+    beta: float = 0.75                  # lrn: y = x / scale^beta
+    k: float = 1.0                      # lrn
     input: Optional[str] = None         # default: the previous layer
-    inputs: Tuple[str, ...] = ()        # add
+    inputs: Tuple[str, ...] = ()        # add, concat
 
     @property
     def depthwise(self):
@@ -83,6 +103,15 @@ class LayerSpec:
         if self.type == "add" and len(self.inputs) != 2:
             raise UserError("%s: layer %r: an add layer needs two inputs"
                             % (where, self.name))
+        if self.type == "concat" and not self.inputs:
+            raise UserError("%s: layer %r: a concat layer needs inputs"
+                            % (where, self.name))
+        if self.type == "pool" and self.rounding not in ("floor", "ceil"):
+            raise UserError("%s: layer %r: pool rounding must be floor or ceil, not %r"
+                            % (where, self.name, self.rounding))
+        if self.type == "lrn" and self.local_size % 2 != 1:
+            raise UserError("%s: layer %r: LRN local_size must be odd, not %d"
+                            % (where, self.name, self.local_size))
 
 
 @dataclasses.dataclass
@@ -129,11 +158,12 @@ class Model:
         return m[::-1] if self.channel_order == "BGR" else m
 
     def check(self, where):
-        names = set()
+        names = {"input"}  # the net's input, which a layer may read by name
         for spec in self.layers:
             spec.check(where)
             if spec.name in names:
-                raise UserError("%s: layer name %r appears twice" % (where, spec.name))
+                raise UserError("%s: layer name %r appears twice%s" % (
+                    where, spec.name, " (it is the input's)" if spec.name == "input" else ""))
             for ref in ((spec.input,) if spec.input else ()) + tuple(spec.inputs):
                 if ref not in names:
                     raise UserError("%s: layer %r reads %r, which does not come "
@@ -153,6 +183,11 @@ def sha256_of(path, chunk=1 << 20):
 
 def _strings(values):
     return np.array([v.encode("utf-8") for v in values], dtype=h5py.string_dtype())
+
+
+def group_key(name):
+    """The HDF5 group of layer ``name``: "/" would nest groups, so it is escaped."""
+    return name.replace("%", "%25").replace("/", "%2F")
 
 
 def save_model(model: Model, path):
@@ -177,7 +212,7 @@ def save_model(model: Model, path):
             layers = f.create_group("layers")
             layers.attrs["order"] = _strings([s.name for s in model.layers])
             for spec in model.layers:
-                g = layers.create_group(spec.name)
+                g = layers.create_group(group_key(spec.name))
                 g.attrs["type"] = spec.type
                 if spec.type == "conv":
                     g["W"] = np.asarray(spec.W, np.float32)
@@ -188,9 +223,12 @@ def save_model(model: Model, path):
                                    else np.asarray(spec.pad, np.int64))
                 elif spec.type == "pool":
                     g.attrs.update(method=spec.method, size=spec.size,
-                                   stride=spec.stride,
+                                   stride=spec.stride, rounding=spec.rounding,
                                    pad=np.asarray(spec.pad, np.int64))
-                elif spec.type == "add":
+                elif spec.type == "lrn":
+                    g.attrs.update(local_size=spec.local_size, alpha=spec.alpha,
+                                   beta=spec.beta, k=spec.k)
+                if spec.type in ("add", "concat"):
                     g.attrs["inputs"] = _strings(spec.inputs)
                 if spec.input:
                     g.attrs["input"] = spec.input
@@ -204,12 +242,14 @@ def _tuple(value):
 def load_model(path) -> Model:
     """Read one of our HDF5 files; anything else gets a one-line UserError."""
     path = os.fspath(path)
+    target = MAKE_TARGETS.get(os.path.basename(path), "make weights")
     with open_ours(path, FORMAT, VERSION, "weights file", "a reproduce weights file",
-                   "run `make weights` or convert a model with "
-                   "`python -m reproduce convert-weights`", needs=("layers",)) as f:
+                   "run `%s` or convert a model with "
+                   "`python -m reproduce convert-weights`" % target, needs=("layers",)) as f:
+        version = int(f.attrs.get("version", 0))
         layers = []
         for name in (_text(n) for n in f["layers"].attrs["order"]):
-            g = f["layers"][name]
+            g = f["layers"][group_key(name) if version >= 2 else name]
             a = g.attrs
             spec = LayerSpec(name=name, type=_text(a["type"]))
             if "input" in a:
@@ -222,7 +262,11 @@ def load_model(path) -> Model:
             elif spec.type == "pool":
                 spec.method, spec.size = _text(a["method"]), _tuple(a["size"])
                 spec.stride, spec.pad = _tuple(a["stride"]), _tuple(a["pad"])
-            elif spec.type == "add":
+                spec.rounding = _text(a.get("rounding", "floor"))
+            elif spec.type == "lrn":
+                spec.local_size, spec.k = int(a["local_size"]), float(a["k"])
+                spec.alpha, spec.beta = float(a["alpha"]), float(a["beta"])
+            if spec.type in ("add", "concat"):
                 spec.inputs = tuple(_text(n) for n in a["inputs"])
             layers.append(spec)
         norm = f["normalization"]
