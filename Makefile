@@ -100,10 +100,11 @@ stream-demo: setup
 	$(PY) -m reproduce stream --out results/stream_demo.mp4 $(STREAM_DEMO_FLAGS)
 
 # Offline pictures from the embedded weights, on the CPU, into results/demo/
-# with a gallery page: DeepDream and a layer sweep on the HED VGG-16 conv
+# with a gallery page: DeepDream, a layer sweep, a flow-coherent video of a
+# clip the demo makes and dream.ipynb's zoom loop on the HED VGG-16 conv
 # stack, and class pictures on EfficientNet-Lite0 with the Fourier recipe and
 # the 2015 recipe, judged by EfficientNet-Lite2.  QUICK=1: a smoke run.
-DEMO_INTRO := Made offline by <code>make demo</code> from the embedded weights: DeepDream on the HED VGG-16 conv stack, and class pictures on EfficientNet-Lite0 with the Fourier recipe and the 2015 recipe (judge: EfficientNet-Lite2, which made none of them).
+DEMO_INTRO := Made offline by <code>make demo</code> from the embedded weights: DeepDream, a flow-coherent video and a zoom loop on the HED VGG-16 conv stack, and class pictures on EfficientNet-Lite0 with the Fourier recipe and the 2015 recipe (judge: EfficientNet-Lite2, which made none of them).
 demo: setup
 	$(PY) experiments/demo_deepdream.py $(if $(QUICK),--quick)
 	$(PY) experiments/demo_classes.py $(if $(QUICK),--quick)

@@ -31,14 +31,16 @@ class Loop:
     caller keeps what was made and reports it.
     """
 
-    def __init__(self, total=None, desc=None, progress=True, unit="step"):
+    def __init__(self, total=None, desc=None, progress=True, unit="step", initial=0):
         self.total, self.desc, self.progress, self.unit = total, desc, progress, unit
+        self.initial = initial  # done before this loop (a resumed run): on the bar,
+        # not in ``count``, and tqdm's rate and time left count this loop's only
         self.interrupted, self.seconds, self.count = False, 0.0, 0
 
     def __enter__(self):
         from tqdm import tqdm
         self.bar = tqdm(total=self.total, disable=not self.progress, unit=self.unit,
-                        desc=self.desc)
+                        desc=self.desc, initial=self.initial)
         self._started = time.time()
         return self
 

@@ -180,6 +180,18 @@ def add_input_arguments(p, weights, size=None):
     p.add_argument("--no-progress", action="store_true")
 
 
+def add_objective_arguments(p, layer="conv4_3"):
+    """What DeepDream enhances: --layer, --channel, --guide, --pre-relu."""
+    p.add_argument("--layer", default=layer, help="layer to enhance "
+                   "(default %(default)s; a wrong name lists the valid ones)")
+    p.add_argument("--channel", type=int, default=None,
+                   help="enhance this channel of the layer only")
+    p.add_argument("--guide", default=None, metavar="IMAGE",
+                   help="guided dreaming: match the features of this image")
+    p.add_argument("--pre-relu", action="store_true",
+                   help="take a conv layer's output before its ReLU")
+
+
 def add_settings_arguments(p, defaults=None):
     """DeepDream's numeric settings, defaulting to ``defaults`` (a DreamSettings)."""
     from ..deepdream.settings import DreamSettings

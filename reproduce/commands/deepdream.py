@@ -1,12 +1,17 @@
-"""``deepdream IMAGE --layer conv4_3``: Google's DeepDream on one photo."""
+"""``deepdream IMAGE --layer conv4_3``: Google's DeepDream on one photo, or
+with ``--zoom-frames N`` dream.ipynb's zoom loop as a video."""
 from .. import paths
-from ._options import (RAW, add_input_arguments, add_settings_arguments, dream_settings,
+from ._options import (RAW, add_input_arguments, add_objective_arguments,
+                       add_prior_arguments, add_settings_arguments, dream_settings,
                        parse_memory, photo_size)
 
 EPILOG = """examples:
   python -m reproduce deepdream photo.jpg --layer conv4_3 --out results/dream.png
   python -m reproduce deepdream photo.jpg --layer conv3_3 --channel 17 --out c17.png
   python -m reproduce deepdream photo.jpg --layer conv4_2 --guide flowers.jpg --out g.png
+  python -m reproduce deepdream photo.jpg --zoom-frames 100 --out loop.mp4
+  python -m reproduce deepdream photo.jpg --zoom-frames 100 --recipe lsd2015 \\
+      --weights weights/efficientnet_lite0.h5 --classes volcano --out loop2015.mp4
 
 A conv layer name means its output after the ReLU, as Caffe's in-place
 blobs (and so google/deepdream) have it; --pre-relu takes it before.
@@ -18,30 +23,55 @@ def register(sub):
                                          "(Google's DeepDream)",
                        epilog=EPILOG, formatter_class=RAW)
     p.add_argument("image", help="the photo to dream on (PNG/JPEG)")
-    p.add_argument("--layer", default="conv4_3", help="layer to enhance "
-                   "(default %(default)s; a wrong name lists the valid ones)")
-    p.add_argument("--channel", type=int, default=None,
-                   help="enhance this channel of the layer only")
-    p.add_argument("--guide", default=None, metavar="IMAGE",
-                   help="guided dreaming: match the features of this image")
-    p.add_argument("--pre-relu", action="store_true",
-                   help="take a conv layer's output before its ReLU")
+    add_objective_arguments(p)
     add_input_arguments(p, paths.EMBEDDED_VGG16_CONV)
     add_settings_arguments(p)
-    p.add_argument("--out", required=True, help="output image (PNG/JPEG)")
+    add_zoom_arguments(p)
+    p.add_argument("--out", required=True, help="output image (PNG/JPEG), or with "
+                   "--zoom-frames a video (.mp4, .mkv, .mov)")
     p.set_defaults(func=run)
+
+
+def add_zoom_arguments(p):
+    """dream.ipynb's zoom loop: --zoom-frames N makes a video."""
+    from ..video.zoom import ZoomSettings
+    d = ZoomSettings()
+    g = p.add_argument_group("zoom loop (dream.ipynb's last cell: each frame "
+                             "dreamed from the previous one zoomed in)")
+    g.add_argument("--zoom-frames", type=int, default=None, metavar="N",
+                   help="make a video of N frames (the notebook made %d)" % d.frames)
+    g.add_argument("--zoom-scale", type=float, default=d.scale,
+                   help="zoom in by 1/(1-s) per frame (default %(default)s, the "
+                        "notebook's)")
+    g.add_argument("--zoom-centre", choices=("notebook", "true"), default=d.centre,
+                   help="notebook: about (h/2, w/2), half a pixel off, as "
+                        "dream.ipynb (default); true: about the true centre")
+    g.add_argument("--fps", type=float, default=d.fps,
+                   help="frame rate of the video (default %(default)s)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from OUT.frames/")
+    g.add_argument("--recipe", choices=("deepdream", "lsd2015"), default="deepdream",
+                   help="deepdream: DeepDream each frame (default); lsd2015: the "
+                        "2015 stream's class objective, prior and update rule on a "
+                        "classifier (--classes; --steps steps a frame)")
+    g.add_argument("--classes", action="append", default=[], metavar="NAME",
+                   help="with --recipe lsd2015: the class (twice: lower, upper half)")
+    add_prior_arguments(g)
 
 
 # --------------------------------------------------------------- run
 
 def run(args):
-    from .. import objectives
-    from ..deepdream.dream import check_octaves, compile_gradient, deepdream, guide_features
-    from ..deepdream.inputs import check_channel, load_photo, resolve_layer
+    from ..deepdream.dream import check_octaves, compile_gradient, deepdream
+    from ..deepdream.inputs import check_channel, dream_objective, load_photo, resolve_layer
     from ..fileio import save_image
     from ..nets.build import build_net
     from ..nets.weights import load_model
+    from ..video.io import check_picture_path
 
+    if args.zoom_frames is not None or args.recipe != "deepdream":
+        return run_zoom(args)
+    check_picture_path(args.out)
     net = build_net(load_model(args.weights))
     layer = resolve_layer(net, args.layer, args.pre_relu)
     check_channel(net, layer, args.channel, args.guide)
@@ -49,11 +79,7 @@ def run(args):
     memory = parse_memory(args.max_memory)
     image = load_photo(args.image, net, layer, photo_size(args), memory)
     check_octaves(net, layer, image.shape[:2], settings)
-    if args.guide:
-        guide = load_photo(args.guide, net, layer, None, memory, "the guide image")
-        objective = objectives.guide(layer, guide_features(net, layer, guide))
-    else:
-        objective = objectives.layer_l2(layer, args.channel)
+    objective = dream_objective(net, layer, args.channel, args.guide, memory)
     result = deepdream(compile_gradient(net, objective), image, settings,
                        progress=not args.no_progress, desc=objective.name)
     save_image(result.image, args.out)
@@ -61,4 +87,58 @@ def run(args):
         "stopped early," if result.interrupted else "wrote", args.out, objective.name,
         result.steps, result.seconds,
         " (interrupted: kept what was made)" if result.interrupted else ""))
+    return 130 if result.interrupted else 0
+
+
+def run_zoom(args):
+    """--zoom-frames: dream.ipynb's loop, of DeepDream or (--recipe lsd2015) of
+    the 2015 stream's recipe."""
+    import os
+
+    from ..deepdream.dream import check_octaves, compile_gradient
+    from ..deepdream.inputs import check_channel, dream_objective, load_photo, resolve_layer
+    from ..errors import UserError
+    from ..job import PictureJob
+    from ..nets.build import build_net
+    from ..nets.weights import load_model
+    from ..recipes import job_settings
+    from ..video.dream import deepdream_frame
+    from ..video.io import check_even, check_video_path
+    from ..video.zoom import ZoomSettings, class_frames, zoom_loop
+
+    if args.zoom_frames is None:
+        raise UserError("--recipe %s makes a zoom loop: give --zoom-frames N" % args.recipe)
+    zoom = ZoomSettings(frames=args.zoom_frames, scale=args.zoom_scale,
+                        centre=args.zoom_centre, fps=args.fps)
+    zoom.check()
+    check_video_path(args.out)
+    model = load_model(args.weights)
+    net = build_net(model)
+    memory = parse_memory(args.max_memory)
+    run = {"image": os.path.abspath(args.image), "size": args.size,
+           "weights": os.path.abspath(args.weights), "recipe": args.recipe,
+           "steps": args.steps}
+    if args.recipe == "lsd2015":
+        job = PictureJob(weights=model, classes=tuple(args.classes), recipe="lsd2015",
+                         profile="stream2015", prior=args.prior, prior_dir=args.prior_dir)
+        model.require_classes("zoom loops of --recipe lsd2015", args.weights)
+        layer = job_settings(job, model).layer
+    else:
+        layer = resolve_layer(net, args.layer, args.pre_relu)
+        check_channel(net, layer, args.channel, args.guide)
+    image = load_photo(args.image, net, layer, photo_size(args), memory)
+    check_even(image.shape[1::-1], "the frames (%s)" % args.image)
+    if args.recipe == "lsd2015":
+        dream_one = class_frames(job, image.shape[1::-1], args.steps, model)
+        run.update(classes=list(args.classes), prior=args.prior, prior_dir=args.prior_dir)
+    else:
+        settings = dream_settings(args)
+        check_octaves(net, layer, image.shape[:2], settings)
+        objective = dream_objective(net, layer, args.channel, args.guide, memory)
+        dream_one = deepdream_frame(compile_gradient(net, objective), settings)
+        run.update(layer=layer, objective=objective.name, guide=args.guide,
+                   settings=settings.settings())
+    result = zoom_loop(image, dream_one, args.out, zoom, run, args.resume,
+                       not args.no_progress, desc="zoom " + args.recipe)
+    print(result.summary())
     return 130 if result.interrupted else 0

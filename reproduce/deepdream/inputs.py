@@ -58,3 +58,14 @@ def check_channel(net, layer, channel, guide=None):
     if not 0 <= channel < n:
         raise UserError("layer %s has %d channels; --channel must be 0..%d"
                         % (layer, n, n - 1))
+
+
+def dream_objective(net, layer, channel=None, guide=None, max_memory=None):
+    """DeepDream's objective at ``layer``: the features of the ``guide`` image
+    (a path) matched, else 0.5 * mean(a^2) of the layer or of one ``channel``."""
+    from .. import objectives
+    from .dream import guide_features
+    if guide:
+        image = load_photo(guide, net, layer, None, max_memory, "the guide image")
+        return objectives.guide(layer, guide_features(net, layer, image))
+    return objectives.layer_l2(layer, channel)

@@ -7,7 +7,10 @@ A record describes one picture in its folder::
      "prior": "weights/prior_student.h5", "settings": {...}}
 
 ``classes`` holds what the picture shows: class names for class pictures,
-the layer's name for DeepDream pictures.  Pictures appear in the order of
+the layer's name for DeepDream pictures.  A record of a video adds
+``"video": "clip.mp4"``; its ``image`` is then an animated preview (WebP
+or GIF), shown where the browser cannot play the video.  Pictures appear
+in the order of
 their record files' names.  ``experiments/figure.py`` and the DeepDream
 commands write such records; ``experiments/gallery.py`` is the CLI.
 """
@@ -23,7 +26,7 @@ PAGE = """<!doctype html>
 <style>
 body {{ font-family: sans-serif; margin: 2em; background: #111; color: #ddd; }}
 .figure {{ display: inline-block; vertical-align: top; width: 440px; margin: 0 1em 2em 0; }}
-.figure img {{ width: 100%; }}
+.figure img, .figure video {{ width: 100%; }}
 details {{ font-size: 80%; color: #999; }}
 table {{ border-collapse: collapse; }} td {{ padding: 0 0.5em; }}
 </style></head><body>
@@ -33,12 +36,26 @@ table {{ border-collapse: collapse; }} td {{ padding: 0 0.5em; }}
 </body></html>
 """
 
-FIGURE = """<div class="figure"><img src="{image}" alt="{alt}">
+FIGURE = """<div class="figure">{media}
 <h3>{classes}</h3><p>{caption}</p>
 <p>{steps} steps in {seconds} s{quick}; weights {weights}; prior {prior}</p>
 <details><summary>settings</summary><table>{settings}</table></details></div>"""
 
+IMAGE = '<img src="{image}" alt="{alt}">'
+# muted + playsinline: browsers only autoplay muted videos; the preview
+# inside shows where <video> or H.264 is not supported
+VIDEO = ('<video src="{video}" poster="{image}" controls loop muted autoplay '
+         'playsinline><img src="{image}" alt="{alt}"></video>')
+
 REQUIRED = {"image", "classes", "settings"}
+
+
+def media_html(record):
+    """The picture of a record: <img>, or <video> with the preview inside."""
+    values = dict(image=html.escape(record["image"]), alt=html.escape(record["name"]))
+    if record.get("video"):
+        return VIDEO.format(video=html.escape(record["video"]), **values)
+    return IMAGE.format(**values)
 
 
 def figure_html(record):
@@ -47,7 +64,7 @@ def figure_html(record):
                                                            html.escape(str(v)))
                        for k, v in sorted(record["settings"].items()))
     return FIGURE.format(
-        image=html.escape(record["image"]), alt=html.escape(record["name"]),
+        media=media_html(record),
         classes=html.escape(" (lower half) + ".join(record["classes"])
                             + (" (upper half)" if len(record["classes"]) > 1 else "")),
         caption=html.escape(record["caption"]), steps=record["steps"],

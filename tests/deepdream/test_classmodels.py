@@ -10,6 +10,7 @@ from reproduce.deepdream import classmodels as cm
 from reproduce.cli import main
 from reproduce.nets.build import build_net, preprocess, to_batch
 from reproduce.prior.fit import fit_gaussian, prior_from_fit
+from helpers.cli import one_error_line
 
 CLASS = 7
 
@@ -74,14 +75,6 @@ def test_least_squares_approaches_the_exaggerated_target(net, photo, regulariser
     assert min(loss) < 0.7 * loss[0] and min(match) < 0.7 * match[0]
     assert 0 <= result.image.min() and result.image.max() <= 255  # L-BFGS-B bounds
     assert not result.interrupted
-
-
-def one_error_line(capsys, argv):
-    assert main(argv) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
-    return lines[0]
 
 
 def test_cli_bad_requests(tmp_path, capsys, tiny_weights, tiny_model):

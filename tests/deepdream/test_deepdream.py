@@ -13,6 +13,7 @@ from reproduce.nets import memory
 from reproduce import objectives
 from reproduce.cli import main
 from reproduce.nets.build import build_net, to_batch
+from helpers.cli import one_error_line
 
 LAYER = "relu2_1"            # conv2_1 after its ReLU: 8 channels
 
@@ -119,14 +120,6 @@ def test_memory_estimate(net):
 
 # --------------------------------------------------------------- the CLI
 
-def one_error_line(capsys, argv):
-    assert main(argv) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
-    assert "Traceback" not in captured.err
-    return lines[0]
-
 
 @pytest.fixture
 def photo_file(tmp_path, photo):
@@ -201,6 +194,12 @@ def test_demo_quick(tmp_path):
     records = [json.load(open(tmp_path / f)) for f in sorted(os.listdir(tmp_path))
                if f.endswith(".json")]
     assert [r["classes"][0] for r in records] == [
-        "input photo", "relu4_3", "relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
+        "input photo", "relu4_3", "relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3",
+        "input clip", "relu4_3", "relu4_3"]
     assert all(r["quick"] and os.path.exists(tmp_path / r["image"]) for r in records)
+    videos = [r for r in records if r.get("video")]
+    assert [r["name"] for r in videos] == ["video_00_input", "video_01_relu4_3",
+                                           "zoom_01_relu4_3"]
+    assert all(os.path.exists(tmp_path / r["video"]) for r in videos)
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".frames")]
     assert build(str(tmp_path), "demo", "")[1] == len(records)

@@ -1,0 +1,169 @@
+"""Films in and out, through the ffmpeg that the imageio-ffmpeg wheel ships.
+
+Frames are (H, W, 3) uint8 RGB.  :func:`probe` reads what a film is (size,
+frame rate, frame count, audio) and refuses what is not one with a
+UserError; :func:`read_frames` decodes it, scaled by ffmpeg when asked;
+:func:`write_video` encodes H.264 (yuv420p, so even sizes only) with, when
+asked, the audio track of another file cut to the video's length;
+:func:`save_preview` writes an animated WebP/GIF time-lapse for pages.
+Every output is written to a temporary file and renamed.
+"""
+import dataclasses
+import logging
+import math
+import os
+import re
+
+import numpy as np
+
+from ..errors import UserError
+from ..fileio import atomic_path
+
+VIDEO_CODECS = {".mp4": "libx264", ".mkv": "libx264", ".mov": "libx264"}
+# Audio codecs an mp4/mkv/mov takes as they are; any other is re-encoded to AAC.
+COPY_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac"}
+PREVIEW_FRAMES = 100        # at most, spread over the video (a time-lapse)
+PREVIEW_WIDTH = 336
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    size: tuple              # (width, height) of the decoded frames
+    fps: float
+    frames: int              # counted by decoding, not estimated
+    seconds: float           # frames / fps
+    audio_codec: str = None  # None: no audio track
+
+
+def probe(path):
+    """What ``path`` holds -> :class:`VideoInfo`; UserError unless it is a film
+    with a video stream ffmpeg can decode."""
+    import imageio_ffmpeg
+    if not os.path.isfile(path):
+        raise UserError("%s: no such video file" % path)
+    try:
+        reader = imageio_ffmpeg.read_frames(path)
+        meta = next(reader)
+        reader.close()
+    except (OSError, RuntimeError, StopIteration, ValueError, IndexError) as exc:
+        # ffmpeg's log (in the message) lists the streams it found, if any
+        if re.search(r"Stream #\S+.*: (Audio|Subtitle|Data)", str(exc)) and \
+                not re.search(r"Stream #\S+.*: Video", str(exc)):
+            raise UserError("%s: has no video stream (only audio or data); give a "
+                            "film with a video track" % path)
+        raise UserError("%s: cannot read this as a video; give a film ffmpeg can "
+                        "decode (.mp4, .mkv, .mov, .webm ...)" % path)
+    try:
+        frames, _ = imageio_ffmpeg.count_frames_and_secs(path)
+    except (OSError, RuntimeError, ValueError):
+        frames = 0
+    fps = float(meta.get("fps") or 0)
+    if frames < 1 or fps <= 0:
+        raise UserError("%s: ffmpeg finds no decodable video frames (or no frame "
+                        "rate) in it; give a film with a video track" % path)
+    return VideoInfo(path, tuple(meta["size"]), fps, int(frames), frames / fps,
+                     meta.get("audio_codec"))
+
+
+def read_frames(path, size=None):
+    """Yield the frames of ``path`` as (H, W, 3) uint8, scaled by ffmpeg to
+    ``size`` = (width, height) when given (bicubic, as ``fileio.load_image``)."""
+    import imageio_ffmpeg
+    output = ["-vf", "scale=%d:%d:flags=bicubic" % tuple(size)] if size else None
+    # imageio-ffmpeg logs a warning whenever the size read is not the source's
+    logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
+    reader = imageio_ffmpeg.read_frames(path, output_params=output)
+    try:
+        width, height = next(reader)["size"]
+        for raw in reader:
+            yield np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+    finally:
+        reader.close()
+
+
+def check_video_path(path):
+    """The H.264 codec for ``path`` by its suffix; UserError for other types."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in VIDEO_CODECS:
+        raise UserError("%s: unknown video type; use %s" % (path, ", ".join(
+            sorted(VIDEO_CODECS))))
+    return VIDEO_CODECS[suffix]
+
+
+def check_picture_path(path):
+    """UserError when a one-picture output ``path`` names a video."""
+    if os.path.splitext(path)[1].lower() in VIDEO_CODECS:
+        raise UserError("%s is a video: add --zoom-frames N for the zoom loop, or "
+                        "give a .png/.jpg for one picture" % path)
+
+
+def check_even(size, what="the frames"):
+    """H.264 in yuv420p halves the colour resolution: width and height must be even."""
+    if size[0] % 2 or size[1] % 2:
+        raise UserError("%s are %dx%d: H.264 needs an even width and height; give "
+                        "--size with even numbers" % ((what,) + tuple(size)))
+
+
+def write_video(frames, path, fps, size, audio_from=None, audio_codec=None,
+                quality=7.0, count=None):
+    """Encode ``frames`` (an iterable of (H, W, 3) uint8, ``size`` = (W, H)) to
+    ``path`` at ``fps``, atomically.  ``audio_from``: a file whose first audio
+    track (codec ``audio_codec``, as :func:`probe` names it) goes with the
+    video, cut to the video's length, ``count`` frames (default: len(frames)).
+    Returns the number of frames written; none written raises UserError and
+    leaves no file."""
+    import imageio_ffmpeg
+    codec = check_video_path(path)
+    check_even(size)
+    audio = {}
+    if audio_from is not None and audio_codec is not None:
+        if count is None:
+            frames = list(frames)
+            count = len(frames)
+        # -t, not -shortest: an audio track a little shorter than the video
+        # (AAC codes whole 1024-sample frames) must not cut video frames off
+        audio = dict(audio_path=audio_from, output_params=["-t", "%.6f" % (count / fps)],
+                     audio_codec="copy" if audio_codec in COPY_AUDIO else "aac")
+    count = 0
+    with atomic_path(path) as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            tmp, tuple(size), fps=fps, codec=codec, pix_fmt_out="yuv420p",
+            quality=quality, macro_block_size=2, ffmpeg_log_level="error", **audio)
+        writer.send(None)  # starts ffmpeg
+        try:
+            for frame in frames:
+                writer.send(np.ascontiguousarray(frame, np.uint8))
+                count += 1
+        finally:
+            writer.close()
+        if count == 0:
+            raise UserError("%s: no frames to write" % path)
+    return count
+
+
+def save_preview(frames, path, total=None, frame_ms=80, width=PREVIEW_WIDTH):
+    """An animated WebP (or GIF, by suffix) of every k-th of ``frames`` (uint8),
+    at most PREVIEW_FRAMES of them and ``width`` pixels wide, atomically.
+    ``total``: the number of frames, to choose k up front (default: all are
+    kept in memory first).  Returns the number of preview frames."""
+    from PIL import Image
+    frames = frames if total is not None else list(frames)
+    total = len(frames) if total is None else total
+    stride = max(1, math.ceil(total / float(PREVIEW_FRAMES)))
+    images = []
+    for i, frame in enumerate(frames):
+        if i % stride == 0 and len(images) < PREVIEW_FRAMES:
+            image = Image.fromarray(np.asarray(frame, np.uint8))
+            if image.width > width:
+                image = image.resize((width, round(image.height * width / image.width)),
+                                     Image.LANCZOS)
+            images.append(image)
+    if not images:
+        return 0
+    kind = "GIF" if path.lower().endswith(".gif") else "WEBP"
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format=kind, save_all=True, append_images=images[1:],
+                       duration=frame_ms * stride, loop=0,
+                       **({"quality": 60} if kind == "WEBP" else {}))
+    return len(images)
