@@ -17,7 +17,7 @@ results/demo`` builds the page):
   at relu4_3, each frame started from the previous dream warped along
   OpenCV's Farneback flow (``python -m reproduce video``): the .mp4, an
   animated .webp preview, and the input clip beside them;
-* ``zoom_*``: dream.ipynb's zoom loop from the astronaut at 192x192, each
+* ``zoom_*``: dream.ipynb's zoom loop from the astronaut at 160x160, each
   frame dreamed at relu4_3 from the previous one zoomed in by 1/(1-0.05)
   (``python -m reproduce deepdream IMAGE --zoom-frames N``).
 
@@ -41,7 +41,7 @@ VIDEO_LAYER = "conv4_3"
 VIDEO_SIZE = (160, 112)                     # (width, height): even, for H.264
 VIDEO_FRAMES, VIDEO_FPS = 24, 12
 VIDEO_SETTINGS = DreamSettings(octaves=3, steps=6)
-ZOOM_SIZE = (192, 192)
+ZOOM_SIZE = (160, 160)
 ZOOM_FRAMES = 24
 ZOOM_SETTINGS = DreamSettings(octaves=3, steps=6)
 QUICK = dict(dream_size=(96, 96), sweep_size=(64, 64),
