@@ -46,7 +46,8 @@ def safe_name(name):
 def load_image(path, size=None):
     """Read an image as float32 RGB on 0..255, shape (H, W, 3).
 
-    ``size`` = (width, height) resizes it (bicubic), as the 2015 code did.
+    ``size`` = (width, height) resizes it (bicubic).  The 2015 code never
+    resized: its start image set the optimised size (models/default.py:48-49).
     """
     try:
         with Image.open(path) as im:

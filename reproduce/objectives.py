@@ -53,31 +53,59 @@ def _as_objective(value):
     return Objective(lambda a: value, repr(value))
 
 
-def rows(x, region):
+def rows(x, region, half=None):
     """The rows of a (1, K, rows, cols) map that a region aims at.
 
-    "lower" is rows R//2 .. R-1, "upper" rows 0 .. R//2-1, as in the 2015
-    code.  With a single row the 2015 "upper" slice was empty (a NaN loss);
-    we give it row 0, so one-row maps still work.
+    "lower" is rows ``half`` .. end, "upper" rows 0 .. ``half``-1, as in the
+    2015 code (train.py:87-88, train_image.py:87-88).  ``half`` is the
+    half-way row:
+
+    * an int: the 2015 rule.  2015 took it from Lasagne's *static* output
+      shape, i.e. from the map of the full-size image, even where the net
+      saw the image mean-pooled (``image2015``: row 13 of hd1.jpg's 27-row
+      map, while the pooled maps have 5 and 2 rows).  A slice may then be
+      empty -- the upper one of a one-row map (half 0), the lower one of a
+      pooled map shorter than ``half`` -- and contributes nothing.
+    * None: half of this map's own rows, with a one-row map giving row 0 to
+      both regions (our ``half_row="per_map"``).
     """
-    half = x.shape[2] // 2
     if region is None:
         return x
+    if half is None:
+        half = x.shape[2] // 2
+        if region == "upper":
+            return x[:, :, :half + (half < 1)]  # max(half, 1), for ints and tensors
     if region == "lower":
         return x[:, :, half:]
     if region == "upper":
-        return x[:, :, :half + (half < 1)]  # max(half, 1), for ints and tensors
+        return x[:, :, :half]
     raise ValueError("region must be None, 'lower' or 'upper'")
 
 
-def class_logit(index, layer="fc8", region=None):
-    """Mean logit of class ``index`` over a region of the map.
+def mean_or_zero(x):
+    """Mean of a 2-D (rows, cols) slice; 0 for an empty one.
+
+    2015 took ``.mean()`` of an empty slice: NaN, which made the printed
+    loss NaN while that term's gradient was zero.  Here the term is 0 with
+    the same zero gradient, so the loss stays finite.
+    """
+    total = x.sum()
+    n = x.shape[0] * x.shape[1]
+    n = n + (n < 1)                 # max(n, 1), for ints and tensors
+    if hasattr(n, "astype"):        # a Theano shape: int64, which would upcast
+        n = n.astype(total.dtype)
+    return total / n
+
+
+def class_logit(index, layer="fc8", region=None, half=None):
+    """Mean logit of class ``index`` over a region of the map (see :func:`rows`).
 
     ``index``: an int, a symbolic scalar (Theano), or a callable giving the
     current index (targets that change between steps, in the PyTorch port).
+    ``half``: the half-way row (an int: the 2015 rule) or None (this map's).
     """
     pick = index if callable(index) else (lambda: index)
-    return Objective(lambda a: rows(a(layer), region)[0, pick()].mean(),
+    return Objective(lambda a: mean_or_zero(rows(a(layer), region, half)[0, pick()]),
                      "logit[%s]%s" % ("target" if callable(index) else index,
                                       "@" + region if region else ""))
 
@@ -128,9 +156,10 @@ def guide(layer, features):
     return Objective(fn, "guide(%s)" % layer)
 
 
-def lsd2015(lower_class, upper_class=None, layer="fc8"):
+def lsd2015(lower_class, upper_class=None, layer="fc8", half=None):
     """The 2015 objective: class 0 on the lower half, class 1 on the upper half,
-    all logits down.  One request repeats its class (c1 = c0)."""
+    all logits down (train.py:87-89).  One request repeats its class (c1 = c0).
+    ``half``: the half-way row, see :func:`rows`."""
     upper_class = lower_class if upper_class is None else upper_class
-    return (class_logit(lower_class, layer, "lower")
-            + class_logit(upper_class, layer, "upper") - mean_logits(layer))
+    return (class_logit(lower_class, layer, "lower", half)
+            + class_logit(upper_class, layer, "upper", half) - mean_logits(layer))

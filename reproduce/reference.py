@@ -61,7 +61,8 @@ def start_image(size, seed):
 
 def default_layer(model):
     """DeepDream's layer when none is named: conv4_3 if present, else the last
-    conv layer that is not a classifier (fc*) layer."""
+    conv layer that is not a classifier (fc*) layer (both taken after their
+    ReLU by :func:`compute`)."""
     convs = model.layer_names("conv")
     if "conv4_3" in convs:
         return "conv4_3"
@@ -116,7 +117,11 @@ def compute(job, layer=None, progress=None):
     profile = job_settings(job, model)
     size, seed = profile.image_size, job.seed
     start = start_image(size, seed)
-    build_net(model).check_input_size(start.shape[:2])  # before a compile, not after
+    net = build_net(model)
+    net.check_input_size(start.shape[:2])  # before a compile, not after
+    # a conv layer's name means its output after the ReLU, as in `deepdream`
+    from .deepdream.inputs import resolve_layer
+    layer = resolve_layer(net, layer)
 
     dreamer = build_dreamer(job, profile, model)
     prior = dreamer.prior

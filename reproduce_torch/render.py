@@ -33,8 +33,9 @@ class Dreamer:
         self.net, self.profile, self.prior = net, profile, prior
         self.device = net.device
         self.targets = [0, 0]
-        self.objective = objective or lsd2015(lambda: self.targets[0],
-                                              lambda: self.targets[1], profile.layer)
+        self.objective = objective or lsd2015(
+            lambda: self.targets[0], lambda: self.targets[1], profile.layer,
+            profile.half_row_index(net))
         self.energy_of = (TorchPrior(prior, profile.prior_scales, self.device)
                           if prior is not None and profile.prior_strength else None)
         self.image = torch.zeros((1, 3, 32, 32), dtype=torch.float32, device=self.device)

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from helpers.reference import LAYER, SIZE
+from helpers.reference import DREAM_LAYER, SIZE
 from reproduce import cli
 from reproduce import reference
 from reproduce.paths import REPO
@@ -39,7 +39,7 @@ def test_file_holds_exactly_the_documented_datasets(ref, tiny_model):
                 "deepdream_layer", "weights", "weights_sha256", "prior", "prior_sha256"):
         assert key in attrs and "`%s`" % key in open(DOC).read(), key
     assert attrs["seed"] == 3 and tuple(attrs["size"]) == SIZE
-    assert attrs["deepdream_layer"] == LAYER
+    assert attrs["deepdream_layer"] == DREAM_LAYER
     assert list(attrs["classes"]) == [tiny_model.descriptions.index(
         "wood rabbit, cottontail, cottontail rabbit"), 409]
 
@@ -85,7 +85,7 @@ def test_deepdream_gradient_is_the_layer_l2_gradient(ref, tiny_model):
     arrays, _ = ref
     net = build_net(tiny_model)
     x = T.tensor4("pixels")
-    f = theano.function([x], layer_l2(LAYER)(
+    f = theano.function([x], layer_l2(DREAM_LAYER)(
         lambda name: net.output(name, input=preprocess(x, tiny_model, "scalar"))))
     pixels = arrays["start"].transpose(2, 0, 1)[None].astype(np.float32)
     assert np.isclose(f(pixels), arrays["deepdream/objective"], rtol=1e-6)

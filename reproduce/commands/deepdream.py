@@ -13,8 +13,10 @@ EPILOG = """examples:
   python -m reproduce deepdream photo.jpg --zoom-frames 100 --recipe lsd2015 \\
       --weights weights/efficientnet_lite0.h5 --classes volcano --out loop2015.mp4
 
-A conv layer name means its output after the ReLU, as Caffe's in-place
-blobs (and so google/deepdream) have it; --pre-relu takes it before.
+A conv layer name means its output after the ReLU, as Caffe's blob of that
+name reads after a full forward pass (its ReLU runs in place); --pre-relu
+takes the raw output, which is what google/deepdream's end='conv4_3'
+enhanced (pycaffe's forward(end=...) stops before the in-place ReLU layer).
 """
 
 

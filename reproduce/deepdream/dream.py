@@ -5,14 +5,18 @@ The recipe of google/deepdream's ``dream.ipynb``, in this project's terms:
 * the objective is a value to maximise: ``objectives.layer_l2`` (0.5 *
   mean(a^2) of a layer or one channel) or ``objectives.guide`` (guided
   dreaming: the dot product with a guide image's features);
-* gradient ascent on the pixels, every step scaled by step_size / mean|g|,
-  so one step size suits every layer and net;
+* gradient ascent on the pixels, every step scaled by step_size / mean|g|
+  (no epsilon), so one step size suits every layer and net;
 * before each gradient the image is rolled by a random offset (the
   jitter) and rolled back after, so no pixel grid pattern gets reinforced;
-* octaves: dream on a pyramid of sizes from small to large; the detail a
-  small octave dreamed (dreamed minus its base) is scaled up and added to
-  the next octave's base, so large structures form at low resolution;
-* pixels are clipped to 0..255 after every step.
+* octaves: dream on a pyramid of sizes from small to large, each octave
+  the next larger one zoomed by 1/octave_scale; the detail a small octave
+  dreamed (dreamed minus its base) is scaled up and added to the next
+  octave's base, so large structures form at low resolution;
+* pixels are clipped to 0..255 after every step (not before an octave's
+  first step).
+
+A conv layer's name means its output after the ReLU (see :func:`rectified`).
 
 The image is (H, W, 3) RGB on 0..255 throughout; ``nets.preprocess``
 inside the compiled graph turns it into what the net expects (for the
@@ -34,12 +38,19 @@ from ..nets.build import from_batch, preprocess, to_batch
 def rectified(net, name):
     """The layer holding ``name``'s output after its ReLU, if one follows it.
 
-    Caffe runs ReLU in place, so the blob that google/deepdream and the
-    VGG DeepDream pictures call ``conv4_3`` holds the *rectified* output;
-    our nets keep ``conv4_3`` (before) and ``relu4_3`` (after) apart.
-    Before the ReLU, 0.5*mean(a^2) also rewards strongly negative
-    responses, and the dream comes out as colour blotches instead of the
-    familiar patterns.  Any other layer is returned unchanged.
+    A conv layer's name means its output after the ReLU everywhere (the
+    ``deepdream``, ``sweep`` and ``class-model`` commands, the reference
+    vectors): what Caffe's blob of that name holds after a full forward
+    pass, where the ReLU runs in place, and how Caffe-converted models name
+    it (:mod:`reproduce.convert.caffe`).  Our VGG nets keep ``conv4_3``
+    (before) and ``relu4_3`` (after) apart, so ``conv4_3`` resolves here to
+    ``relu4_3``.  google/deepdream itself, given ``end='conv4_3'``, enhanced
+    the raw output: pycaffe's ``net.forward(end=...)`` stops at the *layer*
+    of that name, before the in-place ReLU layer.  ``--pre-relu``
+    (:func:`before_relu`) gives that.  Before the ReLU, 0.5*mean(a^2) also
+    rewards strongly negative responses, and the dream comes out as colour
+    blotches instead of the familiar patterns.  Any other layer is returned
+    unchanged.
     """
     net.layer(name)  # unknown name -> UserError listing the valid ones
     specs = net.model.layers
@@ -117,14 +128,20 @@ def octave_sizes(shape, octaves, scale):
 
 
 def resize(image, size):
-    """(H, W, C) -> (rows, cols, C), bilinear (scipy zoom, order 1).
+    """(H, W, C) -> (rows, cols, C), bilinear (scipy zoom, order 1), as
+    dream.ipynb's ``nd.zoom(..., order=1)``.
 
-    zoom's output size is round(H * rows / H) = rows, so the size is exact.
+    zoom's output size is round(H * rows / H) = rows, so the size is exact,
+    and zoom's sample points depend only on the two sizes, so this equals
+    the notebook's zoom by 1/octave_scale wherever the sizes agree.
     """
     rows, cols = size
     factors = (rows / image.shape[0], cols / image.shape[1], 1)
-    # mode "nearest": with "constant", rounding at the far edge can sample
-    # just outside the image and bring in zeros
+    # mode "nearest" where the notebook had zoom's default "constant": for
+    # some sizes (e.g. 111 rows -> 79) rounding makes the last row sample
+    # just outside the image, and "constant" fills that whole row with 0
+    # (the mean colour, in the notebook's mean-subtracted space); elsewhere
+    # the two modes give the same values
     return scipy.ndimage.zoom(image, factors, order=1, mode="nearest")
 
 
@@ -147,31 +164,51 @@ def check_octaves(net, layer, shape, settings):
 # --------------------------------------------------------------- the ascent
 
 def ascent_step(gradient, image, settings, rng):
-    """One jittered, normalised gradient-ascent step.
+    """One jittered, normalised gradient-ascent step (dream.ipynb ``make_step``).
 
     image (H, W, 3) float32 on 0..255 -> (new image, score before the step).
+    The step is step_size / mean|g| * g, with no epsilon, as the notebook's;
+    an all-zero gradient (nothing to enhance) leaves the image as it is
+    instead of dividing by zero.  Then the pixels are clipped.
     """
-    dy, dx = rng.randint(-settings.jitter, settings.jitter + 1, 2)
+    dx, dy = rng.randint(-settings.jitter, settings.jitter + 1, 2)  # the notebook's ox, oy
     score, g = gradient(to_batch(np.roll(image, (dy, dx), axis=(0, 1))))
     g = np.roll(from_batch(g), (-dy, -dx), axis=(0, 1))
-    image = image + settings.step_size / (np.abs(g).mean() + 1e-8) * g
+    size = np.abs(g).mean()
+    if size > 0:
+        image = image + settings.step_size / size * g
     return np.clip(image, *settings.clip).astype(np.float32), float(score)
 
 
-def dream_octaves(gradient, image, settings):
-    """Dream ``image`` octave by octave, smallest first, carrying the detail up.
+def octave_bases(image, settings):
+    """The octaves' base images, smallest first, the full ``image`` last.
 
-    Yields (octave, step, dreamed image, its octave's base, score) after
-    every step; the last image yielded is the finished dream.
+    As dream.ipynb: each octave is the next larger one zoomed by
+    1/octave_scale (bilinear), not the full image resized.
+    """
+    bases = [image]
+    for size in octave_sizes(image.shape[:2], settings.octaves,
+                             settings.octave_scale)[-2::-1]:
+        bases.append(resize(bases[-1], size))
+    return bases[::-1]
+
+
+def dream_octaves(gradient, image, settings):
+    """Dream ``image`` octave by octave, smallest first, carrying the detail up
+    (dream.ipynb ``deepdream``).
+
+    Each octave starts from its base plus the previous octave's detail
+    (dreamed minus base) scaled up to it, not clipped before its first step,
+    as in the notebook.  Yields (octave, step, dreamed image, its octave's
+    base, score) after every step; the last image yielded is the finished
+    dream.
     """
     image = np.asarray(image, np.float32)
     rng = np.random.RandomState(settings.seed)
     detail = None
-    for octave, size in enumerate(octave_sizes(image.shape[:2], settings.octaves,
-                                               settings.octave_scale)):
-        base = resize(image, size) if size != image.shape[:2] else image
-        detail = np.zeros_like(base) if detail is None else resize(detail, size)
-        dreamed = np.clip(base + detail, *settings.clip)
+    for octave, base in enumerate(octave_bases(image, settings)):
+        detail = np.zeros_like(base) if detail is None else resize(detail, base.shape[:2])
+        dreamed = base + detail
         for step in range(settings.steps):
             dreamed, score = ascent_step(gradient, dreamed, settings, rng)
             yield octave, step, dreamed, base, score

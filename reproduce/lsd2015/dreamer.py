@@ -21,7 +21,8 @@ class Dreamer:
            + prior_strength * mean_p prior_energy(meanpool_p(x))
     over the profile's net scales s and prior scales p; x is the image,
     (1, 3, H, W) RGB on 0..255.  ``objective`` defaults to the 2015 one
-    with targets set by :meth:`set_classes`.  The image size is the
+    with targets set by :meth:`set_classes`, its half-way row from
+    :meth:`Profile.half_row_index`.  The image size is the
     profile's ``image_size``; the prior needs it to know its usable scales.
     """
 
@@ -31,7 +32,8 @@ class Dreamer:
         self.image = theano.shared(np.zeros((1, 3, 32, 32), floatX), name="image")
         self.targets = theano.shared(np.zeros(2, np.int32), name="targets")
         self.learning_rate = theano.shared(np.asarray(profile.learning_rate, floatX))
-        objective = objective or lsd2015(self.targets[0], self.targets[1], profile.layer)
+        objective = objective or lsd2015(self.targets[0], self.targets[1], profile.layer,
+                                         profile.half_row_index(net))
 
         score = sum(objective(self._activations(mean_pool(self.image, s)))
                     for s in profile.net_scales) / float(len(profile.net_scales))

@@ -2,43 +2,73 @@
 
 All images are (H, W, 3) float32 on 0..255.  A *key frame* is an optimised
 image; the next key frame starts from it zoomed about its centre by
-zoomspeed^(frames/fps) and rotated by 0.01 degree per frame, with cubic
-interpolation (the interpolation also blurs, which the 2015 post credits
-for the images' quality).  The stream frames between two key frames are
-linear blends of both, each warped to that frame's zoom.
+zoomspeed^(frames/fps) and rotated by 0.01 degree per frame, with
+scikit-image's cubic convolution, as 2015 (zoomingstream.py:108-129; the
+interpolation also blurs, which the 2015 post credits for the images'
+quality).  The stream frames between two key frames are linear blends of
+both, each warped bilinearly to that frame's zoom (zoomingstream.py:45-101).
 """
 import functools
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
+from skimage import transform as sktransform
+
+from .profiles import ZOOM_KERNELS
+from ..errors import UserError
 
 
-def warp(image, scale, degrees, out_shape=None, order=3, cval=None):
-    """Zoom ``image`` about its centre by ``scale`` (>1 zooms in) and rotate it.
+def warp_matrix(in_shape, out_shape, scale, degrees):
+    """The 3x3 map from output (x, y) = (col, row) to input (x, y).
 
-    Output pixel p samples the input at R (p - c_out) / scale + c_in.
-    ``cval=None`` repeats the edge pixels (2015: mode "nearest"); a number
-    fills outside pixels with it (NaN marks "no pixels here").
-    Returns (out_rows, out_cols, 3) float32.
+    Output pixel p samples the input at R (p - c_out) / scale + c_in, R the
+    rotation by -``degrees`` in (x, y): 2015's
+    ``tf_shift_inv + (tf_rotate + tf_shift)`` (zoomingstream.py:114-125),
+    with one change: the centres are the true ones, (n - 1) / 2 in pixel
+    indices.  2015 used n / 2, half a pixel off, which drifts the picture a
+    little towards the top left at every zoom.
     """
-    rows, cols = image.shape[:2]
-    out_shape = out_shape or (rows, cols)
     theta = np.deg2rad(degrees)
-    # Output (row, col) offsets -> input offsets: the 2015 code's similarity
-    # transform with rotation -degrees in (x, y), written in (row, col).
-    matrix = np.array([[np.cos(theta), -np.sin(theta)],
-                       [np.sin(theta), np.cos(theta)]]) / scale
-    # The true centre, (n - 1) / 2 in pixel indices.  The 2015 code used n / 2,
-    # half a pixel off, which drifts the picture a little at every zoom.
-    c_in = (np.array([rows, cols], float) - 1) / 2.0
-    c_out = (np.array(out_shape, float) - 1) / 2.0
-    offset = c_in - matrix.dot(c_out)
+    c_in = (np.array(in_shape[1::-1], float) - 1) / 2.0     # (x, y)
+    c_out = (np.array(out_shape[1::-1], float) - 1) / 2.0
+    rotate = np.array([[np.cos(theta), np.sin(theta)],
+                       [-np.sin(theta), np.cos(theta)]]) / scale
+    matrix = np.eye(3)
+    matrix[:2, :2] = rotate
+    matrix[:2, 2] = c_in - rotate.dot(c_out)
+    return matrix
+
+
+def warp(image, scale, degrees, out_shape=None, order=3, cval=None, kernel="cubic2015"):
+    """Zoom ``image`` about its centre by ``scale`` (>1 zooms in) and rotate it
+    (:func:`warp_matrix`).
+
+    ``order`` 1 is bilinear, 3 cubic; ``kernel`` "cubic2015" interpolates
+    with scikit-image's ``warp`` (its ``_warp_fast``, in float64 as 2015's
+    was: order 3 is Keys' cubic convolution with a = -1/2, taps -1/16, 9/16,
+    9/16, -1/16 half-way between pixels), "bspline" with scipy's
+    prefiltered B-spline of that order.  ``cval=None`` repeats the edge
+    pixels (2015: mode "nearest"); a number fills outside pixels with it
+    (NaN marks "no pixels here").  Returns (out_rows, out_cols, 3) float32.
+    """
+    if kernel not in ZOOM_KERNELS:
+        raise UserError("zoom_kernel must be one of %s, not %r"
+                        % (", ".join(ZOOM_KERNELS), kernel))
+    out_shape = tuple(out_shape or image.shape[:2])
+    matrix = warp_matrix(image.shape[:2], out_shape, scale, degrees)
+    if kernel == "cubic2015":
+        mode, fill = ("edge", 0.0) if cval is None else ("constant", cval)
+        return sktransform.warp(np.asarray(image, np.float64), matrix, output_shape=out_shape,
+                                order=order, mode=mode, cval=fill, clip=False,
+                                preserve_range=True).astype(np.float32)
+    # scipy works in (row, col): swap both axes of the (x, y) matrix
+    rowcol, offset = matrix[1::-1, 1::-1], matrix[1::-1, 2]
     mode, fill = ("nearest", 0.0) if cval is None else ("constant", cval)
-    out = np.empty(tuple(out_shape) + (3,), np.float32)
+    out = np.empty(out_shape + (3,), np.float32)
     for ch in range(3):
-        ndimage.affine_transform(image[..., ch].astype(np.float32), matrix, offset,
-                                 output_shape=tuple(out_shape), output=out[..., ch],
+        ndimage.affine_transform(image[..., ch].astype(np.float32), rowcol, offset,
+                                 output_shape=out_shape, output=out[..., ch],
                                  order=order, mode=mode, cval=fill, prefilter=order > 1)
     return out
 
@@ -46,13 +76,17 @@ def warp(image, scale, degrees, out_shape=None, order=3, cval=None):
 def zoom(image, profile, frames=None):
     """The start of the next key frame: ``image`` zoomed by zoomspeed^(frames/fps).
 
-    Cubic, edges repeated, pixels clipped to the profile's range first (2015).
+    As 2015's ``zoom`` (zoomingstream.py:108-129): pixels clipped to the
+    profile's range first, then cubic (``profile.zoom_kernel``), edges
+    repeated.  The result is not clipped: the cubic kernel overshoots a
+    little, and 2015 optimised that image as it was, clipping only after
+    the next step (train.py:213-222), as every Dreamer's step does.
     """
     frames = profile.frames_per_key if frames is None else frames
     scale = profile.zoom_speed ** (frames / float(profile.fps))
     lo, hi = profile.clip
-    return np.clip(warp(np.clip(image, lo, hi), scale, profile.rotation_per_frame * frames),
-                   lo, hi)
+    return warp(np.clip(image, lo, hi), scale, profile.rotation_per_frame * frames,
+                kernel=profile.zoom_kernel)
 
 
 def zoom_due(step, every):
@@ -77,8 +111,8 @@ def in_between(previous, following, n_frames, profile, out_shape=None):
     including) ``following``.
 
     Frame i warps ``previous`` forward by i frames and ``following`` back by
-    n_frames - i, both bilinear, then blends them with weights (n - i)/n and
-    i/n.  Where the warped ``following`` has no pixels, ``previous`` shows.
+    n_frames - i, both bilinear (2015: ``_warp_fast(order=1)``), then blends
+    them with weights (n - i)/n and i/n.  Where the warped ``following`` has no pixels, ``previous`` shows.
     ``out_shape`` (rows, cols) is the stream size; the frames are scaled up
     to fill it, as the 2015 stream scaled 840x472 to 1024x576.
     """
@@ -106,13 +140,29 @@ def _font(size):
 
 
 def overlay_text(frame, text, size=20):
-    """Write ``text`` at the top left, white on a black box, as the stream did."""
+    """Write ``text`` at the top left, white on a black box, as the stream did
+    (zoomingstream.py:18-22, 231-242): the glyphs unsmoothed (PIL's mask
+    mode "1"), their top left at (5, 5), the box one pixel larger all round.
+    2015 used Helvetica.ttf at size 20, which is not ours to ship; PIL's
+    default font stands in for it.  Returns a new (H, W, 3) float32 frame.
+    """
     if not text:
         return frame
     image = Image.fromarray(np.clip(frame, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"  # no anti-aliasing, as font.getmask(text, mode="1")
     font = _font(size)
     left, top, right, bottom = draw.textbbox((5, 5), text, font=font)
-    draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=(0, 0, 0))
+    draw.rectangle((left - 1, top - 1, right, bottom), fill=(0, 0, 0))
     draw.text((5, 5), text, fill=(255, 255, 255), font=font)
     return np.asarray(image, np.float32)
+
+
+def caption(terms, username=None):
+    """The overlay's text as 2015's chat reader made it (read_the_chat.py:202-205):
+    one request "@user: term", two "term & term", ``terms`` being the matched
+    words, not the class descriptions."""
+    terms = list(terms)[:2]
+    if len(terms) == 1 and username:
+        return "@%s: %s" % (username, terms[0])
+    return " & ".join(terms)

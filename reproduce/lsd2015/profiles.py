@@ -36,6 +36,15 @@ class Profile:
     stream_size: Tuple[int, int]  # (width, height) of the stream frames
     start_image: str            # the 2015 start image; its size is image_size
     layer: str = "fc8"          # the layer whose logits are pushed up
+    # Where the logit map's lower half starts.  "static2015": half the rows
+    # of the map of the full-size image, applied to every net scale's map
+    # (empty slices count 0); "per_map": half of each map's own rows, a
+    # one-row map giving row 0 to both classes (ours).
+    half_row: str = "static2015"
+    # The key-frame zoom's interpolation.  "cubic2015": scikit-image's cubic
+    # convolution (Keys, a = -1/2), as 2015; "bspline": scipy's prefiltered
+    # cubic B-spline, which blurs less (ours).
+    zoom_kernel: str = "cubic2015"
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def source(self, field):
@@ -54,14 +63,36 @@ class Profile:
             return self
         return dataclasses.replace(self, layer=model.layers[-1].name)
 
+    def half_row_index(self, net):
+        """The row where the 2015 objective's lower half starts, or None.
+
+        "static2015": half the rows of the logit map that ``net`` (Theano or
+        the PyTorch port: anything with ``output_shape(rows, cols, name)``)
+        gives for the full ``image_size``, used for the maps of every net
+        scale, as 2015's ``get_output_shape()[2]/2`` was (train_image.py:86-88).
+        "per_map": None, each map halves its own rows.
+        """
+        if self.half_row not in HALF_ROWS:
+            raise UserError("half_row must be one of %s, not %r"
+                            % (", ".join(HALF_ROWS), self.half_row))
+        if self.half_row == "per_map":
+            return None
+        width, height = self.image_size
+        return int(net.output_shape(height, width, self.layer)[2]) // 2
+
     def settings(self):
         """Plain dict of the values, for gallery pages and logs."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name != "sources"}
 
 
-_ADAM2015 = ("models/default.py build_updates: m = beta1*g + (1-beta1)*m, "
-             "bias correction 1-(1-beta1)^t; resets m, v, t at every zoom")
+HALF_ROWS = ("static2015", "per_map")
+ZOOM_KERNELS = ("cubic2015", "bspline")
+CHOICES = {"half_row": HALF_ROWS, "zoom_kernel": ZOOM_KERNELS}
+
+_ADAM2015 = ("models/default.py:137-161 build_updates: m = beta1*g + (1-beta1)*m "
+             "(:147), bias correction 1-(1-beta1)^t (:150); train.py:214-215 resets "
+             "m, v and t at every zoom")
 
 STREAM2015 = Profile(
     name="stream2015", learning_rate=5.0, update="adam2015",
@@ -72,27 +103,37 @@ STREAM2015 = Profile(
     zoom_speed=1.05, fps=25, frames_per_key=17, rotation_per_frame=0.01,
     image_size=(840, 472), stream_size=(1024, 576), start_image="image7.jpg",
     sources=(
-        ("learning_rate", "models/default.py: learning_rate = 5.0"),
+        ("learning_rate", "models/default.py:29 learning_rate = 5.0"),
         ("update", _ADAM2015),
-        ("beta1", "models/default.py build_updates(beta1=0.9)"),
-        ("beta2", "models/default.py build_updates(beta2=0.999)"),
-        ("epsilon", "models/default.py build_updates(epsilon=1e-8)"),
-        ("steps", "ours: 20 key frames; the stream ran without end"),
-        ("steps_per_zoom", "models/default.py: steps_per_zoom = 10"),
-        ("prior_strength", "models/default.py: prior_strength = 10"),
-        ("prior_scales", "train.py: pool_sizes = [1,4,8,16,32]"),
-        ("net_scales", "train.py: pool_sizes = [1] for l_from_network"),
-        ("mean", "models/default.py: mean_img = mean.npy.mean()"),
-        ("clip", "train.py: x.set_value(np.clip(x_val, 0.0, 255.0)) every step"),
-        ("zoom_speed", "models/default.py: zoomspeed = 1.05 per second"),
-        ("fps", "train.py: ZoomingStream(fps=25)"),
-        ("frames_per_key", "zoomingstream.py: ceil(fps / estimated_input_fps) "
-                           "with estimated_input_fps = 15/steps_per_zoom = 1.5"),
-        ("rotation_per_frame", "zoomingstream.py: rotation 0.01 degree per frame"),
-        ("image_size", "models/default.py: the size of image7.jpg"),
-        ("stream_size", "models/default.py: width = 1024, height = 576"),
-        ("start_image", "models/default.py: image7.jpg"),
-        ("layer", "models/default.py: l_to_strengthen = the last conv (fc8)"),
+        ("beta1", "models/default.py:137 build_updates(beta1=0.9)"),
+        ("beta2", "models/default.py:137 build_updates(beta2=0.999)"),
+        ("epsilon", "models/default.py:138 build_updates(epsilon=1e-8)"),
+        ("steps", "ours: 20 key frames; the stream ran without end (train.py:197)"),
+        ("steps_per_zoom", "models/default.py:33 steps_per_zoom = 10; train.py:198"),
+        ("prior_strength", "models/default.py:37 prior_strength = 10"),
+        ("prior_scales", "train.py:147 pool_sizes = [1,4,8,16,32]"),
+        ("net_scales", "train.py:150 pool_sizes = [1] for l_from_network"),
+        ("mean", "models/default.py:58 mean_img = mean.npy .mean(), one number"),
+        ("clip", "train.py:221-222 x.set_value(np.clip(x_val, 0.0, 255.0)) after "
+                 "every step"),
+        ("zoom_speed", "models/default.py:39 zoomspeed = 1.05 per second"),
+        ("fps", "train.py:196 ZoomingStream(fps=25)"),
+        ("frames_per_key", "ours, fixed so that a seed gives one picture: "
+                           "ceil(25 / 1.5) from models/default.py:44 "
+                           "estimated_input_fps = 15/steps_per_zoom, a value that "
+                           "never took effect: zoomingstream.py:143 set it to 1/10 "
+                           "and zoomingstream.py:268,274 followed the measured rate"),
+        ("rotation_per_frame", "zoomingstream.py:118 rotation -0.01 degree per frame"),
+        ("image_size", "models/default.py:49 the size of image7.jpg"),
+        ("stream_size", "models/default.py:41-42 width = 1024, height = 576"),
+        ("start_image", "models/default.py:49 image7.jpg"),
+        ("layer", "models/default.py:126 l_to_strengthen = the last conv (fc8)"),
+        ("half_row", "train.py:86-88 output_shape[2]/2 of get_output_shape(): "
+                     "the static shape, from the InputLayer's full image size "
+                     "(models/default.py:77)"),
+        ("zoom_kernel", "zoomingstream.py:123-128 np.clip(frame, 0, 1), then "
+                        "_warp_fast(order=3, mode='nearest') (scikit-image 0.11: "
+                        "Catmull-Rom cubic convolution, edge pixels repeated)"),
     ))
 
 IMAGE2015 = dataclasses.replace(
@@ -100,18 +141,27 @@ IMAGE2015 = dataclasses.replace(
     prior_strength=1000.0, prior_scales=(1, 2, 5, 11, 23, 47, 95),
     net_scales=(3, 4), image_size=(1920, 1080), start_image="hd1.jpg",
     sources=tuple(dict(STREAM2015.sources, **{
-        "learning_rate": "models/default_image.py: learning_rate = 5.0 (the "
-                         "commented-out alternative block says 2.0)",
-        "update": _ADAM2015 + "; train_image.py never resets them",
-        "steps": "models/default_image.py: total_steps = 100",
-        "steps_per_zoom": "train_image.py: no zoom; steps_per_zoom only sets "
-                          "how often it saved a picture",
-        "prior_strength": "models/default_image.py: prior_strength = 1000 "
-                          "(the alternative block says 10)",
-        "prior_scales": "train_image.py: pool_sizes = [1,2,5,11,23,47,95]",
-        "net_scales": "train_image.py: pool_sizes = [3,4] for l_from_network",
-        "image_size": "models/default_image.py: the size of hd1.jpg",
-        "start_image": "models/default_image.py: hd1.jpg",
+        "learning_rate": "models/default_image.py:13 learning_rate = 5.0 (the "
+                         "commented-out block at :31 says 2.0)",
+        "update": _ADAM2015.split("; train.py")[0] + "; train_image.py:209-223 "
+                  "never resets them",
+        "steps": "models/default_image.py:24 total_steps = 100",
+        "steps_per_zoom": "train_image.py:210-215: no zoom; steps_per_zoom "
+                          "(models/default_image.py:15) only set how often it "
+                          "saved a picture",
+        "prior_strength": "models/default_image.py:17 prior_strength = 1000 "
+                          "(the commented-out block at :35 says 10)",
+        "prior_scales": "train_image.py:150 pool_sizes = [1,2,5,11,23,47,95]",
+        "net_scales": "train_image.py:154 pool_sizes = [3,4] for l_from_network",
+        "mean": "models/default_image.py:46 mean_img = mean.npy .mean(), one number",
+        "clip": "train_image.py:219-220 np.clip(x_val, 0.0, 255.0) after every step",
+        "image_size": "models/default_image.py:27 the size of hd1.jpg",
+        "start_image": "models/default_image.py:27 hd1.jpg",
+        "layer": "models/default_image.py:127 l_to_strengthen = the last conv (fc8)",
+        "half_row": "train_image.py:86-88 output_shape[2]/2 of get_output_shape(): "
+                    "the static shape of the full-size image "
+                    "(models/default_image.py:78), 27 rows for hd1.jpg, so row 13, "
+                    "while the maps of the pooled images have 5 and 2 rows",
     }).items()))
 
 PROFILES = {p.name: p for p in (STREAM2015, IMAGE2015)}
@@ -135,4 +185,7 @@ def apply_overrides(profile, overrides=()):
             raise UserError("--set %s: no such setting; settings: %s"
                             % (key, ", ".join(sorted(profile.settings()))))
         changes[key] = tuple(value) if isinstance(value, list) else value
+        if key in CHOICES and changes[key] not in CHOICES[key]:
+            raise UserError("--set %s=%s: choose one of %s"
+                            % (key, changes[key], ", ".join(CHOICES[key])))
     return dataclasses.replace(profile, **changes)

@@ -102,6 +102,92 @@ def test_ctrl_c_keeps_what_was_made(l2_gradient, photo):
     assert np.abs(result.image - photo).max() > 1   # the dreamed detail is kept
 
 
+CAFFE_MEAN_BGR = np.float32([104.0, 116.0, 122.0])  # dream.ipynb's net mean
+
+
+def toy_objective_gradient(p):
+    """A smooth stand-in for the net: d/dp of 0.5 * sum(tanh(p / 40)^2 * w),
+    p the notebook's input (3, H, W), BGR minus the mean; w varies with
+    position so that the jitter matters."""
+    rows, cols = np.mgrid[0:p.shape[1], 0:p.shape[2]]
+    w = 1.0 + 0.5 * np.sin(rows / 3.0) * np.cos(cols / 5.0)
+    t = np.tanh(p / 40.0)
+    return (t * (1 - t * t) / 40.0 * w).astype(np.float32)
+
+
+def notebook_deepdream(base_img, iter_n, octave_n, octave_scale, jitter, step_size, seed):
+    """dream.ipynb's ``deepdream`` and ``make_step`` (clip=True), line for
+    line in numpy, with ``toy_objective_gradient`` for the net's backward
+    pass and a seeded RandomState for np.random."""
+    import scipy.ndimage as nd
+    random = np.random.RandomState(seed)
+    mean = CAFFE_MEAN_BGR.reshape(3, 1, 1)
+
+    def preprocess(img):
+        return np.float32(np.rollaxis(img, 2)[::-1]) - mean
+
+    def deprocess(img):
+        return np.dstack((img + mean)[::-1])
+
+    def make_step(data):
+        ox, oy = random.randint(-jitter, jitter + 1, 2)
+        data = np.roll(np.roll(data, ox, -1), oy, -2)
+        g = toy_objective_gradient(data)
+        data = data + step_size / np.abs(g).mean() * g
+        data = np.roll(np.roll(data, -ox, -1), -oy, -2)
+        return np.clip(data, -mean, 255 - mean)
+
+    octaves = [preprocess(base_img)]
+    for i in range(octave_n - 1):
+        octaves.append(nd.zoom(octaves[-1], (1, 1.0 / octave_scale, 1.0 / octave_scale),
+                               order=1))
+    detail = np.zeros_like(octaves[-1])
+    for octave, octave_base in enumerate(octaves[::-1]):
+        h, w = octave_base.shape[-2:]
+        if octave > 0:
+            h1, w1 = detail.shape[-2:]
+            detail = nd.zoom(detail, (1, 1.0 * h / h1, 1.0 * w / w1), order=1)
+        data = octave_base + detail
+        for i in range(iter_n):
+            data = make_step(data)
+        detail = data - octave_base
+    return deprocess(data)
+
+
+def test_octaves_compute_what_the_notebook_computes():
+    """Chained octaves, the detail scaled up, no clip before an octave's
+    first step, step_size / mean|g| without epsilon: the notebook's loop."""
+    rng = np.random.RandomState(5)
+    image = dd.resize(rng.uniform(0, 255, (8, 11, 3)).astype(np.float32), (64, 90))
+    image[:6] = 255.0  # saturated rows: the clip matters
+
+    def gradient(batch):  # our side: RGB pixels (1, 3, H, W) -> the same toy
+        p = batch[0, ::-1] - CAFFE_MEAN_BGR.reshape(3, 1, 1)
+        return 0.0, toy_objective_gradient(p)[::-1][None]
+
+    settings = dd.DreamSettings(octaves=3, octave_scale=1.4, steps=3, jitter=4,
+                                step_size=1.5, seed=7)
+    *_, (_, _, ours, _, _) = dd.dream_octaves(gradient, image, settings)
+    expected = notebook_deepdream(image, 3, 3, 1.4, 4, 1.5, seed=7)
+    assert ours.shape == expected.shape == image.shape
+    np.testing.assert_allclose(ours, expected, atol=2e-3)
+
+
+def test_an_all_zero_gradient_leaves_the_image():
+    image = np.full((30, 40, 3), 300.0, np.float32)  # clipped by the step
+    settings = dd.DreamSettings(octaves=1, steps=1, jitter=2)
+    out, _ = dd.ascent_step(lambda b: (0.0, np.zeros_like(b)), image, settings,
+                            np.random.RandomState(0))
+    np.testing.assert_array_equal(out, 255.0)
+
+
+def test_a_conv_layer_name_means_its_output_after_the_relu(net):
+    from reproduce.deepdream.inputs import resolve_layer
+    assert resolve_layer(net, "conv2_1") == "relu2_1"
+    assert resolve_layer(net, "conv2_1", pre_relu=True) == "conv2_1"  # the notebook's
+    assert resolve_layer(net, "relu2_1", pre_relu=True) == "conv2_1"
+
+
 def test_conv_layers_are_taken_after_their_relu(net):
     assert dd.rectified(net, "conv1_2") == "relu1_2"
     assert dd.rectified(net, "pool1") == "pool1"

@@ -4,7 +4,8 @@ import os
 from reproduce import cli
 
 SIZE = (96, 64)        # (W, H): a 10x18 logit map on the tiny net, prior scales 1, 4, 8
-LAYER = "conv2_1"
+LAYER = "conv2_1"       # given to the command ...
+DREAM_LAYER = "relu2_1"  # ... which takes a conv layer after its ReLU
 
 
 def tiny_prior(seed=0):

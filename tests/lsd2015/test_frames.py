@@ -1,7 +1,7 @@
 """The zoom between key frames and the 2015 in-between frames."""
 import numpy as np
 
-from reproduce.lsd2015.frames import in_between, overlay_text, warp, zoom
+from reproduce.lsd2015.frames import caption, in_between, overlay_text, warp, zoom
 from reproduce.lsd2015.profiles import STREAM2015
 
 
@@ -20,13 +20,104 @@ def test_warp_identity_and_zoom_direction():
     np.testing.assert_allclose(zoomed[10:38, 10:54], image[10:38, 10:54] / 2, atol=0.2)
 
 
-def test_zoom_uses_the_profile_rate_and_clips():
-    image = radial() * 10  # exceeds 255 at the corners
+def similarity_2015(shape, scale, degrees, centre):
+    """zoomingstream.py:114-125 as written, with scikit-image's transforms:
+    ``(tf_shift_inv + (tf_rotate + tf_shift)).params``; ``centre(n)`` gives
+    the centre of an axis of length n (2015: n / 2)."""
+    from skimage import transform
+    shift_y, shift_x = centre(np.array(shape[:2], float))
+    tf_shift = transform.SimilarityTransform(translation=[shift_x, shift_y])
+    tf_rotate = transform.SimilarityTransform(scale=1.0 / scale,
+                                              rotation=-np.deg2rad(degrees))
+    tf_shift_inv = transform.SimilarityTransform(translation=[-shift_x, -shift_y])
+    # skimage: A + B applies A, then B
+    return (tf_shift_inv + (tf_rotate + tf_shift)).params
+
+
+def cubic_2015(frame, matrix):
+    """A literal numpy port of scikit-image 0.11's ``_warp_fast(order=3,
+    mode='nearest')`` on one channel: each output pixel (row r, col c) maps
+    through ``matrix`` in (x, y) = (c, r); the 4x4 input pixels around it,
+    coordinates clamped to the image, are combined by the 0.11 polynomial
+    f1 + x/2 (f2 - f0 + x (2 f0 - 5 f1 + 4 f2 - f3 + x (3 (f1 - f2) + f3 - f0))),
+    along columns, then rows."""
+    frame = frame.astype(np.float64)
+    rows, cols = frame.shape
+    r, c = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    xyw = matrix.dot(np.stack([c.ravel(), r.ravel(), np.ones(r.size)]))
+    x, y = (xyw[0] / xyw[2]).reshape(rows, cols), (xyw[1] / xyw[2]).reshape(rows, cols)
+    r0, c0 = np.floor(y).astype(int), np.floor(x).astype(int)
+    xr, xc = y - r0, x - c0
+
+    def cubic(t, f0, f1, f2, f3):
+        return f1 + 0.5 * t * (f2 - f0 + t * (2.0 * f0 - 5.0 * f1 + 4.0 * f2 - f3
+                                              + t * (3.0 * (f1 - f2) + f3 - f0)))
+
+    def pixel(dr, dc):
+        return frame[np.clip(r0 + dr, 0, rows - 1), np.clip(c0 + dc, 0, cols - 1)]
+
+    along_cols = [cubic(xc, *[pixel(dr, dc) for dc in (-1, 0, 1, 2)]) for dr in (-1, 0, 1, 2)]
+    return cubic(xr, *along_cols)
+
+
+def smooth(rows=48, cols=64):
+    y, x = np.mgrid[0:rows, 0:cols]
+    return np.stack([128 + 100 * np.sin(x / 7.0) * np.cos(y / 5.0),
+                     128 + 90 * np.cos((x + y) / 11.0), 20 + x * 3.0], -1).astype(np.float32)
+
+
+def noise(rows=48, cols=64, seed=0):
+    return (np.random.RandomState(seed).rand(rows, cols, 3) * 255).astype(np.float32)
+
+
+def test_the_zoom_is_2015s_cubic_convolution_about_the_true_centre():
+    """frames.zoom against the 2015 computation, written out: 2015's matrix
+    (with the true centre (n - 1) / 2, our one change) through a numpy port
+    of 2015's kernel, and through scikit-image's warp directly."""
+    from skimage.transform import warp as sk_warp
+    scale, degrees = 1.05 ** (17 / 25.0), 0.01 * 17
+    for image in (noise(), smooth()):
+        out = zoom(image, STREAM2015)
+        matrix = similarity_2015(image.shape, scale, degrees, lambda n: (n - 1) / 2.0)
+        # 2015 warped x / 255, clipped to 0..1 (zoomingstream.py:123); linear, so
+        # that is our 0..255 image clipped to 0..255, up to rounding
+        frame = np.clip(image / 255.0, 0.0, 1.0)
+        port = np.stack([cubic_2015(frame[..., ch], matrix) for ch in range(3)], -1) * 255
+        np.testing.assert_allclose(out, port, atol=2e-3)
+        direct = sk_warp(frame.astype(np.float64), matrix, order=3, mode="edge",
+                         preserve_range=True, clip=False) * 255
+        np.testing.assert_allclose(out, direct, atol=2e-3)
+
+
+def test_the_2015_taps_half_way_between_pixels():
+    """Keys' kernel with a = -1/2: a half-pixel shift weighs the four
+    neighbours -1/16, 9/16, 9/16, -1/16."""
+    delta = np.zeros((1, 9, 3), np.float32)
+    delta[0, 4] = 16.0
+    # scale 1, no rotation, true centre: output col c samples input col c + 0.5
+    shifted = warp(delta[:, :8], 1.0, 0.0, out_shape=(1, 7))  # centres 3.5 and 3.0
+    np.testing.assert_allclose(shifted[0, 2:6, 0], [-1, 9, 9, -1], atol=1e-5)
+
+
+def test_the_zoom_clips_first_and_not_after():
+    """As 2015: clip to 0..255, warp, and leave the cubic kernel's overshoot
+    for the next step's clip (train.py:213-222)."""
+    image = np.zeros((32, 32, 3), np.float32)
+    image[:, 16:] = 400.0                        # clipped to 255 first
     out = zoom(image, STREAM2015)
-    assert out.max() <= 255 and out.min() >= 0
-    scale = 1.05 ** (17 / 25.0)
-    np.testing.assert_allclose(out[20:28, 20:44], np.clip(
-        warp(np.clip(image, 0, 255), scale, 0.17), 0, 255)[20:28, 20:44], atol=1e-3)
+    np.testing.assert_array_equal(out, warp(np.clip(image, 0, 255), 1.05 ** (17 / 25.0),
+                                            0.17))
+    assert out.max() > 255.5 and out.min() < -0.5   # overshoot at the edge, unclipped
+
+
+def test_2015s_kernel_blurs_more_than_the_bspline():
+    """One 17-frame zoom of noise keeps less of its standard deviation with
+    2015's cubic convolution than with scipy's prefiltered B-spline."""
+    import dataclasses
+    image = noise(96, 128)
+    spline = dataclasses.replace(STREAM2015, zoom_kernel="bspline")
+    kept = [zoom(image, p)[8:-8, 8:-8].std() / image.std() for p in (STREAM2015, spline)]
+    assert 0.75 < kept[0] < 0.85 < kept[1] < 0.92, kept
 
 
 def test_in_between_starts_at_previous_and_blends_linearly():
@@ -59,3 +150,11 @@ def test_overlay_writes_text():
     assert out.shape == frame.shape
     assert (out[5:20, 5:60] == 255).any() and (out[5:20, 5:60] == 0).any()
     assert (out[30:, 80:] == 128).all()
+
+
+def test_overlay_glyphs_are_unsmoothed_and_the_caption_is_2015s():
+    out = overlay_text(np.full((40, 120, 3), 128, np.float32), "volcano & bee")
+    box = out[3:30, 3:110]
+    assert set(np.unique(box)) <= {0.0, 128.0, 255.0}  # black box, white glyphs, no grey
+    assert caption(["volcano"], "viewer") == "@viewer: volcano"
+    assert caption(["wood rabbit", "analog clock"]) == "wood rabbit & analog clock"

@@ -37,7 +37,8 @@ def test_overrides_parse_like_the_setting():
     hash(p)
 
 
-@pytest.mark.parametrize("bad", ["no_such=1", "learning_rate=fast", "name=x"])
+@pytest.mark.parametrize("bad", ["no_such=1", "learning_rate=fast", "name=x",
+                                 "half_row=middle", "zoom_kernel=lanczos"])
 def test_bad_overrides_are_user_errors(bad):
     with pytest.raises(UserError):
         get_profile("stream2015", parse_sets(PROFILES["stream2015"], [bad]))

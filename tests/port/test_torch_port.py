@@ -32,7 +32,7 @@ from reproduce import cli  # noqa: E402
 from reproduce import reference  # noqa: E402
 from reproduce.lsd2015.frames import zoom  # noqa: E402
 from reproduce.prior.fit import load_prior  # noqa: E402
-from helpers.reference import LAYER, SIZE  # noqa: E402
+from helpers.reference import DREAM_LAYER, SIZE  # noqa: E402
 
 import reproduce_torch as rt  # noqa: E402
 from reproduce_torch.objectives import layer_l2  # noqa: E402
@@ -104,10 +104,10 @@ def test_stages_before_the_update(tiny_model, prior, profile, ref):
 
 def test_deepdream_gradient(tiny_model, ref):
     arrays, attrs = ref
-    assert attrs["deepdream_layer"] == LAYER
+    assert attrs["deepdream_layer"] == DREAM_LAYER
     net = rt.build_net(tiny_model, "cpu")
     pixels = as_tensor(arrays["start"]).requires_grad_(True)
-    value = layer_l2(LAYER)(net.activations(rt.preprocess(pixels, tiny_model, "scalar")))
+    value = layer_l2(DREAM_LAYER)(net.activations(rt.preprocess(pixels, tiny_model, "scalar")))
     grad, = torch.autograd.grad(value, pixels)
     assert_scaled(value.item(), arrays["deepdream/objective"], what="deepdream/objective")
     assert_scaled(grad, arrays["deepdream/grad"], what="deepdream/grad")
