@@ -123,7 +123,7 @@ def vgg16_shaped():
     layers[0] = LayerSpec("conv1_1", "conv", W=np.ones((1, 3, 3, 3), np.float32),
                           b=np.zeros(1, np.float32), pad=(1,) * 4, stride=(1, 1))
     return Model(layers=layers, model_name="vgg16-shaped", channel_order="RGB",
-                 mean=np.zeros(3, np.float32), image_size=(224, 224))
+                 mean=np.zeros(3, np.float32), image_shape=(224, 224))
 
 
 def test_lsd2015_is_an_expression_of_the_pieces():
