@@ -100,7 +100,12 @@ def build(results, title, intro, records=None):
     page = PAGE.format(title=html.escape(title), intro=intro,
                        figures="\n".join(figure_html(r) for r in records))
     out = os.path.join(results, "index.html")
-    with atomic_path(out) as tmp:
-        with open(tmp, "w") as f:
-            f.write(page)
+    write_text(page, out)
     return out, len(records)
+
+
+def write_text(text, path):
+    """Write a page (or any text) to ``path``, atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)

@@ -1,0 +1,136 @@
+"""The worker side: one task renders one class (or, on the torch backend, a
+batch of classes at once) and writes each picture and its record atomically.
+
+A worker process keeps what it built for the last job it saw (:data:`_STATE`,
+keyed by the frozen job): the model, the compiled dreamer, the start image
+and the judge.  A compile takes seconds to minutes; every later class the
+worker gets reuses it.  Records go back to the driver as the task's result
+and also lie on disk (``records/NNNN.json``), so a driver that dies loses
+nothing a worker finished.
+"""
+import os
+import socket
+import time
+import types
+
+from ..fileio import save_image
+from ..report.gallery import write_record
+from .plan import class_name, image_file, record_file
+
+_STATE = {}  # job -> _Built: one entry, the job this process works on
+
+
+class _Built:
+    """What one worker process compiles once per job."""
+
+    def __init__(self, job):
+        from ..nets.weights import load_model
+        from ..recipes import get_recipe
+        self.model = load_model(job.weights)
+        self.recipe = get_recipe(job.recipe)
+        args = recipe_args(job)
+        self.start, self.profile = self.recipe.start(args, job.profile)
+        if job.batch > 1:
+            from reproduce_torch.batch import BatchDreamer
+            from ..pipeline import load_prior_option
+            from reproduce_torch import build_net
+            self.dreamer = BatchDreamer(build_net(self.model), self.profile,
+                                        load_prior_option(job.prior, job.prior_dir))
+        else:
+            self.dreamer = self.recipe.build(args, self.model, self.profile, job.backend)
+        self.judge = None
+        if job.judge:
+            from ..report.judge import Judge
+            self.judge = Judge(load_model(job.judge))
+
+
+def recipe_args(job):
+    """The attributes the recipes' ``start``/``build`` read, from the job's
+    values (their current API takes parsed options).  ``set`` only tells
+    them whether ``image_size`` was given."""
+    return types.SimpleNamespace(prior=job.prior, prior_dir=job.prior_dir,
+                                 start=job.start, seed=job.seed,
+                                 set=["image_size"] if job.explicit_size else [])
+
+
+def built(job):
+    """(this process's compiled state for ``job``, whether it was built now)."""
+    if job in _STATE:
+        return _STATE[job], False
+    _STATE.clear()  # one job at a time: free the last one's memory first
+    _STATE[job] = _Built(job)
+    return _STATE[job], True
+
+
+def render(job, indices, out_dir, digest):
+    """Render classes ``indices`` (one, or a batch) into ``out_dir``; return
+    their records.  Each picture and record is written atomically, the
+    picture first, so a record on disk always has its picture."""
+    state, compiled = built(job)
+    started = time.time()
+    if job.batch > 1:
+        images = _run_batch(state, job, indices)
+    else:
+        images = [_run_one(state, job, indices[0])]
+    seconds = time.time() - started
+    worker = {"host": socket.gethostname(), "pid": os.getpid(), "compiled": compiled}
+    return [_finish(state, job, index, image, seconds, len(indices), worker, out_dir,
+                    digest) for index, image in zip(indices, images)]
+
+
+def _run_one(state, job, index):
+    state.recipe.begin(state.dreamer, state.start, job.seed)
+    state.dreamer.set_classes(index)
+    for _ in state.dreamer.run():
+        pass
+    return state.dreamer.get_image()
+
+
+def _run_batch(state, job, indices):
+    state.dreamer.set_images([state.start] * len(indices))
+    state.dreamer.set_classes(indices)
+    for _ in state.dreamer.run():
+        pass
+    return list(state.dreamer.get_images())
+
+
+def _finish(state, job, index, image, seconds, batch, worker, out_dir, digest):
+    from ..nets.weights import sha256_of
+    description = state.model.descriptions[index]
+    path = os.path.join(out_dir, image_file(index))
+    save_image(image, path)
+    record = {"index": index, "name": "%04d" % index, "image": image_file(index),
+              "classes": [class_name(description)], "description": description,
+              "caption": description, "status": "done", "digest": digest,
+              "sha256": sha256_of(path), "seconds": round(seconds, 2), "batch": batch,
+              "steps": state.profile.steps, "quick": False,
+              "weights": os.path.basename(job.weights), "recipe": job.recipe,
+              "prior": state.recipe.prior_label(recipe_args(job)), "seed": job.seed,
+              "backend": job.backend, "worker": worker,
+              "settings": {k: list(v) if isinstance(v, tuple) else v
+                           for k, v in state.profile.settings().items()}}
+    if state.judge is not None:
+        top = state.judge.top(image)
+        hit, rank, names = state.judge.read(top, _judge_index(state.judge, index,
+                                                              description))
+        record["judge"] = {"model": state.judge.model.model_name, "hit": hit,
+                           "rank": rank, "top5": names, "top5_index": top}
+    write_record(record, os.path.join(out_dir, record_file(index)))
+    return record
+
+
+def _judge_index(judge, index, description):
+    """The class in the judge's own list (the same index for two ImageNet-1k nets)."""
+    from ..nets.classes import find_class
+    names = judge.model.descriptions
+    if index < len(names) and names[index] == description:
+        return index
+    return find_class(class_name(description), names)
+
+
+def failed_record(index, description, error, digest):
+    """The record of a class that failed twice (written by the driver, which
+    alone sees the last error)."""
+    return {"index": index, "name": "%04d" % index, "image": "", "status": "failed",
+            "classes": [class_name(description)], "description": description,
+            "digest": digest, "error": error, "settings": {}}
