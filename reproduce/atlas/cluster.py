@@ -39,7 +39,7 @@ def local_cluster(workers=None):
     threads = str(max(1, cores // workers))
     return LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True,
-        dashboard_address=None, silence_logs=logging.ERROR,
+        dashboard_address=":0", silence_logs=logging.ERROR,
         scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
         env={"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
 

@@ -54,26 +54,30 @@ def recipe_args(job):
 
 
 def built(job):
-    """(this process's compiled state for ``job``, whether it was built now)."""
+    """(this process's compiled state for ``job``, the seconds it took to build
+    it now, or None when it was built for an earlier class)."""
     if job in _STATE:
-        return _STATE[job], False
+        return _STATE[job], None
     _STATE.clear()  # one job at a time: free the last one's memory first
+    started = time.time()
     _STATE[job] = _Built(job)
-    return _STATE[job], True
+    return _STATE[job], time.time() - started
 
 
 def render(job, indices, out_dir, digest):
     """Render classes ``indices`` (one, or a batch) into ``out_dir``; return
     their records.  Each picture and record is written atomically, the
     picture first, so a record on disk always has its picture."""
-    state, compiled = built(job)
+    state, build_seconds = built(job)
     started = time.time()
     if job.batch > 1:
         images = _run_batch(state, job, indices)
     else:
         images = [_run_one(state, job, indices[0])]
     seconds = time.time() - started
-    worker = {"host": socket.gethostname(), "pid": os.getpid(), "compiled": compiled}
+    worker = {"host": socket.gethostname(), "pid": os.getpid(),
+              "compiled": build_seconds is not None,
+              "build_seconds": round(build_seconds or 0.0, 1)}
     return [_finish(state, job, index, image, seconds, len(indices), worker, out_dir,
                     digest) for index, image in zip(indices, images)]
 
