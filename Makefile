@@ -65,9 +65,14 @@ FIGURES := bee spider_web tree_frog cheeseburger pizza gondola volcano kit_fox \
 RESULTS ?= results
 FIGURE_FLAGS := --weights $(WEIGHTS) --results $(RESULTS) $(if $(QUICK),--quick) $(if $(PRIOR),--prior $(PRIOR)) $(FIGURE_ARGS)
 
+# $(call run_scripts,SCRIPTS,FLAGS): each script with FLAGS, one after another;
+# with SCHEDULER=tcp://HOST:PORT one task each on that Dask cluster (SCHEDULER=local:
+# a local cluster, one worker per core), README "The class atlas".
+run_scripts = $(if $(SCHEDULER),$(PY) -m reproduce run-scripts --scheduler $(SCHEDULER) --args "$(2)" $(1),for s in $(1); do $(PY) $$s $(2) || exit $$?; done)
+
 figures: setup
 	@test -f $(WEIGHTS) || { echo "error: $(WEIGHTS) not found; run \`make weights\` first (or make figures WEIGHTS=path)" >&2; exit 2; }
-	@for f in $(FIGURES); do $(PY) experiments/$$f.py $(FIGURE_FLAGS) || exit $$?; done
+	@$(call run_scripts,$(FIGURES:%=experiments/%.py),$(FIGURE_FLAGS))
 	$(PY) experiments/gallery.py --results $(RESULTS)
 
 # The DeepDream seed gallery: one script per picture of the DeepDream explainer

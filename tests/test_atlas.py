@@ -62,11 +62,29 @@ def job(tiny_weights, judge_weights):
 # -- worker functions (sent by value) ----------------------------------------
 
 def logged(job, indices, out_dir, digest):
-    """tasks.render, and one line per class rendered in ``out_dir``/../log."""
+    """tasks.render, and a line per record it returns in ``out_dir``/../log:
+    class, worker and when the picture was made (a record that render found
+    on disk rather than made again logs the same line again)."""
     records = tasks.render(job, indices, out_dir, digest)
     with open(os.path.join(out_dir, "..", "log"), "a") as f:
-        f.write("".join("%d %d\n" % (r["index"], os.getpid()) for r in records))
+        f.write("".join("%d %d %r\n" % (r["index"], r["worker"]["pid"], r["finished"])
+                        for r in records))
     return records
+
+
+def holds_after_1(job, indices, out_dir, digest):
+    """Classes 0 and 1 render at once; the others wait for a file ``go``
+    (render) or ``stop`` (give up) beside ``out_dir``, so that an interrupt
+    after two records finds them not done."""
+    import time
+    if indices[0] > 1:
+        folder = os.path.join(out_dir, "..")
+        deadline = time.time() + 300
+        while not os.path.exists(os.path.join(folder, "go")):
+            if os.path.exists(os.path.join(folder, "stop")) or time.time() > deadline:
+                raise RuntimeError("stopped")
+            time.sleep(0.05)
+    return logged(job, indices, out_dir, digest)
 
 
 def dies_once_on_2(job, indices, out_dir, digest):
@@ -91,10 +109,10 @@ def fails_on_1_kills_on_4(job, indices, out_dir, digest):
 # -- helpers --------------------------------------------------------------------
 
 def rendered(tmp_path):
-    """Class indices in the render log, in order (one entry per render)."""
+    """Class indices in the render log, one entry per picture made."""
     log = tmp_path / "log"
-    return [int(line.split()[0]) for line in log.read_text().split("\n") if line] \
-        if log.exists() else []
+    lines = set(log.read_text().split("\n")) - {""} if log.exists() else set()
+    return [int(line.split()[0]) for line in lines]
 
 
 def page_indices(out_dir):
@@ -160,19 +178,19 @@ def test_resume_after_an_interrupted_run(tmp_path, client, model, job):
         if len(seen) == 2:
             raise KeyboardInterrupt
 
-    first = atlas(job, out, client, model, on_record=interrupt)
-    assert first.interrupted
-    # the cancelled tasks a worker had begun may still finish: wait for them
+    first = atlas(job, out, client, model, task=holds_after_1, on_record=interrupt)
+    assert first.interrupted and sorted(seen) == [0, 1]
+    (tmp_path / "stop").write_text("")  # the cancelled tasks still held give up
     _wait_idle(client)
-    done_after_first = sorted(plan.pending(str(out), CLASSES, job.digest())[1])
-    assert set(seen) <= set(done_after_first) and len(done_after_first) < 6
+    assert sorted(plan.pending(str(out), CLASSES, job.digest())[1]) == [0, 1]
     # a valid page of every class, the pending ones too
     assert page_indices(str(out)) == CLASSES
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["counts"]["done"] >= 2 and manifest["counts"]["pending"] >= 1
+    assert manifest["counts"] == {"done": 2, "failed": 0, "pending": 4}
+    assert "Not rendered yet" in (out / "classes" / "0004.html").read_text()
 
     second = atlas(job, out, client, model)
-    assert second.skipped == len(done_after_first)
+    assert (second.skipped, second.rendered) == (2, 4)
     assert sorted(rendered(tmp_path)) == CLASSES  # each class exactly once
     assert json.loads((out / "manifest.json").read_text())["counts"]["done"] == 6
 
@@ -286,3 +304,18 @@ def test_bad_options_fail_before_any_worker(tiny_weights, tmp_path):
         plan.make_job(str(tmp_path / "none.h5"), "fourier", PROFILE)
     with pytest.raises(UserError, match="judge"):
         plan.make_job(tiny_weights, "fourier", PROFILE, judge=str(tmp_path / "j.h5"))
+
+
+@pytest.mark.slow
+def test_scripts_run_one_task_each(tmp_path, client):
+    from reproduce.atlas.scripts import run_scripts
+    good, bad = tmp_path / "good.py", tmp_path / "bad.py"
+    good.write_text("import sys\nopen(sys.argv[2], 'w').write(sys.argv[1])\n")
+    bad.write_text("print('broken on purpose')\nraise SystemExit(3)\n")
+    out = tmp_path / "made.txt"
+    with open(tmp_path / "report", "w") as report:
+        results = run_scripts([str(good), str(bad)], ["hello", str(out)], client, report)
+    assert sorted((r["script"], r["returncode"]) for r in results) == \
+        [(str(bad), 3), (str(good), 0)]
+    assert out.read_text() == "hello"
+    assert "broken on purpose" in (tmp_path / "report").read_text()

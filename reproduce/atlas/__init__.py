@@ -9,7 +9,7 @@ and a browsable page of them all.
 * :mod:`.cluster` -- Dask set-up (a local cluster, or an existing scheduler)
   and the driver loop that only collects records;
 * :mod:`.page`    -- the HTML: a searchable grid, one page per class;
-* :mod:`.figures` -- any list of scripts run as one task each (``make figures``).
+* :mod:`.scripts` -- any list of scripts run as one task each (``make figures``).
 
 ``python -m reproduce atlas`` is the command (reproduce/commands/atlas.py).
 """

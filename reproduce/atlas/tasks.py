@@ -15,7 +15,7 @@ import types
 
 from ..fileio import save_image
 from ..report.gallery import write_record
-from .plan import class_name, image_file, record_file
+from .plan import class_name, image_file, is_done, read_record, record_file
 
 _STATE = {}  # job -> _Built: one entry, the job this process works on
 
@@ -67,7 +67,20 @@ def built(job):
 def render(job, indices, out_dir, digest):
     """Render classes ``indices`` (one, or a batch) into ``out_dir``; return
     their records.  Each picture and record is written atomically, the
-    picture first, so a record on disk always has its picture."""
+    picture first, so a record on disk always has its picture.
+
+    A class whose picture is already on disk with this digest is not
+    rendered again: Dask runs a task a second time when the worker holding
+    its result dies before the driver fetched it, and the disk, not the
+    worker's memory, is what counts."""
+    done = {i: r for i, r in ((i, read_record(out_dir, i)) for i in indices)
+            if is_done(out_dir, r, digest)}
+    todo = [i for i in indices if i not in done]
+    return [done[i] for i in indices if i in done] + (
+        _render(job, todo, out_dir, digest) if todo else [])
+
+
+def _render(job, indices, out_dir, digest):
     state, build_seconds = built(job)
     started = time.time()
     if job.batch > 1:
@@ -110,7 +123,7 @@ def _finish(state, job, index, image, seconds, batch, worker, out_dir, digest):
               "steps": state.profile.steps, "quick": False,
               "weights": os.path.basename(job.weights), "recipe": job.recipe,
               "prior": state.recipe.prior_label(recipe_args(job)), "seed": job.seed,
-              "backend": job.backend, "worker": worker,
+              "backend": job.backend, "worker": worker, "finished": time.time(),
               "settings": {k: list(v) if isinstance(v, tuple) else v
                            for k, v in state.profile.settings().items()}}
     if state.judge is not None:
