@@ -172,7 +172,8 @@ def make_atlas(job, model, classes="all", out_dir="results/atlas", scheduler=Non
     ``scheduler``; returns the finished :class:`Run`."""
     indices = plan.select_classes(classes, model.descriptions)
     out_dir = os.path.abspath(out_dir)
-    title = title or "Class atlas: %s, %s recipe" % (model.model_name, job.recipe)
+    title = title or "Class atlas: %s, %s recipe" % (model.model_name,
+                                                      job.picture.recipe)
     with connect(scheduler, workers) as client:
         return run_atlas(job, indices, out_dir, client, model.descriptions, title,
                          progress)

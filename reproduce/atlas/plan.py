@@ -25,6 +25,7 @@ import re
 from typing import Optional
 
 from ..errors import UserError
+from ..job import PictureJob
 from ..nets.classes import find_class
 from ..report.gallery import write_record
 
@@ -35,42 +36,42 @@ MANIFEST = "manifest.json"
 class AtlasJob:
     """Everything a worker needs to render any class of the run (values only).
 
-    ``profile`` is the recipe's settings dataclass with every override
-    applied and aimed at the model (a frozen ``Profile``/``FourierProfile``);
-    ``explicit_size``: the user gave ``image_size``, so a start image is
-    resized to it rather than setting it.  ``batch``: classes per task
-    (torch backend only).  ``judge``: weights of the classifier that scores
-    the pictures, or None.
+    ``picture``: what every picture is made with -- a
+    :class:`~reproduce.job.PictureJob` without classes (weights, recipe,
+    profile, typed overrides, prior, start image, seed, backend), paths
+    absolute.  ``batch``: classes per task (torch backend only).  ``judge``:
+    weights of the classifier that scores the pictures, or None.
     """
-    weights: str
-    recipe: str
-    profile: object
-    explicit_size: bool = False
-    prior: Optional[str] = None
-    prior_dir: Optional[str] = None
-    start: Optional[str] = None
-    seed: int = 0
-    backend: str = "theano"
+    picture: PictureJob
     batch: int = 1
     judge: Optional[str] = None
 
+    def profile(self):
+        """The recipe's settings with the job's overrides (not yet aimed at the
+        model's logit layer: the weights' digest covers that)."""
+        from ..lsd2015.profiles import apply_overrides
+        from ..recipes import base_settings
+        p = self.picture
+        return apply_overrides(base_settings(p.recipe, p.profile), p.overrides)
+
     def settings(self):
         """Plain JSON values of what shapes a picture (``batch`` does not)."""
-        return {"weights": os.path.basename(self.weights), "recipe": self.recipe,
-                "profile": _plain(self.profile.settings()),
-                "explicit_size": self.explicit_size, "prior": self.prior,
-                "prior_dir": self.prior_dir, "start": self.start, "seed": self.seed,
-                "backend": self.backend}
+        p = self.picture
+        return {"weights": os.path.basename(p.weights), "recipe": p.recipe,
+                "profile": p.profile, "settings": _plain(self.profile().settings()),
+                "prior": p.prior, "prior_dir": p.prior_dir, "start": p.start,
+                "seed": p.seed, "backend": p.backend}
 
     def digest(self):
         """sha256 of :meth:`settings` and of the input files' contents: equal
         digests mean a picture on disk is the one this job would make."""
         from ..nets.weights import sha256_of
-        files = [self.weights, self.start, self.prior]
-        if self.recipe == "lsd2015" and self.prior is None:
-            from ..paths import PRIOR
+        from ..paths import PRIOR
+        p = self.picture
+        files = [p.weights, p.start, p.prior]
+        if p.recipe == "lsd2015" and p.prior is None:
             files.append(PRIOR)
-        contents = {p: sha256_of(p) for p in files if p and os.path.isfile(p)}
+        contents = {f: sha256_of(f) for f in files if f and os.path.isfile(f)}
         text = json.dumps([self.settings(), sorted(contents.values())], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -214,41 +215,38 @@ def write_manifest(out_dir, data):
     write_record(data, os.path.join(out_dir, MANIFEST))
 
 
-def make_job(weights, recipe, profile, explicit_size=False, prior=None, prior_dir=None,
-             start=None, seed=0, backend="theano", batch=1, judge=None):
-    """An :class:`AtlasJob` after the checks a driver can make before any
-    worker starts: (job, the loaded model).  ``profile`` is the recipe's
-    settings with the user's overrides; paths become absolute, for workers
-    whose working folder differs."""
-    from ..nets.weights import load_model
-    from ..pipeline import load_prior_option
-    model = load_model(weights)
-    if not model.has_classes:
-        raise UserError("%s has no classes (a feature extractor); an atlas needs a "
-                        "classifier such as weights/efficientnet_lite0.h5" % weights)
+def make_job(picture, batch=1, judge=None):
+    """An :class:`AtlasJob` for ``picture`` (a PictureJob; its classes are
+    ignored) after the checks a driver can make before any worker starts:
+    (job, the loaded model).  Paths become absolute, for workers whose
+    working folder differs."""
+    from ..prior.fit import load_prior_spec
+    from ..recipes import backend_classes, get_recipe, load_weights
+    recipe = get_recipe(picture.recipe)
+    model = load_weights(picture.weights)
+    model.require_classes("atlas pictures", picture.weights)
     if batch < 1:
         raise UserError("--batch must be at least 1")
-    if batch > 1 and (backend != "torch" or recipe != "lsd2015"):
+    if batch > 1 and (picture.backend != "torch" or recipe.name != "lsd2015"):
         raise UserError("--batch %d: batches run on the torch backend with the "
                         "lsd2015 recipe; add --backend torch --recipe lsd2015, or "
                         "leave out --batch" % batch)
-    if backend == "torch" and recipe != "lsd2015":
+    if picture.backend == "torch" and recipe.name != "lsd2015":
         raise UserError("--recipe %s runs on the Theano engine only; leave out "
-                        "--backend torch" % recipe)
-    if backend == "torch":
-        from ..pipeline import backend_classes
-        backend_classes("torch")  # PyTorch installed?
-    if recipe == "lsd2015":
-        load_prior_option(prior, prior_dir)  # a missing prior fails here, once
-    if start and not os.path.isfile(start):
-        raise UserError("%s: no such start image" % start)
+                        "--backend torch" % recipe.name)
+    backend_classes(picture.backend)  # PyTorch installed?
+    if recipe.name == "lsd2015":
+        load_prior_spec(picture.prior, picture.prior_dir)  # a missing prior fails once, here
+    if picture.start and not os.path.isfile(picture.start):
+        raise UserError("%s: no such start image" % picture.start)
     if judge and not os.path.isfile(judge):
         raise UserError("%s: no such judge weights file (give --judge none to go "
                         "without)" % judge)
     absolute = lambda p: os.path.abspath(p) if p and os.path.exists(p) else p  # noqa: E731
-    job = AtlasJob(weights=os.path.abspath(weights), recipe=recipe,
-                   profile=profile.for_model(model), explicit_size=explicit_size,
-                   prior=absolute(prior), prior_dir=absolute(prior_dir),
-                   start=absolute(start), seed=seed, backend=backend, batch=batch,
-                   judge=absolute(judge))
+    picture = dataclasses.replace(
+        picture, classes=(), weights=os.path.abspath(picture.weights),
+        prior=absolute(picture.prior), prior_dir=absolute(picture.prior_dir),
+        start=absolute(picture.start))
+    job = AtlasJob(picture, batch, absolute(judge))
+    job.profile()  # a wrong --set fails here, before any worker
     return job, model

@@ -11,7 +11,6 @@ nothing a worker finished.
 import os
 import socket
 import time
-import types
 
 from ..fileio import save_image
 from ..report.gallery import write_record
@@ -25,32 +24,20 @@ class _Built:
 
     def __init__(self, job):
         from ..nets.weights import load_model
-        from ..recipes import get_recipe
-        self.model = load_model(job.weights)
-        self.recipe = get_recipe(job.recipe)
-        args = recipe_args(job)
-        self.start, self.profile = self.recipe.start(args, job.profile)
+        from ..recipes import build_dreamer, get_recipe, job_settings
+        picture = job.picture
+        self.model = load_model(picture.weights)
+        self.recipe = get_recipe(picture.recipe)
+        self.start, self.profile = self.recipe.start(
+            picture, job_settings(picture, self.model))
         if job.batch > 1:
-            from reproduce_torch.batch import BatchDreamer
-            from ..pipeline import load_prior_option
-            from reproduce_torch import build_net
-            self.dreamer = BatchDreamer(build_net(self.model), self.profile,
-                                        load_prior_option(job.prior, job.prior_dir))
+            self.dreamer = self.recipe.build_batch(picture, self.model, self.profile)
         else:
-            self.dreamer = self.recipe.build(args, self.model, self.profile, job.backend)
+            self.dreamer = build_dreamer(picture, self.profile, self.model)
         self.judge = None
         if job.judge:
             from ..report.judge import Judge
             self.judge = Judge(load_model(job.judge))
-
-
-def recipe_args(job):
-    """The attributes the recipes' ``start``/``build`` read, from the job's
-    values (their current API takes parsed options).  ``set`` only tells
-    them whether ``image_size`` was given."""
-    return types.SimpleNamespace(prior=job.prior, prior_dir=job.prior_dir,
-                                 start=job.start, seed=job.seed,
-                                 set=["image_size"] if job.explicit_size else [])
 
 
 def built(job):
@@ -96,7 +83,7 @@ def _render(job, indices, out_dir, digest):
 
 
 def _run_one(state, job, index):
-    state.recipe.begin(state.dreamer, state.start, job.seed)
+    state.recipe.begin(state.dreamer, state.start, job.picture.seed)
     state.dreamer.set_classes(index)
     for _ in state.dreamer.run():
         pass
@@ -116,14 +103,15 @@ def _finish(state, job, index, image, seconds, batch, worker, out_dir, digest):
     description = state.model.descriptions[index]
     path = os.path.join(out_dir, image_file(index))
     save_image(image, path)
+    picture = job.picture
     record = {"index": index, "name": "%04d" % index, "image": image_file(index),
               "classes": [class_name(description)], "description": description,
               "caption": description, "status": "done", "digest": digest,
               "sha256": sha256_of(path), "seconds": round(seconds, 2), "batch": batch,
               "steps": state.profile.steps, "quick": False,
-              "weights": os.path.basename(job.weights), "recipe": job.recipe,
-              "prior": state.recipe.prior_label(recipe_args(job)), "seed": job.seed,
-              "backend": job.backend, "worker": worker, "finished": time.time(),
+              "weights": os.path.basename(picture.weights), "recipe": picture.recipe,
+              "prior": state.recipe.prior_label(picture), "seed": picture.seed,
+              "backend": picture.backend, "worker": worker, "finished": time.time(),
               "settings": {k: list(v) if isinstance(v, tuple) else v
                            for k, v in state.profile.settings().items()}}
     if state.judge is not None:

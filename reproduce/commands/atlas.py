@@ -1,7 +1,6 @@
 """``atlas``: one picture per class, rendered on a Dask cluster, and a page of them."""
-import argparse
-
 from ..paths import EMBEDDED_CLASSIFIER, JUDGE, shown
+from ._options import RAW, add_prior_arguments, picture_job
 
 EPILOG = """examples:
   python -m reproduce atlas --weights weights/efficientnet_lite0.h5 --recipe fourier
@@ -21,10 +20,10 @@ shared disk), then pass --scheduler tcp://HOST:8786 (README, "The class atlas").
 def register(sub):
     p = sub.add_parser("atlas", help="one picture per class on a Dask cluster, and a "
                                      "searchable page of them all",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG, formatter_class=RAW)
     p.add_argument("--weights", default=shown(EMBEDDED_CLASSIFIER),
                    help="our HDF5 classifier (default %(default)s)")
-    p.add_argument("--classes", default="all", metavar="all|LIST|FILE",
+    p.add_argument("--classes", dest="class_spec", default="all", metavar="all|LIST|FILE",
                    help="all (default); names, indices and ranges separated by "
                         "commas (\"0-49,volcano\"); or a file of them, one a line")
     p.add_argument("--recipe", choices=("lsd2015", "fourier"), default="lsd2015",
@@ -36,11 +35,7 @@ def register(sub):
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a setting of the recipe, e.g. --set image_size=96x96")
     p.add_argument("--steps", type=int, help="shortcut for --set steps=N")
-    p.add_argument("--prior", default=None,
-                   help="lsd2015: prior HDF5 file (default weights/prior_student.h5), "
-                        "'lsd2015' for the 2015 files, or 'none'")
-    p.add_argument("--prior-dir", default=None,
-                   help="folder of the 2015 prior files and start images")
+    add_prior_arguments(p)
     p.add_argument("--start", default=None, help="start image (lsd2015: default the "
                                                  "profile's 2015 one, else grey noise)")
     p.add_argument("--seed", type=int, default=0)
@@ -59,7 +54,7 @@ def register(sub):
                         "(default %s when it exists; 'none': no judge)" % shown(JUDGE))
     p.add_argument("--title", default=None)
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, classes=[])  # each picture's class comes from --classes
 
 
 def run(args):
@@ -68,16 +63,11 @@ def run(args):
 
     from ..atlas.cluster import make_atlas
     from ..atlas.plan import make_job
-    from ..recipes import get_recipe
 
     judge = None if args.judge == "none" else (
         args.judge or (JUDGE if os.path.exists(JUDGE) else None))
-    job, model = make_job(
-        args.weights, args.recipe, get_recipe(args.recipe).profile(args),
-        explicit_size=any(s.startswith("image_size") for s in args.set),
-        prior=args.prior, prior_dir=args.prior_dir, start=args.start, seed=args.seed,
-        backend=args.backend, batch=args.batch, judge=judge)
-    result = make_atlas(job, model, args.classes, args.out_dir, args.scheduler,
+    job, model = make_job(picture_job(args), args.batch, judge)
+    result = make_atlas(job, model, args.class_spec, args.out_dir, args.scheduler,
                         args.workers, args.title, not args.no_progress)
     t = result.timing()
     print("%s: %d rendered in %.0f s (%.0f classes per hour), %d skipped (already "

@@ -21,13 +21,18 @@ import cloudpickle  # noqa: E402  (a dependency of distributed)
 
 from reproduce.atlas import cluster, page, plan, tasks  # noqa: E402
 from reproduce.errors import UserError  # noqa: E402
+from reproduce.job import PictureJob  # noqa: E402
 from reproduce.nets.weights import sha256_of  # noqa: E402
-from reproduce.recipes import FOURIER  # noqa: E402
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 CLASSES = [0, 1, 2, 3, 4, 5]
-PROFILE = dataclasses.replace(FOURIER, image_size=(48, 48), steps=2)
+SMALL = (("image_size", (48, 48)), ("steps", 2))
+
+
+def fourier(weights, **fields):
+    return PictureJob(**dict(dict(weights=weights, recipe="fourier", overrides=SMALL),
+                             **fields))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +50,7 @@ def model(tiny_weights):
 
 @pytest.fixture(scope="module")
 def judge_weights(tmp_path_factory):
-    from models import tiny_vgg
+    from helpers.models import tiny_vgg
     from reproduce.nets.weights import save_model
     path = str(tmp_path_factory.mktemp("judge") / "judge.h5")
     save_model(tiny_vgg(seed=1), path)  # a different net: it made no picture
@@ -54,8 +59,7 @@ def judge_weights(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def job(tiny_weights, judge_weights):
-    job, _ = plan.make_job(tiny_weights, "fourier", PROFILE, seed=3,
-                           judge=judge_weights)
+    job, _ = plan.make_job(fourier(tiny_weights, seed=3), judge=judge_weights)
     return job
 
 
@@ -150,7 +154,7 @@ def test_every_class_once_then_a_rerun_renders_nothing(tmp_path, client, model, 
     assert (again.rendered, again.skipped) == (0, 6)
     assert sorted(rendered(tmp_path)) == CLASSES
     # other settings are another picture: nothing is skipped
-    other = dataclasses.replace(job, seed=4)
+    other = dataclasses.replace(job, picture=dataclasses.replace(job.picture, seed=4))
     assert plan.pending(str(out), CLASSES, other.digest())[0] == CLASSES
 
 
@@ -235,11 +239,11 @@ def test_a_class_that_fails_twice_is_recorded_and_the_rest_finish(tmp_path, clie
 @pytest.mark.slow
 def test_torch_batches_on_the_cluster(tmp_path, client, model, tiny_weights):
     pytest.importorskip("torch")
-    from reproduce.lsd2015.profiles import STREAM2015
-    profile = dataclasses.replace(STREAM2015, image_size=(32, 32), steps=3,
-                                  steps_per_zoom=2)
-    job, _ = plan.make_job(tiny_weights, "lsd2015", profile, explicit_size=True,
-                           prior="none", backend="torch", batch=2)
+    picture = PictureJob(weights=tiny_weights, recipe="lsd2015", profile="stream2015",
+                         overrides=(("image_size", (32, 32)), ("steps", 3),
+                                    ("steps_per_zoom", 2)),
+                         prior="none", backend="torch")
+    job, _ = plan.make_job(picture, batch=2)
     run = atlas(job, tmp_path / "atlas", client, model, classes=[7, 8, 9])
     assert (run.rendered, run.failed) == (3, 0)
     assert [r["batch"] for _, r in sorted(run.records.items())] == [2, 2, 1]
@@ -297,25 +301,12 @@ def test_class_selection(model, tmp_path):
 
 def test_bad_options_fail_before_any_worker(tiny_weights, tmp_path):
     with pytest.raises(UserError, match="batch"):
-        plan.make_job(tiny_weights, "fourier", PROFILE, batch=4)
+        plan.make_job(fourier(tiny_weights), batch=4)
     with pytest.raises(UserError, match="Theano engine only"):
-        plan.make_job(tiny_weights, "fourier", PROFILE, backend="torch")
+        plan.make_job(fourier(tiny_weights, backend="torch"))
     with pytest.raises(UserError, match="no such weights"):
-        plan.make_job(str(tmp_path / "none.h5"), "fourier", PROFILE)
+        plan.make_job(fourier(str(tmp_path / "none.h5")))
     with pytest.raises(UserError, match="judge"):
-        plan.make_job(tiny_weights, "fourier", PROFILE, judge=str(tmp_path / "j.h5"))
-
-
-@pytest.mark.slow
-def test_scripts_run_one_task_each(tmp_path, client):
-    from reproduce.atlas.scripts import run_scripts
-    good, bad = tmp_path / "good.py", tmp_path / "bad.py"
-    good.write_text("import sys\nopen(sys.argv[2], 'w').write(sys.argv[1])\n")
-    bad.write_text("print('broken on purpose')\nraise SystemExit(3)\n")
-    out = tmp_path / "made.txt"
-    with open(tmp_path / "report", "w") as report:
-        results = run_scripts([str(good), str(bad)], ["hello", str(out)], client, report)
-    assert sorted((r["script"], r["returncode"]) for r in results) == \
-        [(str(bad), 3), (str(good), 0)]
-    assert out.read_text() == "hello"
-    assert "broken on purpose" in (tmp_path / "report").read_text()
+        plan.make_job(fourier(tiny_weights), judge=str(tmp_path / "j.h5"))
+    with pytest.raises(UserError, match="no such setting"):
+        plan.make_job(fourier(tiny_weights, overrides=(("no_such", 1),)))
