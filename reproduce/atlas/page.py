@@ -8,7 +8,6 @@ reuse the gallery's figure (``reproduce.report.gallery``).
 """
 import collections
 import html
-import json
 import os
 
 from ..report.gallery import PAGE, figure_html, write_text
@@ -166,8 +165,3 @@ def write_site(out_dir, classes, records, descriptions, title, manifest, pages=T
             write_text(redirect(targets, name.replace("_", " "), descriptions),
                        os.path.join(out_dir, "names", name + ".html"))
     write_index(out_dir, classes, records, descriptions, title, manifest)
-
-
-def load_manifest(out_dir):
-    with open(os.path.join(out_dir, "manifest.json")) as f:
-        return json.load(f)

@@ -25,6 +25,7 @@ PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; background: #111; color: #ddd; }}
+a {{ color: #9cf; }}
 .figure {{ display: inline-block; vertical-align: top; width: 440px; margin: 0 1em 2em 0; }}
 .figure img, .figure video {{ width: 100%; }}
 details {{ font-size: 80%; color: #999; }}
