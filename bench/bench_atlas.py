@@ -75,11 +75,18 @@ def main(argv=None):
     except ImportError:
         have_ray = None
     import distributed
-    results = {"dask": [], "ray": []}
+    results, failures = {"dask": [], "ray": []}, {"dask": [], "ray": []}
     for _ in range(args.repeats):
-        results["dask"].append(dask_rows(args.tasks, args.trips))
-        if have_ray:
-            results["ray"].append(ray_rows(args.tasks, args.trips))
+        for name, rows in (("dask", dask_rows), ("ray", ray_rows if have_ray else None)):
+            if rows is None:
+                continue
+            started = time.perf_counter()
+            try:
+                results[name].append(rows(args.tasks, args.trips))
+            except Exception as exc:  # a scheduler that does not start is a result
+                failures[name].append("%s after %.0f s: %s" % (
+                    type(exc).__name__, time.perf_counter() - started,
+                    str(exc).splitlines()[0][:200]))
     print("atlas schedulers: 2 local worker processes, %d no-op tasks, %d round trips, "
           "%d repeats (median); load %s" % (args.tasks, args.trips, args.repeats,
                                             " ".join("%.2f" % v for v in os.getloadavg())))
@@ -87,8 +94,11 @@ def main(argv=None):
           "round trip (ms) |" % args.tasks)
     print("|---|---|---|---|")
     for name, version in (("dask", distributed.__version__), ("ray", have_ray)):
+        for failure in failures[name]:
+            print("| %s %s | did not start: %s | | |" % (name, version, failure))
         if not results[name]:
-            print("| %s | not installed | | |" % name)
+            if version is None:
+                print("| %s | not installed | | |" % name)
             continue
         startup, per_task, trip = (statistics.median(r[i] for r in results[name])
                                    for i in range(3))
