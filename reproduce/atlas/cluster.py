@@ -12,14 +12,17 @@ Failure rules (nothing lost, nothing done twice):
   finished is on disk with its record, and the page and the manifest are
   rewritten from them before the driver exits.
 
-Task keys are derived from the settings' digest and the class, so two
-drivers sending the same job to one scheduler share its tasks rather than
-rendering a class twice.
+A task first looks at the disk: a class already there with the same
+digest is returned, not rendered again, so a task that Dask runs a second
+time (its result died with its worker before the driver fetched it)
+renders once.  Task keys are new for every run: a key that erred in an
+earlier run of the same process would otherwise come back erred.
 """
 import contextlib
 import logging
 import os
 import time
+import uuid
 
 from ..errors import UserError
 from . import page, plan, tasks
@@ -128,9 +131,9 @@ def run_atlas(job, classes, out_dir, client, descriptions, title="Class atlas",
 
     run = Run(job, classes, out_dir, descriptions, title)
     run.interrupted = False
-    futures = {}
+    futures, token = {}, uuid.uuid4().hex[:8]
     for group in groups(run.todo, job.batch):
-        key = "atlas-%s-%04d" % (run.digest[:12], group[0])
+        key = "atlas-%s-%04d-%s" % (run.digest[:12], group[0], token)
         futures[client.submit(task, job, group, out_dir, run.digest, key=key,
                               retries=RETRIES, pure=False)] = group
     bar = tqdm(total=len(run.todo), disable=not progress, unit="class",
