@@ -88,8 +88,8 @@ DD_FLAGS = --results $(DD_RESULTS) $(if $(QUICK),--quick) $(DD_ARGS)
 DD_INTRO := DeepDream layer by layer on Caffe&rsquo;s GoogLeNets, as in the DeepDream explainer: six octaves of 10 steps (octave scale 1.4, step size 1.5, jitter 32: dream.ipynb&rsquo;s defaults), each layer named as Caffe names its blob.
 
 deepdream-figures: setup
-	@for f in experiments/deepdream/googlenet_$(DD_ONLY).py; do $(PY) $$f --weights $(GOOGLENET) $(DD_FLAGS) || exit $$?; done
-	@for f in experiments/deepdream/places205_$(DD_ONLY).py; do $(PY) $$f --weights $(PLACES) $(DD_FLAGS) || exit $$?; done
+	@$(call run_scripts,$(wildcard experiments/deepdream/googlenet_$(DD_ONLY).py),--weights $(GOOGLENET) $(DD_FLAGS))
+	@$(call run_scripts,$(wildcard experiments/deepdream/places205_$(DD_ONLY).py),--weights $(PLACES) $(DD_FLAGS))
 	$(PY) experiments/gallery.py --results $(DD_RESULTS) --title "DeepDream on GoogLeNet, layer by layer" --intro "$(DD_INTRO)"
 
 # Every section listed in bench/__main__.py; `$(PY) -m bench foundation` runs one.
