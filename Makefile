@@ -65,9 +65,14 @@ FIGURES := bee spider_web tree_frog cheeseburger pizza gondola volcano kit_fox \
 RESULTS ?= results
 FIGURE_FLAGS := --weights $(WEIGHTS) --results $(RESULTS) $(if $(QUICK),--quick) $(if $(PRIOR),--prior $(PRIOR)) $(FIGURE_ARGS)
 
+# $(call run_scripts,SCRIPTS,FLAGS): each script with FLAGS, one after another;
+# with SCHEDULER=tcp://HOST:PORT one task each on that Dask cluster (SCHEDULER=local:
+# a local cluster, one worker per core), README "The class atlas".
+run_scripts = $(if $(SCHEDULER),$(PY) -m reproduce run-scripts --scheduler $(SCHEDULER) --args "$(2)" $(1),for s in $(1); do $(PY) $$s $(2) || exit $$?; done)
+
 figures: setup
 	@test -f $(WEIGHTS) || { echo "error: $(WEIGHTS) not found; run \`make weights\` first (or make figures WEIGHTS=path)" >&2; exit 2; }
-	@for f in $(FIGURES); do $(PY) experiments/$$f.py $(FIGURE_FLAGS) || exit $$?; done
+	@$(call run_scripts,$(FIGURES:%=experiments/%.py),$(FIGURE_FLAGS))
 	$(PY) experiments/gallery.py --results $(RESULTS)
 
 # The DeepDream seed gallery: one script per picture of the DeepDream explainer
@@ -83,8 +88,8 @@ DD_FLAGS = --results $(DD_RESULTS) $(if $(QUICK),--quick) $(DD_ARGS)
 DD_INTRO := DeepDream layer by layer on Caffe&rsquo;s GoogLeNets, as in the DeepDream explainer: six octaves of 10 steps (octave scale 1.4, step size 1.5, jitter 32: dream.ipynb&rsquo;s defaults), each layer named as Caffe names its blob.
 
 deepdream-figures: setup
-	@for f in experiments/deepdream/googlenet_$(DD_ONLY).py; do $(PY) $$f --weights $(GOOGLENET) $(DD_FLAGS) || exit $$?; done
-	@for f in experiments/deepdream/places205_$(DD_ONLY).py; do $(PY) $$f --weights $(PLACES) $(DD_FLAGS) || exit $$?; done
+	@$(call run_scripts,$(wildcard experiments/deepdream/googlenet_$(DD_ONLY).py),--weights $(GOOGLENET) $(DD_FLAGS))
+	@$(call run_scripts,$(wildcard experiments/deepdream/places205_$(DD_ONLY).py),--weights $(PLACES) $(DD_FLAGS))
 	$(PY) experiments/gallery.py --results $(DD_RESULTS) --title "DeepDream on GoogLeNet, layer by layer" --intro "$(DD_INTRO)"
 
 # Every section listed in bench/__main__.py; `$(PY) -m bench foundation` runs one.

@@ -17,6 +17,7 @@ either one.  A recipe answers five questions:
     prior_label(job)               the prior, as a record names it
     start(job, profile)            (start image or None, profile sized to it)
     build(job, model, profile)     the compiled dreamer (slow; cached here)
+                                   (lsd2015 also: build_batch, N classes at once on torch)
     begin(dreamer, image, seed)    make a compiled dreamer start afresh
 """
 import dataclasses
@@ -105,6 +106,18 @@ class Lsd2015Recipe:
         Dreamer, build_net = backend_classes(job.backend)
         return Dreamer(build_net(model), profile,
                        load_prior_spec(job.prior, job.prior_dir))
+
+    def build_batch(self, job, model, profile):
+        """The torch port's dreamer of several classes at once (one picture
+        each, as single runs give them; reproduce_torch/batch.py)."""
+        from .prior.fit import load_prior_spec
+        if job.backend != "torch":
+            raise UserError("batches run on the torch backend; add --backend torch")
+        backend_classes("torch")  # PyTorch installed?
+        from reproduce_torch import build_net
+        from reproduce_torch.batch import BatchDreamer
+        return BatchDreamer(build_net(model), profile,
+                            load_prior_spec(job.prior, job.prior_dir))
 
     def begin(self, dreamer, image, seed):
         dreamer.set_image(image)

@@ -51,7 +51,9 @@ class Dreamer:
         scales = self.profile.net_scales
         score = sum(self.objective(self._activations(mean_pool(x, s)))
                     for s in scales) / float(len(scales))
-        energy = (self.energy_of(x)[0] if self.energy_of is not None
+        # energy_of averages over every window of every image: times the batch
+        # size, each image of a batch (BatchDreamer) carries its own prior term.
+        energy = (self.energy_of(x)[0] * x.shape[0] if self.energy_of is not None
                   else torch.zeros((), device=self.device))
         return -score + float(np.float32(self.profile.prior_strength)) * energy, score, energy
 
@@ -64,9 +66,12 @@ class Dreamer:
 
     # -- state -------------------------------------------------------------
     def _assign(self, image):
-        """Replace the pixels with (H, W, 3) ``image``; restart the moments."""
-        batch = torch.as_tensor(np.ascontiguousarray(
-            np.asarray(image, np.float32).transpose(2, 0, 1)[None]), device=self.device)
+        """Replace the pixels with (H, W, 3) ``image`` (or (N, H, W, 3) images);
+        restart the moments."""
+        pixels = np.asarray(image, np.float32)
+        pixels = pixels[None] if pixels.ndim == 3 else pixels
+        batch = torch.as_tensor(np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)),
+                                device=self.device)
         if batch.shape == self.image.shape:
             self.image.copy_(batch)
         else:

@@ -25,6 +25,7 @@ PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; background: #111; color: #ddd; }}
+a {{ color: #9cf; }}
 .figure {{ display: inline-block; vertical-align: top; width: 440px; margin: 0 1em 2em 0; }}
 .figure img, .figure video {{ width: 100%; }}
 details {{ font-size: 80%; color: #999; }}
@@ -100,7 +101,12 @@ def build(results, title, intro, records=None):
     page = PAGE.format(title=html.escape(title), intro=intro,
                        figures="\n".join(figure_html(r) for r in records))
     out = os.path.join(results, "index.html")
-    with atomic_path(out) as tmp:
-        with open(tmp, "w") as f:
-            f.write(page)
+    write_text(page, out)
     return out, len(records)
+
+
+def write_text(text, path):
+    """Write a page (or any text) to ``path``, atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)

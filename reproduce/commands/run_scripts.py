@@ -1,0 +1,46 @@
+"""``run-scripts``: scripts as tasks on a Dask cluster, one script per task
+(``make figures SCHEDULER=...``)."""
+import argparse
+
+EPILOG = """examples:
+  python -m reproduce run-scripts --args "--quick" experiments/bee.py experiments/pizza.py
+  python -m reproduce run-scripts --scheduler tcp://10.0.0.5:8786 \\
+      --args "--weights weights/vgg16.h5 --results /shared/results" experiments/*.py
+"""
+
+
+def register(sub):
+    p = sub.add_parser("run-scripts", help="run scripts as tasks on a Dask cluster, "
+                                           "one script per task",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scripts", nargs="+", metavar="SCRIPT",
+                   help="Python scripts, relative to the repository")
+    p.add_argument("--args", default="", help="arguments given to every script "
+                                              "(one string, split like a shell)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="an existing Dask scheduler (default, or 'local': a local "
+                        "cluster, one worker process per core)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the local cluster")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    import os
+    import shlex
+
+    from ..atlas.cluster import connect
+    from ..atlas.scripts import run_scripts
+    from ..errors import UserError
+    from ..paths import REPO
+
+    missing = [s for s in args.scripts if not os.path.isfile(os.path.join(REPO, s))]
+    if missing:
+        raise UserError("%s: no such script in %s" % (", ".join(missing), REPO))
+    scheduler = None if args.scheduler in (None, "", "local") else args.scheduler
+    with connect(scheduler, args.workers) as client:
+        results = run_scripts(args.scripts, shlex.split(args.args), client)
+    failed = [r["script"] for r in results if r["returncode"] != 0]
+    print("%d of %d scripts done%s" % (len(results) - len(failed), len(args.scripts),
+                                       "; failed: " + ", ".join(failed) if failed else ""))
+    return 1 if failed else 0
