@@ -8,8 +8,9 @@ import collections
 
 import numpy as np
 
-from ..backend import T, lasagne, theano
+from ..backend import T, lasagne
 from ..ops.depthwise import depthwise_corr
+from ..ops.relu6 import relu6
 from ..errors import UserError
 from .weights import Model, is_depthwise
 
@@ -90,36 +91,6 @@ def pad_2d(x, pads, value=0.0):
     return T.set_subtensor(out[:, :, t:t + rows, l:l + cols], x)
 
 
-class _ScalarReLU6(theano.scalar.UnaryScalarOp):
-    """min(max(x, 0), 6) without branches.
-
-    ``T.clip`` compiles to nested ``?:`` that the compiler left as
-    branches: it was the largest single op of the Fourier step on
-    EfficientNet-Lite0, 0.56 ms a call over 33 calls; written as two
-    one-sided comparisons it takes 0.03 ms (Theano's profiler, same step).
-    ``fminf``/``fmaxf`` were slower still: calls into libm.  The gradient is
-    clip's: gz where 0 <= x <= 6.
-    """
-
-    def impl(self, x):
-        return np.clip(x, 0, 6).astype(np.asarray(x).dtype)
-
-    def grad(self, inputs, output_grads):
-        (x,), (gz,) = inputs, output_grads
-        return [((x >= 0) & (x <= 6)) * gz]
-
-    def c_code(self, node, name, inputs, outputs, sub):
-        (x,), (z,) = inputs, outputs
-        if node.inputs[0].type.dtype not in ("float32", "float64"):
-            raise NotImplementedError("relu6 is for float32 and float64")
-        # one comparison each way; a NaN fails both and stays NaN, as with clip
-        return "{ %(t)s lo = %(x)s < 0 ? 0 : %(x)s; %(z)s = lo > 6 ? 6 : lo; }" % dict(
-            t=node.inputs[0].type.dtype_specs()[1], x=x, z=z)
-
-    def c_code_cache_version(self):
-        return (3,) + super().c_code_cache_version()
-
-
 def caffe_pool_length(n, kernel, stride, pad):
     """Caffe's pooled length along one axis (pooling_layer.cpp, Reshape):
     ceil((n + 2 pad - kernel) / stride) + 1, less one where the last window
@@ -198,9 +169,6 @@ class LRNLayer(L.Layer):
         scale = np.float32(self.k) + np.float32(self.alpha / self.local_size) * total
         return input * scale ** np.float32(-self.beta)
 
-
-relu6 = T.elemwise.Elemwise(_ScalarReLU6(theano.scalar.upgrade_to_float, name="relu6"),
-                            name="relu6")
 
 
 class Net:
