@@ -36,6 +36,7 @@ class Profile:
     stream_size: Tuple[int, int]  # (width, height) of the stream frames
     start_image: str            # the 2015 start image; its size is image_size
     layer: str = "fc8"          # the layer whose logits are pushed up
+    conv: str = "auto"          # 3x3 convolutions: "auto" | "winograd" | "corrmm" (nets.build.CONV_CHOICES)
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def source(self, field):
@@ -93,6 +94,8 @@ STREAM2015 = Profile(
         ("stream_size", "models/default.py: width = 1024, height = 576"),
         ("start_image", "models/default.py: image7.jpg"),
         ("layer", "models/default.py: l_to_strengthen = the last conv (fc8)"),
+        ("conv", "ours: the 2015 code ran cuDNN/CorrMM; auto = Winograd where it is "
+                 "faster and within tolerance (docs/winograd.md), corrmm = the plain way"),
     ))
 
 IMAGE2015 = dataclasses.replace(

@@ -5,12 +5,14 @@ of any size >= the training size gives a *map* of logits, shape
 (batch, classes, rows, cols).
 """
 import collections
+import os
 
 import numpy as np
 
 from ..backend import T, lasagne
 from ..ops.depthwise import depthwise_corr
 from ..ops.relu6 import relu6
+from ..ops.winograd import winograd_corr
 from ..errors import UserError
 from .weights import Model, is_depthwise
 
@@ -39,7 +41,7 @@ class CorrelationConv2DLayer(L.Layer):
     """
 
     def __init__(self, incoming, W, b, pad=(0, 0, 0, 0), stride=(1, 1), groups=1,
-                 **kwargs):
+                 winograd_tile=None, **kwargs):
         super().__init__(incoming, **kwargs)
         self.W = self.add_param(W.astype(np.float32), W.shape, name="W")
         self.b = self.add_param(b.astype(np.float32), b.shape, name="b",
@@ -50,6 +52,8 @@ class CorrelationConv2DLayer(L.Layer):
         # one filter per channel: our own Op (reproduce.ops.depthwise), not a
         # grouped CorrMM, which is mostly im2col copying
         self.depthwise = is_depthwise(W.shape, groups)
+        # 2 or 4: this 3x3 layer runs as Winograd F(tile x tile, 3x3) (reproduce.ops.winograd)
+        self.winograd_tile = winograd_tile
 
     def get_output_shape_for(self, input_shape):
         rows, cols = input_shape[2:]
@@ -68,6 +72,9 @@ class CorrelationConv2DLayer(L.Layer):
     def get_output_for(self, input, **kwargs):
         if self.depthwise:
             out = depthwise_corr(input, self.W, self.stride, self.pad)
+            return out + self.b.dimshuffle("x", 0, "x", "x")
+        if self.winograd_tile:
+            out = winograd_corr(input, self.W, self.winograd_tile)
             return out + self.b.dimshuffle("x", 0, "x", "x")
         border = "valid"
         if self.pad == "same":
@@ -236,17 +243,23 @@ class Net:
         return self.outputs([name or self.output_name], input)[0]
 
 
-def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None)):
+def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), conv="auto"):
     """Build ``model`` in Lasagne.  Each layer keeps its model name; the
-    nonlinearity after a conv is its own layer (``relu1_1`` after ``conv1_1``)."""
+    nonlinearity after a conv is its own layer (``relu1_1`` after ``conv1_1``).
+
+    ``conv`` (one of CONV_CHOICES) says how stride-1, pad-1 3x3 layers run:
+    "auto" as :func:`reproduce.ops.winograd_choice.tile_for` measured,
+    "winograd" all as Winograd, "corrmm" all as CorrMM."""
     input_var = input_var if input_var is not None else T.tensor4("image")
+    conv = _conv_choice(conv)
     layers = collections.OrderedDict()
     layers["input"] = previous = L.InputLayer(input_shape, input_var, name="input")
     for spec in model.layers:
         incoming = layers[spec.input] if spec.input else previous
         if spec.type == "conv":
             layer = CorrelationConv2DLayer(incoming, spec.W, spec.b, spec.pad,
-                                           spec.stride, spec.groups, name=spec.name)
+                                           spec.stride, spec.groups, name=spec.name,
+                                           winograd_tile=winograd_tile(spec, conv, incoming))
         elif spec.type == "relu":
             layer = L.NonlinearityLayer(incoming, lasagne.nonlinearities.rectify,
                                         name=spec.name)
@@ -274,6 +287,31 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None)):
                                   name=spec.name)
         layers[spec.name] = previous = layer
     return Net(model, layers, input_var)
+
+
+CONV_CHOICES = ("auto", "winograd", "corrmm")
+
+
+def _conv_choice(conv):
+    # REPRODUCE_CONV forces one implementation under "auto" (to run a test suite with it)
+    if conv == "auto":
+        conv = os.environ.get("REPRODUCE_CONV", "auto")
+    if conv not in CONV_CHOICES:
+        raise UserError("conv=%s: choose one of %s" % (conv, ", ".join(CONV_CHOICES)))
+    return conv
+
+
+def winograd_tile(spec, conv, incoming):
+    """The Winograd tile (2 or 4) for a conv layer spec fed by ``incoming``, or None for CorrMM."""
+    from ..ops.winograd_choice import PROBE, eligible, tile_for
+    if conv == "corrmm" or not eligible(spec.W.shape, spec.pad, spec.stride, spec.groups):
+        return None
+    # how far the net has shrunk the image by here: the choice depends on the layer's size
+    shape = L.get_output_shape(incoming, {layer: (1, layer.shape[1] or 3, PROBE, PROBE)
+                                          for layer in L.get_all_layers(incoming)
+                                          if isinstance(layer, L.InputLayer)})
+    return tile_for(spec.W.shape[1], spec.W.shape[0], PROBE / max(shape[2], 1),
+                    forced=conv == "winograd")
 
 
 def to_batch(image):
