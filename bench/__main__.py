@@ -10,6 +10,7 @@ SECTIONS = [
     ("race", "bench.bench_race"),
     ("fourier", "bench.bench_fourier"),
     ("caffe", "bench.bench_caffe"),
+    ("winograd", "bench.bench_winograd"),
 ]
 
 

@@ -147,3 +147,10 @@ def test_the_net_builder_follows_conv(tiny_model):
     assert _rel(out["winograd"], out["corrmm"]) < 1e-5
     with pytest.raises(UserError, match="conv=fast: choose one of auto, winograd, corrmm"):
         build_net(tiny_model, conv="fast")
+
+
+def test_conv_is_a_profile_setting():
+    """--set conv=corrmm computes the plain way; the default is the measured choice."""
+    from reproduce.lsd2015.profiles import STREAM2015, apply_overrides
+    assert STREAM2015.conv == "auto" and STREAM2015.source("conv")
+    assert apply_overrides(STREAM2015, ["conv=corrmm"]).conv == "corrmm"
