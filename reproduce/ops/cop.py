@@ -17,6 +17,7 @@ import functools
 import hashlib
 import os
 
+import theano.tensor as T
 from theano.gof import COp
 
 C_CODE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c_code")
@@ -30,6 +31,14 @@ def content_version(*paths):
         with open(path, "rb") as f:
             digest.update(f.read())
     return ("sha1", digest.hexdigest()[:16])
+
+
+def float4(v, op, what):
+    """v as a tensor; TypeError unless it is 4-D float32 (``op`` and ``what`` name it)."""
+    v = T.as_tensor_variable(v)
+    if v.ndim != 4 or v.dtype != "float32":
+        raise TypeError("%s: %s must be a 4-D float32 tensor, got %s" % (op, what, v.type))
+    return v
 
 
 class FileCOp(COp):

@@ -21,7 +21,7 @@ from ..backend import T, thread_budget, theano
 from theano.gof import ParamsType
 from theano.scalar import int64
 
-from .cop import FileCOp
+from .cop import FileCOp, float4
 
 
 def _pad_props(pad):
@@ -35,11 +35,7 @@ def _pad_props(pad):
 
 
 def _float4(v, what):
-    v = T.as_tensor_variable(v)
-    if v.ndim != 4 or v.dtype != "float32":
-        raise TypeError("depthwise correlation: %s must be a 4-D float32 tensor, got %s"
-                        % (what, v.type))
-    return v
+    return float4(v, "depthwise correlation", what)
 
 
 class _Depthwise(FileCOp):

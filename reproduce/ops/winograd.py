@@ -27,17 +27,13 @@ from theano.tensor.blas import ldflags
 from theano.tensor.nnet import corr
 
 from ..backend import T, thread_budget, theano
-from .cop import FileCOp
+from .cop import FileCOp, float4
 
 TILES = (2, 4)  # F(2x2, 3x3) and F(4x4, 3x3)
 
 
 def _float4(v, what):
-    v = T.as_tensor_variable(v)
-    if v.ndim != 4 or v.dtype != "float32":
-        raise TypeError("winograd correlation: %s must be a 4-D float32 tensor, got %s"
-                        % (what, v.type))
-    return v
+    return float4(v, "winograd correlation", what)
 
 
 def _blas_mode():
