@@ -42,12 +42,13 @@ def float4(v, op, what):
 
 
 class FileCOp(COp):
-    """A COp whose C is ``c_code/<c_file>`` and whose entry point is
-    ``APPLY_SPECIFIC(<c_function>)``; subclasses set both, and ``params_type``."""
+    """A COp whose C is ``c_code/<c_file>`` (after ``c_code/output4.c``, the
+    helpers they share) and whose entry point is ``APPLY_SPECIFIC(<c_function>)``;
+    subclasses set both, and ``params_type``."""
     c_file = c_function = None
 
     def __init__(self):
-        COp.__init__(self, [os.path.join(C_CODE, self.c_file)],
+        COp.__init__(self, [os.path.join(C_CODE, name) for name in ("output4.c", self.c_file)],
                      "APPLY_SPECIFIC(%s)" % self.c_function)
 
     def c_code_cache_version(self):

@@ -27,3 +27,16 @@ def test_one_entry_point_per_op_in_its_c_file():
     for op in (DepthwiseCorr(), WeightedGather()):
         assert op.func_name == "APPLY_SPECIFIC(%s)" % op.c_function
         assert "int APPLY_SPECIFIC(%s)(" % op.c_function in op.code_sections["support_code_apply"]
+
+
+def test_ops_sharing_c_helpers_compile_into_one_graph():
+    """output4.c is in both Ops' files; its guard lets one module hold both."""
+    import numpy as np
+    from reproduce.backend import T, theano
+    from reproduce.ops.depthwise import depthwise_corr
+    from reproduce.ops.winograd import winograd_corr
+    x = T.ftensor4("x")
+    w1 = np.ones((2, 1, 3, 3), np.float32)
+    w2 = np.ones((2, 2, 3, 3), np.float32)
+    f = theano.function([x], winograd_corr(depthwise_corr(x, w1), w2, 2))
+    assert f(np.ones((1, 2, 4, 4), np.float32)).shape == (1, 2, 4, 4)

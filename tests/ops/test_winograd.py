@@ -153,4 +153,6 @@ def test_conv_is_a_profile_setting():
     """--set conv=corrmm computes the plain way; the default is the measured choice."""
     from reproduce.lsd2015.profiles import STREAM2015, apply_overrides
     assert STREAM2015.conv == "auto" and STREAM2015.source("conv")
-    assert apply_overrides(STREAM2015, ["conv=corrmm"]).conv == "corrmm"
+    from reproduce.commands._options import parse_sets
+    assert parse_sets(STREAM2015, ["conv=corrmm"]) == (("conv", "corrmm"),)
+    assert apply_overrides(STREAM2015, {"conv": "corrmm"}).conv == "corrmm"

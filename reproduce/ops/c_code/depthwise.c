@@ -218,19 +218,6 @@ static int dw_run(int direction, const dw_geometry *g, long threads,
     return failed;
 }
 
-/* A C-contiguous float32 array of this shape in *slot, reusing the old one. */
-static int dw_output(PyArrayObject **slot, npy_intp *dims)
-{
-    if (*slot && PyArray_NDIM(*slot) == 4 && PyArray_IS_C_CONTIGUOUS(*slot)
-            && PyArray_TYPE(*slot) == NPY_FLOAT32
-            && PyArray_DIMS(*slot)[0] == dims[0] && PyArray_DIMS(*slot)[1] == dims[1]
-            && PyArray_DIMS(*slot)[2] == dims[2] && PyArray_DIMS(*slot)[3] == dims[3])
-        return 0;
-    Py_XDECREF(*slot);
-    *slot = (PyArrayObject *)PyArray_EMPTY(4, dims, NPY_FLOAT32, 0);
-    return *slot == NULL;
-}
-
 /* The output gradient b (batch, channels, rows', cols') must have the size
    the geometry implies. */
 static int dw_check_output_size(PyArrayObject *b, long rows_out, long cols_out)
@@ -325,7 +312,7 @@ int APPLY_SPECIFIC(depthwise)(PyArrayObject *first, PyArrayObject *second,
             dims[2] = direction == 0 ? g.out_rows : g.rows;
             dims[3] = direction == 0 ? g.out_cols : g.cols;
         }
-        bad = dw_output(out, dims);
+        bad = reproduce_output4(out, dims);
     }
     if (!bad) {
         float *pa = (float *)PyArray_DATA(a), *pb = (float *)PyArray_DATA(b);

@@ -13,28 +13,23 @@ static npy_intp wg_bad_index(const npy_int64 *index, npy_intp count, npy_intp n)
 }
 
 /* Per channel: clear the output row, then add every tap: the gather's
-   oc[j] += w * vc[source] or the scatter's oc[source] += w * vc[j]. */
-static void wg_gather(const float *v, const npy_int64 *ix, const float *w, float *o,
-                      npy_intp channels, npy_intp n, npy_intp k, npy_intp m)
+   oc[j] += w * vc[source] (values (channels, n) -> (channels, m)) or the
+   scatter's oc[source] += w * vc[j] ((channels, m) -> (channels, n)).  The
+   compiler takes the branch out of the loops. */
+static void wg_weighted(int scatter, const float *v, const npy_int64 *ix, const float *w,
+                        float *o, npy_intp channels, npy_intp n, npy_intp k, npy_intp m)
 {
+    npy_intp in_len = scatter ? m : n, out_len = scatter ? n : m;
     for (npy_intp c = 0; c < channels; ++c) {
-        const float *vc = v + c * n;
-        float *oc = o + c * m;
-        for (npy_intp i = 0; i < m; ++i) oc[i] = 0.f;
+        const float *vc = v + c * in_len;
+        float *oc = o + c * out_len;
+        for (npy_intp i = 0; i < out_len; ++i) oc[i] = 0.f;
         for (npy_intp t = 0; t < k; ++t)
-            for (npy_intp j = 0; j < m; ++j) oc[j] += w[t * m + j] * vc[ix[t * m + j]];
-    }
-}
-
-static void wg_scatter(const float *v, const npy_int64 *ix, const float *w, float *o,
-                       npy_intp channels, npy_intp n, npy_intp k, npy_intp m)
-{
-    for (npy_intp c = 0; c < channels; ++c) {
-        const float *vc = v + c * m;
-        float *oc = o + c * n;
-        for (npy_intp i = 0; i < n; ++i) oc[i] = 0.f;
-        for (npy_intp t = 0; t < k; ++t)
-            for (npy_intp j = 0; j < m; ++j) oc[ix[t * m + j]] += w[t * m + j] * vc[j];
+            for (npy_intp j = 0; j < m; ++j) {
+                npy_intp at = t * m + j;
+                if (scatter) oc[ix[at]] += w[at] * vc[j];
+                else oc[j] += w[at] * vc[ix[at]];
+            }
     }
 }
 
@@ -83,7 +78,7 @@ int APPLY_SPECIFIC(weighted_gather)(PyArrayObject *values_in, PyArrayObject *ind
         const npy_int64 *ix = (const npy_int64 *)PyArray_DATA(index);
         const float *w = (const float *)PyArray_DATA(weight);
         float *o = (float *)PyArray_DATA(*out);
-        (scatter ? wg_scatter : wg_gather)(v, ix, w, o, channels, n, k, m);
+        wg_weighted(scatter, v, ix, w, o, channels, n, k, m);
     }
     Py_XDECREF(values);
     Py_XDECREF(index);

@@ -435,19 +435,6 @@ static int wg_run(const wg_geometry *g, const float *x, const float *u, float *y
     return job.failed;
 }
 
-/* A C-contiguous float32 array of this shape in *slot, reusing the old one. */
-static int wg_output_array(PyArrayObject **slot, npy_intp *dims)
-{
-    if (*slot && PyArray_NDIM(*slot) == 4 && PyArray_IS_C_CONTIGUOUS(*slot)
-            && PyArray_TYPE(*slot) == NPY_FLOAT32
-            && PyArray_DIMS(*slot)[0] == dims[0] && PyArray_DIMS(*slot)[1] == dims[1]
-            && PyArray_DIMS(*slot)[2] == dims[2] && PyArray_DIMS(*slot)[3] == dims[3])
-        return 0;
-    Py_XDECREF(*slot);
-    *slot = (PyArrayObject *)PyArray_EMPTY(4, dims, NPY_FLOAT32, 0);
-    return *slot == NULL;
-}
-
 #section support_code_apply
 
 /* params->direction 0: out (batch, K, rows, cols) = the pad-1 correlation of
@@ -489,7 +476,7 @@ int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
     g.th = (g.rows + g.m - 1) / g.m; g.tw = (g.cols + g.m - 1) / g.m;
     g.tiles = g.batch * g.th * g.tw;
     dims[0] = g.batch; dims[1] = g.out; dims[2] = g.rows; dims[3] = g.cols;
-    if (wg_output_array(out, dims)) return 1;
+    if (reproduce_output4(out, dims)) return 1;
     if (g.tiles == 0 || g.out == 0) return 0;
     if (g.in == 0) {
         memset(PyArray_DATA(*out), 0, PyArray_NBYTES(*out));
