@@ -11,6 +11,7 @@ SECTIONS = [
     ("fourier", "bench.bench_fourier"),
     ("caffe", "bench.bench_caffe"),
     ("atlas", "bench.bench_atlas"),
+    ("winograd", "bench.bench_winograd"),
 ]
 
 

@@ -10,7 +10,7 @@ Every entry point imports this module before anything touches Theano.  It
 * keeps freed memory for reuse (glibc ``mallopt``), so that each step's
   large temporaries do not cost fresh page faults;
 * lets every CorrMM share one im2col buffer instead of allocating its own
-  on each call;
+  on each call (:mod:`reproduce.ops.corrmm_workspace`);
 * registers ``theano.tensor.signal.downsample`` (removed in Theano 1.0) over
   ``pool_2d``, because ``lasagne.layers.pool`` in Lasagne 0.1 imports it.
 
@@ -129,62 +129,6 @@ def _keep_freed_memory():
             return
 
 
-# CorrMM unfolds its input into an im2col buffer that it allocates afresh
-# on every call (462 MB for VGG-16's conv1_2 at 448x448) and the kernel
-# must fault in and zero again.  Every CorrMM in the process runs with the
-# GIL held, one at a time, so they can share one buffer, kept here and grown
-# to the largest size asked for: a VGG-16 step at 448x448 2.9 -> 2.2 s, peak
-# RSS 2.18 -> 2.13 GB (the buffer is never zeroed: im2col writes all of it,
-# and the GEMM that fills it for the input gradient has beta = 0).
-_WORKSPACE_C = r"""
-static PyArrayObject* reproduce_workspace(int nd, npy_intp* dims, int typenum, int fortran)
-{
-    /* a new reference to an array of at least prod(dims) elements */
-    npy_intp need = PyArray_MultiplyList(dims, nd);
-    /* borrowed; NULL (nothing kept) if the module is not loaded */
-    PyObject* module = PyDict_GetItemString(PyImport_GetModuleDict(), "reproduce.backend");
-    PyObject* held = module ? PyObject_GetAttrString(module, "_corrmm_workspace") : NULL;
-    if (held && PyArray_Check(held) && PyArray_TYPE((PyArrayObject*)held) == typenum
-            && PyArray_SIZE((PyArrayObject*)held) >= need)
-        return (PyArrayObject*)held;
-    Py_XDECREF(held);
-    PyErr_Clear();
-    PyArrayObject* fresh = (PyArrayObject*)PyArray_EMPTY(1, &need, typenum, 0);
-    if (fresh && module
-            && PyObject_SetAttrString(module, "_corrmm_workspace", (PyObject*)fresh) < 0)
-        PyErr_Clear();  /* not kept: this call still has its buffer */
-    return fresh;
-}
-"""
-_corrmm_workspace = None  # the buffer itself, set from C
-
-
-def _share_corrmm_workspace():
-    """Make Theano's CorrMM take its im2col buffer from _WORKSPACE_C.
-
-    Patched at run time (the C source Theano generates, with its own cache
-    version), so that nothing in site-packages changes.  If the source is
-    not the one we know, CorrMM stays as it is.
-    """
-    from theano.tensor.nnet import corr
-    allocation = "PyArrayObject* col = (PyArrayObject*)PyArray_ZEROS(3,"
-    original_code = corr.BaseCorrMM.c_support_code_apply
-    original_version = corr.BaseCorrMM.c_code_cache_version
-
-    def c_support_code_apply(self, node, nodename):
-        code = original_code(self, node, nodename)
-        if code.count(allocation) != 1:
-            return code
-        return _WORKSPACE_C + code.replace(
-            allocation, "PyArrayObject* col = reproduce_workspace(3,")
-
-    def c_code_cache_version(self):
-        return original_version(self) + ("reproduce-workspace", 2)
-
-    corr.BaseCorrMM.c_support_code_apply = c_support_code_apply
-    corr.BaseCorrMM.c_code_cache_version = c_code_cache_version
-
-
 def _configure():
     _keep_freed_memory()
     os.environ["THEANO_FLAGS"] = _merge_flags(
@@ -195,7 +139,8 @@ def _configure():
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     import theano  # noqa: F401  (configures itself from THEANO_FLAGS)
     _install_downsample_shim()
-    _share_corrmm_workspace()
+    from .ops import corrmm_workspace
+    corrmm_workspace.install()
 
 
 _configure()
@@ -205,5 +150,13 @@ import theano.tensor as T  # noqa: E402
 import lasagne  # noqa: E402
 
 floatX = theano.config.floatX
+
+
+def __getattr__(name):
+    # the shared CorrMM buffer, read by tests as backend._corrmm_workspace
+    if name == "_corrmm_workspace":
+        from .ops import corrmm_workspace
+        return corrmm_workspace.buffer
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 __all__ = ["theano", "T", "lasagne", "floatX", "blas_ldflags", "thread_budget", "CACHE_ROOT"]

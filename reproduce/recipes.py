@@ -104,7 +104,9 @@ class Lsd2015Recipe:
     def build(self, job, model, profile):
         from .prior.fit import load_prior_spec
         Dreamer, build_net = backend_classes(job.backend)
-        return Dreamer(build_net(model), profile,
+        # conv (Winograd or CorrMM) is a Theano setting; the port has its own convolutions
+        net = build_net(model, conv=profile.conv) if job.backend == "theano" else build_net(model)
+        return Dreamer(net, profile,
                        load_prior_spec(job.prior, job.prior_dir))
 
     def build_batch(self, job, model, profile):

@@ -45,6 +45,7 @@ class Profile:
     # convolution (Keys, a = -1/2), as 2015; "bspline": scipy's prefiltered
     # cubic B-spline, which blurs less (ours).
     zoom_kernel: str = "cubic2015"
+    conv: str = "auto"          # 3x3 convolutions: "auto" | "winograd" | "corrmm" (nets.build.CONV_CHOICES)
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def source(self, field):
@@ -134,6 +135,8 @@ STREAM2015 = Profile(
         ("zoom_kernel", "zoomingstream.py:123-128 np.clip(frame, 0, 1), then "
                         "_warp_fast(order=3, mode='nearest') (scikit-image 0.11: "
                         "Catmull-Rom cubic convolution, edge pixels repeated)"),
+        ("conv", "ours: the 2015 code ran cuDNN/CorrMM; auto = Winograd where it is "
+                 "faster and within tolerance (docs/winograd.md), corrmm = the plain way"),
     ))
 
 IMAGE2015 = dataclasses.replace(

@@ -5,11 +5,14 @@ of any size >= the training size gives a *map* of logits, shape
 (batch, classes, rows, cols).
 """
 import collections
+import os
 
 import numpy as np
 
-from ..backend import T, lasagne, theano
+from ..backend import T, lasagne
 from ..ops.depthwise import depthwise_corr
+from ..ops.relu6 import relu6
+from ..ops.winograd import winograd_corr
 from ..errors import UserError
 from .weights import Model, is_depthwise
 
@@ -38,7 +41,7 @@ class CorrelationConv2DLayer(L.Layer):
     """
 
     def __init__(self, incoming, W, b, pad=(0, 0, 0, 0), stride=(1, 1), groups=1,
-                 **kwargs):
+                 winograd_tile=None, **kwargs):
         super().__init__(incoming, **kwargs)
         self.W = self.add_param(W.astype(np.float32), W.shape, name="W")
         self.b = self.add_param(b.astype(np.float32), b.shape, name="b",
@@ -49,6 +52,8 @@ class CorrelationConv2DLayer(L.Layer):
         # one filter per channel: our own Op (reproduce.ops.depthwise), not a
         # grouped CorrMM, which is mostly im2col copying
         self.depthwise = is_depthwise(W.shape, groups)
+        # 2 or 4: this 3x3 layer runs as Winograd F(tile x tile, 3x3) (reproduce.ops.winograd)
+        self.winograd_tile = winograd_tile
 
     def get_output_shape_for(self, input_shape):
         rows, cols = input_shape[2:]
@@ -67,6 +72,9 @@ class CorrelationConv2DLayer(L.Layer):
     def get_output_for(self, input, **kwargs):
         if self.depthwise:
             out = depthwise_corr(input, self.W, self.stride, self.pad)
+            return out + self.b.dimshuffle("x", 0, "x", "x")
+        if self.winograd_tile:
+            out = winograd_corr(input, self.W, self.winograd_tile)
             return out + self.b.dimshuffle("x", 0, "x", "x")
         border = "valid"
         if self.pad == "same":
@@ -88,36 +96,6 @@ def pad_2d(x, pads, value=0.0):
     rows, cols = x.shape[2], x.shape[3]
     out = T.alloc(np.float32(value), x.shape[0], x.shape[1], rows + t + b, cols + l + r)
     return T.set_subtensor(out[:, :, t:t + rows, l:l + cols], x)
-
-
-class _ScalarReLU6(theano.scalar.UnaryScalarOp):
-    """min(max(x, 0), 6) without branches.
-
-    ``T.clip`` compiles to nested ``?:`` that the compiler left as
-    branches: it was the largest single op of the Fourier step on
-    EfficientNet-Lite0, 0.56 ms a call over 33 calls; written as two
-    one-sided comparisons it takes 0.03 ms (Theano's profiler, same step).
-    ``fminf``/``fmaxf`` were slower still: calls into libm.  The gradient is
-    clip's: gz where 0 <= x <= 6.
-    """
-
-    def impl(self, x):
-        return np.clip(x, 0, 6).astype(np.asarray(x).dtype)
-
-    def grad(self, inputs, output_grads):
-        (x,), (gz,) = inputs, output_grads
-        return [((x >= 0) & (x <= 6)) * gz]
-
-    def c_code(self, node, name, inputs, outputs, sub):
-        (x,), (z,) = inputs, outputs
-        if node.inputs[0].type.dtype not in ("float32", "float64"):
-            raise NotImplementedError("relu6 is for float32 and float64")
-        # one comparison each way; a NaN fails both and stays NaN, as with clip
-        return "{ %(t)s lo = %(x)s < 0 ? 0 : %(x)s; %(z)s = lo > 6 ? 6 : lo; }" % dict(
-            t=node.inputs[0].type.dtype_specs()[1], x=x, z=z)
-
-    def c_code_cache_version(self):
-        return (3,) + super().c_code_cache_version()
 
 
 def caffe_pool_length(n, kernel, stride, pad):
@@ -199,9 +177,6 @@ class LRNLayer(L.Layer):
         return input * scale ** np.float32(-self.beta)
 
 
-relu6 = T.elemwise.Elemwise(_ScalarReLU6(theano.scalar.upgrade_to_float, name="relu6"),
-                            name="relu6")
-
 
 class Net:
     """A built network.  ``layers`` maps layer names to Lasagne layers in order.
@@ -268,17 +243,23 @@ class Net:
         return self.outputs([name or self.output_name], input)[0]
 
 
-def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None)):
+def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), conv="auto"):
     """Build ``model`` in Lasagne.  Each layer keeps its model name; the
-    nonlinearity after a conv is its own layer (``relu1_1`` after ``conv1_1``)."""
+    nonlinearity after a conv is its own layer (``relu1_1`` after ``conv1_1``).
+
+    ``conv`` (one of CONV_CHOICES) says how stride-1, pad-1 3x3 layers run:
+    "auto" as :func:`reproduce.ops.winograd_choice.tile_for` measured,
+    "winograd" all as Winograd, "corrmm" all as CorrMM."""
     input_var = input_var if input_var is not None else T.tensor4("image")
+    conv = _conv_choice(conv)
     layers = collections.OrderedDict()
     layers["input"] = previous = L.InputLayer(input_shape, input_var, name="input")
     for spec in model.layers:
         incoming = layers[spec.input] if spec.input else previous
         if spec.type == "conv":
             layer = CorrelationConv2DLayer(incoming, spec.W, spec.b, spec.pad,
-                                           spec.stride, spec.groups, name=spec.name)
+                                           spec.stride, spec.groups, name=spec.name,
+                                           winograd_tile=winograd_tile(spec, conv, incoming))
         elif spec.type == "relu":
             layer = L.NonlinearityLayer(incoming, lasagne.nonlinearities.rectify,
                                         name=spec.name)
@@ -306,6 +287,31 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None)):
                                   name=spec.name)
         layers[spec.name] = previous = layer
     return Net(model, layers, input_var)
+
+
+CONV_CHOICES = ("auto", "winograd", "corrmm")
+
+
+def _conv_choice(conv):
+    # REPRODUCE_CONV forces one implementation under "auto" (to run a test suite with it)
+    if conv == "auto":
+        conv = os.environ.get("REPRODUCE_CONV", "auto")
+    if conv not in CONV_CHOICES:
+        raise UserError("conv=%s: choose one of %s" % (conv, ", ".join(CONV_CHOICES)))
+    return conv
+
+
+def winograd_tile(spec, conv, incoming):
+    """The Winograd tile (2 or 4) for a conv layer spec fed by ``incoming``, or None for CorrMM."""
+    from ..ops.winograd_choice import PROBE, eligible, tile_for
+    if conv == "corrmm" or not eligible(spec.W.shape, spec.pad, spec.stride, spec.groups):
+        return None
+    # how far the net has shrunk the image by here: the choice depends on the layer's size
+    shape = L.get_output_shape(incoming, {layer: (1, layer.shape[1] or 3, PROBE, PROBE)
+                                          for layer in L.get_all_layers(incoming)
+                                          if isinstance(layer, L.InputLayer)})
+    return tile_for(spec.W.shape[1], spec.W.shape[0], PROBE / max(shape[2], 1),
+                    forced=conv == "winograd")
 
 
 def to_batch(image):

@@ -18,7 +18,8 @@ Scales at which the pooled image has no 8x8 window are left out of the
 average (:func:`usable_scales`).
 
 Two implementations: :func:`prior_energy` builds the Theano graph for the
-optimisation step (forward and gradient in one :class:`PatchEnergy` Op,
+optimisation step (forward and gradient in one
+:class:`reproduce.ops.patch_prior.PatchEnergy` Op,
 blocked GEMMs on a thread pool, since Theano's conv2d + elementwise graph
 cost 2-3x more), and :func:`prior_energy_numpy` / :func:`patch_energy` are
 the plain reference, written straight from the formula.
