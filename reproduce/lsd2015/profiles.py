@@ -86,8 +86,11 @@ STREAM2015 = Profile(
         ("clip", "train.py: x.set_value(np.clip(x_val, 0.0, 255.0)) every step"),
         ("zoom_speed", "models/default.py: zoomspeed = 1.05 per second"),
         ("fps", "train.py: ZoomingStream(fps=25)"),
-        ("frames_per_key", "zoomingstream.py: ceil(fps / estimated_input_fps) "
-                           "with estimated_input_fps = 15/steps_per_zoom = 1.5"),
+        ("frames_per_key", "ours, for recordings and dream (deterministic): the "
+                           "config's estimated_input_fps = 1.5 gives ceil(25/1.5) = "
+                           "17, but ZoomingStream.__init__ overwrote it with 1/10 "
+                           "(zoomingstream.py:143), so the 2015 stream never used "
+                           "17; live, serve follows 2015's rule (stream.keyframes.Pace)"),
         ("rotation_per_frame", "zoomingstream.py: rotation 0.01 degree per frame"),
         ("image_size", "models/default.py: the size of image7.jpg"),
         ("stream_size", "models/default.py: width = 1024, height = 576"),
