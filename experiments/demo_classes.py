@@ -12,7 +12,9 @@ Each picture gets a JSON record in the format of ``experiments/figure.py``
 (plus ``recipe``, ``seed`` and the judge's verdict) in ``results/demo/``;
 ``python experiments/gallery.py --results results/demo`` builds the page.
 ``--judge`` (default on) asks EfficientNet-Lite2, which made none of the
-pictures, for its top 5 (reproduce/report/judge.py).
+pictures, for its top 5 of the picture and of views that remove texture
+(``ViewJudge``, reproduce/report/judge.py): a class counts only if it
+survives every view.
 
 Usage: python experiments/demo_classes.py [--quick] [--classes volcano ...]
            [--recipes fourier lsd2015] [--seeds 1] [--results results/demo]
@@ -112,9 +114,11 @@ def make(options, judge=None):
                 hit = None
                 if judge is not None:
                     target = find_class(cls, judge.model.descriptions)
-                    hit, rank, names = judge.verdict(result.image, target)
+                    v = judge.verdict(result.image, target)
+                    hit, rank, names = v.hit, v.rank, v.names
                     record["judge"] = {"model": judge.model.model_name, "hit": hit,
-                                       "rank": rank, "top5": names}
+                                       "rank": rank, "top5": names, "as_is": v.as_is,
+                                       "views": v.views}
                     record["caption"] += "; %s top 5: %s" % (
                         judge.model.model_name, ", ".join(names))
                 write_record(record, os.path.join(options.results, name + ".json"))
@@ -138,8 +142,8 @@ def main(argv=None):
             demo_prior()  # fail before the first picture, not after it
         judge = None
         if options.judge:
-            from reproduce.report.judge import Judge
-            judge = Judge.load()
+            from reproduce.report.judge import ViewJudge
+            judge = ViewJudge.load()  # the picture and its texture-free views
         done = make(options, judge)
     except UserError as exc:
         print("error: %s" % exc, file=sys.stderr)

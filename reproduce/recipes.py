@@ -7,6 +7,12 @@
   pad/jitter/scale/rotate before the net at every step, standard Adam, no
   prior -- :class:`reproduce.fourier.renderer.Renderer` with
   :data:`~reproduce.fourier.renderer.FOURIER`.
+* ``fourier-zoom``: the ``fourier`` recipe with the 2015 zoom every 10
+  steps, the stream's recipe for classifiers on which the 2015 one paints
+  texture (:data:`FOURIER_ZOOM`).  After each zoom the zoomed pixels are
+  encoded back into the spectrum exactly (``Renderer.zoom`` ->
+  ``params.Fourier.set_image``: inverse sigmoid, colour mixing and 1/f
+  scaling), so every key frame continues from the zoomed previous one.
 
 Both give a "dreamer" with the same methods (``set_classes``,
 ``set_image``, ``get_image``, ``step``, ``zoom``, ``run``), so
@@ -159,7 +165,66 @@ class FourierRecipe:
             dreamer.set_image(image)
 
 
-RECIPES = {r.name: r for r in (Lsd2015Recipe(), FourierRecipe())}
+# The stream's Fourier recipe: the 2015 zoom every 10 steps (models/default.py:
+# steps_per_zoom = 10) at the stream's CPU size; the rest is FOURIER.
+FOURIER_ZOOM = dataclasses.replace(
+    FOURIER, name="fourier-zoom", steps=200, steps_per_zoom=STREAM2015.steps_per_zoom,
+    image_size=(336, 192), stream_size=(336, 192),
+    sources=FOURIER.sources + (
+        ("steps_per_zoom", "models/default.py: steps_per_zoom = 10 (the 2015 stream)"),
+        ("steps", "20 key frames, as the stream2015 profile"),
+        ("image_size", "the stream's CPU size (2015: 840x472 on a GPU)"),
+    ))
+
+
+def fourier_start(profile, seed=0):
+    """The image a :class:`~reproduce.fourier.params.Fourier` of ``profile``
+    starts from with ``seed``, in numpy (no compile): (H, W, 3) float32 on
+    0..255.  The stream shows it while the optimiser compiles."""
+    from .fourier import params
+    cols, rows = profile.image_size
+    scale = params.spectrum_scale(rows, cols, profile.decay_power)
+    rng = np.random.RandomState(seed)  # Param.init's order: real, then imaginary
+    real = (profile.spectrum_sd * rng.randn(3, *scale.shape)).astype(np.float32)
+    imag = (profile.spectrum_sd * rng.randn(3, *scale.shape)).astype(np.float32)
+    colors = params.color_matrix() if profile.colors == "decorrelated" else np.eye(3)
+    return params.spectrum_to_image(real, imag, scale, profile.amplitude, colors, cols)
+
+
+class FourierZoomRecipe(FourierRecipe):
+    """The Fourier recipe with the 2015 zoom: :data:`FOURIER_ZOOM`."""
+    name = "fourier-zoom"
+
+    def settings(self, profile=None, stream=False):
+        return FOURIER_ZOOM
+
+    def stream_start(self, job, profile):
+        """The stream's first image: the job's start image at the profile's
+        size, else the seeded random spectrum's image."""
+        if job.start:
+            from .fileio import load_image
+            return load_image(job.start, profile.image_size)
+        return fourier_start(profile, job.seed)
+
+
+RECIPES = {r.name: r for r in (Lsd2015Recipe(), FourierRecipe(), FourierZoomRecipe())}
+
+
+def default_stream_recipe(model):
+    """The stream's recipe for ``model`` when none is named: ``lsd2015`` on a
+    VGG (the 2015 look needs VGG-16: on it the 2015 recipe paints objects),
+    else ``fourier-zoom`` (on EfficientNet-Lite0 the 2015 recipe paints
+    texture; the zooming Fourier recipe paints pictures a different
+    classifier names: docs/stream.md)."""
+    return "lsd2015" if "vgg" in model.model_name.lower() else "fourier-zoom"
+
+
+def stream_recipe_for(weights):
+    """:func:`default_stream_recipe` for a weights path or Model; ``lsd2015``
+    for a file that is not there (the stream's set-up then says so)."""
+    if isinstance(weights, (str, os.PathLike)) and not os.path.exists(weights):
+        return "lsd2015"
+    return default_stream_recipe(load_weights(weights))
 
 
 def get_recipe(name):

@@ -138,6 +138,8 @@ def add_stream_arguments(p):
     p.add_argument("--hold", type=float, default=None, metavar="SECONDS",
                    help="how long each request holds before the next one "
                         "(serve: default 60, the 2015 hold_subject_seconds)")
+    # The stream's recipe follows the classifier unless named (stream_job).
+    p.set_defaults(recipe=None)
 
 
 def picture_job(args, kind=None, stream=False, **fields):
@@ -158,6 +160,9 @@ def picture_job(args, kind=None, stream=False, **fields):
 def stream_job(args):
     """``serve``'s and ``stream``'s options -> :class:`~reproduce.job.StreamJob`."""
     from ..job import StreamJob
+    from ..recipes import stream_recipe_for
+    if args.recipe is None:  # lsd2015 on a VGG, fourier-zoom on other classifiers
+        args.recipe = stream_recipe_for(args.weights)
     size = parse_size(args.size, least=8, most=4096)
     stream_size = parse_size(args.stream_size, "--stream-size", least=8, most=4096) \
         if args.stream_size else None

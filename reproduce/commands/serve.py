@@ -9,12 +9,15 @@ EPILOG = """examples:
   python -m reproduce serve                     # http://127.0.0.1:8025/
   python -m reproduce serve --weights weights/vgg16.h5 --prior lsd2015
   python -m reproduce serve --classes volcano --hold 20 --set steps_per_zoom=5
-  python -m reproduce serve --recipe fourier --classes volcano
+  python -m reproduce serve --recipe lsd2015 --classes volcano
+  python -m reproduce serve --backend torch --weights weights/vgg16.h5 \\
+      --size 840x472 --stream-size 1024x576     # the 2015 stream, on a GPU
 
 The first start compiles the optimiser step (about a minute on 2 cores);
-later starts reuse Theano's cache.  With the embedded EfficientNet-Lite0
-the 2015 recipe paints textures rather than recognisable objects; pass
---weights weights/vgg16.h5 (`make weights`) for the 2015 look.
+later starts reuse Theano's cache.  Without --recipe, the embedded
+EfficientNet-Lite0 runs fourier-zoom (recognisable pictures; the 2015 recipe
+paints texture on that net) and a VGG runs lsd2015: the 2015 look needs
+VGG-16 (weights/vgg16.h5, `make weights`).
 """
 
 
@@ -35,11 +38,27 @@ def register(sub):
     p.add_argument("--fixed-pace", action="store_true",
                    help="zoom each key frame by frames_per_key frames even when the "
                         "optimiser is slower (it then pauses on the last frame); "
-                        "default: adapt, as 2015 did")
+                        "default: the 2015 rule, 250 frames for the first key frame, "
+                        "then fps over the smoothed key-frame rate")
+    p.add_argument("--requests", choices=("queue", "2015"), default="queue",
+                   help="which request shows next: queue (first come, first served; "
+                        "default) or 2015 (one drawn at random from the latest 100 "
+                        "when the hold ends, as the 2015 chat reader did)")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads for the optimiser (default: cores - 1)")
     p.add_argument("--verbose", action="store_true", help="log every HTTP request")
     p.set_defaults(func=run)
+
+
+def describe(job, setup):
+    """What the page says it runs: recipe, weights, backend, size."""
+    weights = os.path.basename(str(job.weights))
+    note = ("the 2015 recipe on VGG-16: the 2015 look" if job.recipe == "lsd2015"
+            and "vgg" in weights.lower() else
+            "the 2015 look needs VGG-16 (weights/vgg16.h5, `make weights`) and "
+            "--recipe lsd2015")
+    return {"recipe": job.recipe, "weights": weights, "backend": job.backend,
+            "image_size": list(setup.profile.image_size), "note": note}
 
 
 def run(args):
@@ -53,14 +72,16 @@ def run(args):
     stream = LiveStream(job, setup.profile, setup.image, setup.parser, setup.start,
                         hold_seconds=HOLD_SECONDS_2015 if job.hold is None else job.hold,
                         max_waiting=args.queue, adaptive=not args.fixed_pace,
-                        threads=args.threads)
+                        threads=args.threads, policy=args.requests, seed=job.seed,
+                        about=describe(job, setup))
     server = make_server(stream, args.host, args.port, max_clients=args.max_clients,
                          client_timeout=args.client_timeout, verbose=args.verbose)
     # Serve at once: the page says "starting" while the step compiles.
     server.start()
-    print("compiling the optimiser for %s at %dx%d (first run: about a minute); "
-          "the page is at %s" % (os.path.basename(str(job.weights)),
-                                 *setup.profile.image_size, server.url()), flush=True)
+    print("compiling the optimiser (%s on %s, %s) at %dx%d (first run: about a "
+          "minute); the page is at %s" % (job.recipe, os.path.basename(str(job.weights)),
+                                          job.backend, *setup.profile.image_size,
+                                          server.url()), flush=True)
     try:
         try:
             stream.start()
@@ -68,12 +89,11 @@ def run(args):
             raise UserError(str(exc))
         print("dreaming of %s; open %s  (Ctrl-C stops)"
               % (setup.start.overlay, server.url()), flush=True)
-        while stream.worker.alive:  # until Ctrl-C, or the optimiser dies
-            stream.worker.wait(1.0)
-        if stream.worker.error:
-            raise UserError(stream.worker.error)
-        raise UserError("the optimiser process ended unexpectedly (exit code %s)"
-                        % stream.worker.exitcode)
+        # Until Ctrl-C; the watchdog restarts the optimiser if it dies or
+        # stalls, and gives up only after repeated failed restarts.
+        while not stream.wait_failed(1.0):
+            pass
+        raise UserError(stream.failed)
     except KeyboardInterrupt:
         print("stopped", flush=True)
     finally:

@@ -133,6 +133,15 @@ def irfft2_dft(real, imag, rows, cols):
 IRFFT2 = {"fft": irfft2_fft, "dft": irfft2_dft}
 
 
+def spectrum_to_image(real, imag, scale, amplitude, colors, cols):
+    """:class:`Fourier`'s image in numpy: (3, rows, cols//2+1) half spectra ->
+    (rows, cols, 3) float32 on 0..255 (no compile; for a first frame)."""
+    rows = real.shape[1]
+    linear = amplitude * np.fft.irfft2(scale * (real + 1j * imag), s=(rows, cols))
+    mixed = np.tensordot(np.asarray(colors, np.float64), linear, axes=[1, 0])
+    return (255.0 / (1.0 + np.exp(-mixed))).transpose(1, 2, 0).astype(np.float32)
+
+
 # --- parameterisations ---------------------------------------------------------
 
 class Param:

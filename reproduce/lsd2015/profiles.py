@@ -123,7 +123,8 @@ STREAM2015 = Profile(
                            "ceil(25 / 1.5) from models/default.py:44 "
                            "estimated_input_fps = 15/steps_per_zoom, a value that "
                            "never took effect: zoomingstream.py:143 set it to 1/10 "
-                           "and zoomingstream.py:268,274 followed the measured rate"),
+                           "and zoomingstream.py:268,274 followed the measured rate; "
+                           "live, serve follows 2015's rule (stream.keyframes.Pace)"),
         ("rotation_per_frame", "zoomingstream.py:118 rotation -0.01 degree per frame"),
         ("image_size", "models/default.py:49 the size of image7.jpg"),
         ("stream_size", "models/default.py:41-42 width = 1024, height = 576"),

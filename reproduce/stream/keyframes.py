@@ -9,8 +9,11 @@ Pieces, in the order a frame travels:
   Theano holds the GIL for a whole step (measured here: a 0.25 s step held
   every other thread of the process for 0.25 s), so in a thread it would
   stall the 25 fps frames.  2015 also interpolated in other processes.
-* :func:`frames.in_between` turns two key frames into the stream frames
-  between them; :func:`compose` writes the request on them (2015's overlay).
+* :func:`interpolate.in_between` turns two key frames into the stream
+  frames between them (the 2015 formula of :func:`frames.in_between`, with
+  OpenCV); :func:`compose` writes the request on them (2015's overlay).
+* :class:`Pace` -- how many stream frames the next key frame spans: the
+  2015 rule live, a fixed span in recordings.
 * :class:`LiveStream` -- a producer thread interpolates into a small
   bounded buffer; a pacer thread takes one frame every 1/fps seconds and
   publishes it, as JPEG, on a :class:`FrameBroadcast`.  When the buffer is
@@ -18,6 +21,11 @@ Pieces, in the order a frame travels:
   again, as 2015's ``send_me_last_frame_again`` did: the stream never stalls.
 * :class:`~reproduce.stream.requests.RequestBoard` -- visitors' requests: a
   bounded queue, each request held for ``hold_seconds``.
+* The watchdog (:meth:`LiveStream._watch`) -- 2015's stream killed itself
+  after 100 missed frames within 10 s and a shell loop restarted it.  Ours
+  restarts the optimiser process when it dies or stops beating (no step
+  for ``stall_seconds``), from the last key frame, while the page keeps
+  showing the last frame and the request queue stays as it is.
 
 Memory is bounded by construction: one key frame queued between the
 processes, ``buffer_frames`` frames in the buffer, one JPEG in the
@@ -28,7 +36,6 @@ Frames are (H, W, 3); key frames float32 on 0..255, stream frames uint8.
 import collections
 import contextlib
 import dataclasses
-import io
 import math
 import multiprocessing
 import os
@@ -38,16 +45,19 @@ import time
 
 import numpy as np
 
-from ..lsd2015 import frames as framelib
 from ..errors import UserError
-from ..fileio import to_uint8
+from . import interpolate
 from .requests import HOLD_SECONDS_2015, RequestBoard
 
-# zoomingstream.py, send_frame: the estimate of the key-frame rate is
-# 0.1 * old + 0.9 * new.  We smooth the key-frame period the same way.
+# zoomingstream.py:143 (ZoomingStream.__init__): estimated_input_fps = 1/10,
+# whatever the config said: the first key frame spans ceil(25 / 0.1) = 250 frames.
+ESTIMATED_KEY_RATE_2015 = 0.1
+# zoomingstream.py:268 (send_frame): est = 0.1 * est + 0.9 * measured rate.
 PACE_SMOOTHING_2015 = 0.9
-MAX_SECONDS_PER_KEY = 10.0     # caps the zoom of one key frame when the optimiser is slow
-OVERLAY_SIZE_2015 = (20, 576)  # zoomingstream.py: a 20 px font on the 576-row stream
+OVERLAY_SIZE_2015 = (20, 576)  # zoomingstream.py:14: a 20 px font on the 576-row stream
+STALL_SECONDS = 300.0  # no optimiser step for this long: restart it (a VGG-16 step
+                       # at 840x472 takes about 20 s on 2 cores)
+RESTART_TRIES = 3      # failed restarts in a row before the watchdog gives up
 
 
 @dataclasses.dataclass
@@ -78,13 +88,14 @@ def stream_profile(profile, model, size=None, stream_size=None):
     return dataclasses.replace(profile, **changes).for_model(model)
 
 
-def key_frames(dreamer, profile, aim, frames_per_key):
+def key_frames(dreamer, profile, aim, frames_per_key, after_step=None):
     """Yield :class:`KeyFrame` s without end from the dreamer's current image.
 
     Each: zoom the image by ``frames_per_key()`` stream frames (the 2015
     zoom: cubic, rotation, moments reset), aim at ``aim()`` -> (lower,
     upper) classes, take ``profile.steps_per_zoom`` steps.  Both callables
-    are read once per key frame, as 2015 read the chat once per zoom.
+    are read once per key frame, as 2015 read the chat once per zoom;
+    ``after_step()``, if given, after every step.
     """
     while True:
         started = time.perf_counter()
@@ -94,32 +105,43 @@ def key_frames(dreamer, profile, aim, frames_per_key):
         dreamer.set_classes(*classes)
         for _ in range(profile.steps_per_zoom or 1):
             dreamer.step()
+            if after_step is not None:
+                after_step()
         yield KeyFrame(dreamer.get_image(), n, classes, time.perf_counter() - started)
 
 
 class Pace:
     """How many stream frames the next key frame spans.
 
-    Fixed: the profile's ``frames_per_key`` (recordings: deterministic).
-    Adaptive (live, as 2015's ``frames_before_next_image``): enough frames
-    to play while the optimiser makes the next key frame, fps times its
-    smoothed period, never fewer than ``frames_per_key`` and never more
-    than :data:`MAX_SECONDS_PER_KEY` of stream.
+    Fixed (``adaptive=False``; recordings, ``dream``: deterministic): the
+    profile's ``frames_per_key``.  Adaptive (the live page): the 2015 rule
+    of zoomingstream.py ``send_frame`` (lines 263-278), exactly: the first
+    key frame spans ceil(fps / 0.1) = 250 frames; each later call measures
+    the key-frame rate r = 1 / (seconds since the previous call), updates
+    est <- 0.1 est + 0.9 r and spans ceil(fps / est).  :meth:`waited`
+    restarts the clock after the optimiser waited for a full buffer, as
+    2015 reset ``last_frame_time`` while it waited (line 278).
     """
 
-    def __init__(self, profile, adaptive):
-        self.profile, self.adaptive, self.period = profile, adaptive, None
+    def __init__(self, profile, adaptive, clock=time.monotonic):
+        self.profile, self.adaptive, self.clock = profile, adaptive, clock
+        self.estimate, self.last = ESTIMATED_KEY_RATE_2015, None
 
     def frames(self):
-        least = self.profile.frames_per_key
-        if not self.adaptive or self.period is None:
-            return least
-        most = int(MAX_SECONDS_PER_KEY * self.profile.fps)
-        return int(min(most, max(least, math.ceil(self.period * self.profile.fps))))
+        if not self.adaptive:
+            return self.profile.frames_per_key
+        now = self.clock()
+        if self.last is not None:
+            measured = 1.0 / max(now - self.last, 1e-6)
+            self.estimate = ((1 - PACE_SMOOTHING_2015) * self.estimate
+                             + PACE_SMOOTHING_2015 * measured)
+        self.last = now
+        return int(math.ceil(self.profile.fps / self.estimate))
 
-    def update(self, seconds):
-        self.period = seconds if self.period is None else (
-            PACE_SMOOTHING_2015 * seconds + (1 - PACE_SMOOTHING_2015) * self.period)
+    def waited(self):
+        """The optimiser waited for room in the buffer: that time is not its own."""
+        if self.adaptive and self.last is not None:
+            self.last = self.clock()
 
 
 def overlay_size(rows):
@@ -130,23 +152,16 @@ def overlay_size(rows):
 
 
 def compose(frame, text):
-    """A stream frame with the request written on it: (H, W, 3) uint8."""
-    if text:
-        frame = framelib.overlay_text(frame, text, overlay_size(frame.shape[0]))
-    return to_uint8(frame)
+    """A uint8 stream frame with the request written on it: (H, W, 3) uint8."""
+    return interpolate.overlay(frame, text, overlay_size(frame.shape[0]))
 
 
-def encode_jpeg(frame, quality=85):
-    """(H, W, 3) uint8 -> JPEG bytes."""
-    from PIL import Image
-    out = io.BytesIO()
-    Image.fromarray(frame).save(out, format="JPEG", quality=quality)
-    return out.getvalue()
+encode_jpeg = interpolate.encode_jpeg
 
 
 def first_frame(image, profile, out_shape):
-    """The start image as a stream frame (scaled to ``out_shape`` like the rest)."""
-    return next(framelib.in_between(image, image, 1, profile, out_shape))
+    """The start image as a uint8 stream frame (scaled to ``out_shape`` like the rest)."""
+    return next(interpolate.in_between(image, image, 1, profile, out_shape))
 
 
 def recorded_frames(dreamer, image, profile, requests, hold_seconds, out_shape):
@@ -165,8 +180,8 @@ def recorded_frames(dreamer, image, profile, requests, hold_seconds, out_shape):
     previous = image
     pace = Pace(profile, adaptive=False)
     for key in key_frames(dreamer, profile, lambda: current().classes, pace.frames):
-        for frame in framelib.in_between(previous, key.image, key.frames, profile,
-                                         out_shape):
+        for frame in interpolate.in_between(previous, key.image, key.frames, profile,
+                                            out_shape):
             yield compose(frame, current().overlay)
             count[0] += 1
         previous = key.image
@@ -233,33 +248,48 @@ def _environ(**values):
                 os.environ[k] = v
 
 
-def _work(job, profile, image, classes, keys, stop, adaptive):
-    """The optimiser process: messages ("ready",), ("key", KeyFrame), ("error", text)."""
+def _work(job, profile, image, classes, keys, stop, adaptive, heartbeat):
+    """The optimiser process: messages ("ready",), ("key", KeyFrame), ("error", text).
+
+    ``heartbeat`` (a shared double) gets the monotonic time after every
+    step and while it waits for room in the queue: the watchdog's sign of life.
+    """
+    def beat():
+        heartbeat.value = time.monotonic()
+
     def put(message):
+        """Hand ``message`` over; (delivered, had to wait)."""
+        try:
+            keys.put_nowait(message)
+            return True, False
+        except queue.Full:
+            pass
         while not stop.is_set():
+            beat()
             try:
                 keys.put(message, timeout=0.2)
-                return True
+                return True, True
             except queue.Full:
                 pass
-        return False
+        return False, True
 
     keys.cancel_join_thread()  # never hang at exit on an unread key frame
     try:
         from ..recipes import build_dreamer
         dreamer = build_dreamer(job, profile)
+        dreamer.set_image(image)
         pace = Pace(profile, adaptive)
-        if adaptive:  # time one step, so the first key frame's zoom fits too
-            dreamer.set_image(image)
-            started = time.perf_counter()
-            dreamer.step()
-            pace.update((time.perf_counter() - started) * (profile.steps_per_zoom or 1))
-        dreamer.set_image(image)  # (again: the timing step leaves no trace)
+        beat()
         put(("ready",))
-        for key in key_frames(dreamer, profile, lambda: tuple(classes[:]), pace.frames):
-            pace.update(key.seconds)
-            if stop.is_set() or not put(("key", key)):
+        for key in key_frames(dreamer, profile, lambda: tuple(classes[:]),
+                              pace.frames, after_step=beat):
+            if stop.is_set():
                 break
+            delivered, waited = put(("key", key))
+            if not delivered:
+                break
+            if waited:
+                pace.waited()
     except KeyboardInterrupt:
         pass
     except UserError as exc:
@@ -271,27 +301,27 @@ def _work(job, profile, image, classes, keys, stop, adaptive):
 
 
 class KeyFrameWorker:
-    """:func:`key_frames` in a process of its own (spawned: a fresh Theano).
+    """:func:`key_frames` in a process of its own (spawned: a fresh Theano),
+    for the dreamer that ``job`` (a :class:`~reproduce.job.StreamJob`; its
+    recipe builds it, loading the weights there: a large model is not
+    copied through a pipe) makes under ``profile``, from ``image``.
 
-    ``job`` is a :class:`~reproduce.job.StreamJob` (its recipe builds the
-    dreamer there; weights given as a path are loaded there, so a large
-    model is not copied through a pipe), ``profile`` its resolved settings
-    (:mod:`reproduce.stream.setup`), ``image`` the start.  At most
-    ``max_ahead`` key frames wait for the parent; then the worker waits
-    too (2015: "if buffer is full, STOP FILLING").  ``threads``: BLAS
+    At most ``max_ahead`` key frames wait for the parent; then the worker
+    waits too (2015: "if buffer is full, STOP FILLING").  ``threads``: BLAS
     threads for it, leaving the rest of the CPU to the frames.
     """
 
-    def __init__(self, job, profile, image, classes, adaptive=True,
-                 threads=None, max_ahead=1):
+    def __init__(self, job, profile, image, classes, adaptive=True, threads=None,
+                 max_ahead=1):
         ctx = multiprocessing.get_context("spawn")
         self._classes = ctx.Array("i", [int(c) for c in classes], lock=True)
         self._keys = ctx.Queue(maxsize=max_ahead)
         self._stop = ctx.Event()
+        self._heartbeat = ctx.Value("d", 0.0, lock=False)
         self._process = ctx.Process(
             target=_work, name="dream-optimiser", daemon=True,
-            args=(job, profile, np.asarray(image, np.float32),
-                  self._classes, self._keys, self._stop, adaptive))
+            args=(job, profile, np.asarray(image, np.float32), self._classes,
+                  self._keys, self._stop, adaptive, self._heartbeat))
         self.threads = threads or max(1, (os.cpu_count() or 2) - 1)
         self.error = None
 
@@ -338,8 +368,16 @@ class KeyFrameWorker:
         return self._process.is_alive()
 
     @property
+    def pid(self):
+        return self._process.pid
+
+    @property
     def exitcode(self):
         return self._process.exitcode
+
+    def silent_for(self):
+        """Seconds since its last sign of life (a step, or waiting for room)."""
+        return time.monotonic() - self._heartbeat.value
 
     def wait(self, timeout):
         """Wait up to ``timeout`` s for the process to end."""
@@ -354,7 +392,7 @@ class KeyFrameWorker:
         while self._process.is_alive() and time.monotonic() < deadline:
             self._receive(0.1)  # drain, so a blocked put returns
         if self._process.is_alive():
-            self._process.terminate()
+            self._process.kill()
         self._process.join(1.0)
 
 
@@ -363,36 +401,47 @@ class KeyFrameWorker:
 class LiveStream:
     """Requests in, JPEG frames out at ``profile.fps``: the page's stream.
 
-    ``start_request`` is a parsed request (a :class:`~reproduce.stream.requests.
-    Request`); ``parser`` parses visitors' text.  The optimised image has
+    ``job`` (a :class:`~reproduce.job.StreamJob`) and ``profile`` (its
+    settings at the stream's sizes) say what the optimiser builds;
+    ``start_request`` is a parsed request (a :class:`~reproduce.stream.
+    requests.Request`); ``parser`` parses visitors' text; ``policy`` is the
+    request board's ("queue" or "2015").  The optimised image has
     ``profile.image_size``; frames have ``profile.stream_size``.
-    ``worker``: anything with :class:`KeyFrameWorker`'s methods (default:
-    one for ``job``; tests pass a scripted one).
+    ``make_worker(image, classes)``: a worker with :class:`KeyFrameWorker`'s
+    methods (default: one for ``job``; tests pass a scripted one); the
+    watchdog makes a new one from the last key frame when the running one
+    dies or is silent for ``stall_seconds``.
     """
 
     def __init__(self, job, profile, image, parser, start_request,
                  hold_seconds=HOLD_SECONDS_2015, max_waiting=8, buffer_frames=12,
-                 adaptive=True, threads=None, quality=85, worker=None):
-        self.profile = profile
-        self.out_shape = tuple(profile.stream_size[::-1])
-        self.board = RequestBoard(parser, start_request, hold_seconds, max_waiting)
+                 adaptive=True, threads=None, quality=85, make_worker=None,
+                 policy="queue", stall_seconds=STALL_SECONDS, seed=0, about=None):
+        self.job, self.profile, self.about = job, profile, dict(about or {})
+        self.out_shape = tuple(self.profile.stream_size[::-1])
+        self.board = RequestBoard(parser, start_request, hold_seconds, max_waiting,
+                                  policy=policy, seed=seed)
         self.broadcast = FrameBroadcast()
-        self.worker = worker or KeyFrameWorker(job, profile, image,
-                                               start_request.classes, adaptive, threads)
-        self.quality = quality
-        self._image = np.asarray(image, np.float32)
+        self.make_worker = make_worker or (lambda image, classes: KeyFrameWorker(
+            job, profile, image, classes, adaptive, threads))
+        self.worker = self.make_worker(image, start_request.classes)
+        self.quality, self.stall_seconds = quality, float(stall_seconds)
+        self._image = self._last_key = np.asarray(image, np.float32)
         self._frames = queue.Queue(maxsize=buffer_frames)
         self._stop = threading.Event()
         self._threads = []
         self.stats = collections.Counter()
         self.started = self.pacing_since = None  # monotonic times: ready, first frame
         self.last_key = (0.0, 0)   # the optimiser's seconds and frames for the last key frame
+        self.restarts, self.restart_reason, self.failed = 0, None, None
+        self._start_timeout = 600.0
 
     # -- life cycle
     def start(self, timeout=600.0):
         """Stream the start image while the optimiser compiles (WorkerError
-        if that fails), then the dream."""
+        if that fails), then the dream; the watchdog from then on."""
         self.pacing_since = time.monotonic()
+        self._start_timeout = timeout
         self._thread(self._pace)
         try:
             self.worker.start(timeout)
@@ -401,6 +450,7 @@ class LiveStream:
             raise
         self.started = time.monotonic()
         self._thread(self._produce)
+        self._thread(self._watch)
         return self
 
     def _thread(self, target):
@@ -427,16 +477,55 @@ class LiveStream:
         return self.board.submit(text)
 
     def status(self):
-        """JSON-ready: request board, frame counters, measured fps, errors."""
+        """JSON-ready: request board, frame counters, measured fps, errors, restarts."""
         out = self.board.snapshot()
         seconds = time.monotonic() - self.pacing_since if self.pacing_since else 0.0
         out.update(frames=self.stats["frames"], fresh=self.stats["fresh"],
                    repeated=self.stats["repeated"], key_frames=self.stats["keys"],
                    fps=round(self.stats["frames"] / seconds, 2) if seconds else 0.0,
-                   buffered=self._frames.qsize(), error=self.worker.error,
+                   buffered=self._frames.qsize(),
+                   error=self.failed or self.worker.error,
                    key_seconds=round(self.last_key[0], 2), key_span=self.last_key[1],
-                   ready=self.started is not None, size=list(self.profile.stream_size))
+                   ready=self.started is not None, size=list(self.profile.stream_size),
+                   restarts=self.restarts, restart_reason=self.restart_reason,
+                   about=self.about)
         return out
+
+    def wait_failed(self, timeout):
+        """Wait up to ``timeout`` s; whether the watchdog has given up."""
+        self._stop.wait(timeout)
+        return bool(self.failed)
+
+    # -- the watchdog
+    def _watch(self):
+        """Restart the optimiser when it dies or falls silent (every second)."""
+        tries = 0
+        while not self._stop.wait(1.0):
+            worker = self.worker
+            if worker.alive and worker.silent_for() < self.stall_seconds:
+                continue
+            reason = (worker.error or "the optimiser process ended (exit code %s)"
+                      % worker.exitcode) if not worker.alive else \
+                "the optimiser made no step for %d s" % self.stall_seconds
+            worker.stop(timeout=1.0)
+            if self._stop.is_set():
+                return
+            self.restart_reason = reason
+            # From the last key frame, aimed at what shows now: the stream goes on.
+            fresh = self.make_worker(self._last_key, self.board.current().classes)
+            self.worker = fresh
+            try:
+                fresh.start(self._start_timeout)
+            except WorkerError as exc:
+                tries += 1
+                self.restart_reason = "%s; the restart failed: %s" % (reason, exc)
+                if tries >= RESTART_TRIES:
+                    self.failed = "the optimiser failed %d times in a row: %s" % (
+                        tries, exc)
+                    return
+                continue
+            tries = 0
+            self.restarts += 1
 
     # -- the two threads
     def _produce(self):
@@ -448,9 +537,10 @@ class LiveStream:
                 continue
             self.stats["keys"] += 1
             self.last_key = key.seconds, key.frames
-            for frame in framelib.in_between(previous, key.image, key.frames,
-                                             self.profile, self.out_shape):
-                if not self._put(to_uint8(frame)):
+            self._last_key = key.image
+            for frame in interpolate.in_between(previous, key.image, key.frames,
+                                                self.profile, self.out_shape):
+                if not self._put(frame):
                     return
             previous = key.image
 
@@ -466,7 +556,7 @@ class LiveStream:
     def _pace(self):
         """One frame every 1/fps s: the next one, or the last one again."""
         period = 1.0 / self.profile.fps
-        last = to_uint8(first_frame(self._image, self.profile, self.out_shape))
+        last = first_frame(self._image, self.profile, self.out_shape)
         fresh, shown, aimed = True, None, None  # the start image first
         due = time.monotonic()
         while not self._stop.wait(max(0.0, due - time.monotonic())):

@@ -18,9 +18,19 @@ What we keep and what we change, on purpose:
   requests; here every text typed into the box is a request.
 * Subjects are separated by " and ", "&" or "+" (2015: "+" only).  A text
   that is itself a part ("black and gold garden spider") stays one subject.
-* Where one key names several classes (the word "clock"; the part "crane",
-  a bird and a machine), 2015 chose at random.  We choose deterministically:
-  the class whose matching part is shortest, then the lowest class index.
+* Where one key names several classes (the word "clock", in "analog
+  clock", "wall clock" and others), 2015 chose at random.  We choose
+  deterministically: the class whose matching part is shortest, then the
+  lowest class index.  (A whole description shared by two classes could
+  not be ambiguous in 2015: its tables came from a description -> index
+  dict, read_the_chat.py:42, so "crane" reached only the machine, class
+  517, the later of the two.  We keep both: "crane" gives the bird, 134.)
+* Which request shows next: two policies.  "queue" (ours, the default):
+  first come, first served, each held ``hold_seconds``.  "2015"
+  (read_the_chat.py ``process_the_chat``, lines 127-211): the latest 100
+  requests wait in a pool; when the hold is over the pool is shuffled,
+  the first request that names a class not showing now is taken and the
+  others are dropped.  Both skip a request that repeats what shows.
 * Bounded and total: text is cut to :data:`MAX_CHARS` characters,
   non-printable characters are dropped, and :meth:`RequestParser.parse`
   never raises for any ``str``.
@@ -28,6 +38,7 @@ What we keep and what we change, on purpose:
 import collections
 import dataclasses
 import math
+import random
 import re
 import threading
 import time
@@ -52,8 +63,11 @@ STOP_WORDS_2015 = (
     "even", "new", "want", "because", "any", "these", "give", "day", "most",
     "us")
 
-# read_the_chat.py, ChatReader.__init__: hold_subject_seconds = 60.
+# read_the_chat.py:92 (ChatReader.__init__): hold_subject_seconds = 60.
 HOLD_SECONDS_2015 = 60.0
+# read_the_chat.py:94: message_queue = deque(maxlen=100), the pool of the 2015 policy.
+POOL_2015 = 100
+POLICIES = ("queue", "2015")
 MAX_CHARS = 200        # longer text is cut: a request names one or two things
 MAX_SUBJECTS = 2       # the logit map has two halves (2015: max_features = 2)
 MAX_KEY_CHARS = 40     # bounds the cost of looking for close matches
@@ -216,25 +230,32 @@ class RequestBoard:
 
     A visitor's request holds for ``hold_seconds`` while others wait; the
     start request (not a visitor's) holds for none, so the first request
-    shows at once.  At most ``max_waiting`` wait; more are turned away
-    with status "busy".  Thread-safe.
+    shows at once.  ``policy`` "queue": at most ``max_waiting`` wait, in
+    order; more are turned away with status "busy".  ``policy`` "2015":
+    the latest :data:`POOL_2015` wait in a pool, and one is drawn (with a
+    ``random.Random(seed)``) when the hold ends, as read_the_chat.py did.
+    A request for what shows now is skipped in both.  Thread-safe.
     """
 
     def __init__(self, parser, start, hold_seconds=HOLD_SECONDS_2015, max_waiting=8,
-                 clock=time.monotonic):
+                 clock=time.monotonic, policy="queue", seed=0):
+        if policy not in POLICIES:
+            raise ValueError("policy must be one of %s, not %r" % (POLICIES, policy))
         self.parser, self.hold, self.max_waiting, self.clock = (
             parser, float(hold_seconds), int(max_waiting), clock)
+        self.policy, self._rng = policy, random.Random(seed)
         self._lock = threading.Lock()
         self._current, self._since, self._held = start, clock(), False
-        self._waiting = collections.deque()
+        self._waiting = collections.deque(maxlen=POOL_2015 if policy == "2015" else None)
         self.submitted = self.accepted = 0
 
     def submit(self, text):
         """Parse ``text`` and queue it -> a JSON-ready reply.
 
         status: "acknowledged" (position 0: showing now, k: k-th in the
-        queue, ``starts_in`` seconds), "unknown" (with close matches) or
-        "busy" (the queue is full).
+        queue, ``starts_in`` seconds; policy 2015: ``position`` is None, it
+        is in the draw), "unknown" (with close matches) or "busy" (the
+        queue is full).
         """
         request = self.parser.parse(text)
         reply = request.reply()
@@ -245,6 +266,12 @@ class RequestBoard:
                 return reply
             now = self.clock()
             self._advance(now)
+            if self._repeats(request):
+                reply.update(status="acknowledged", position=0, starts_in=0.0,
+                             message="already dreaming of %s" % self._current.overlay)
+                return reply
+            if self.policy == "2015":
+                return self._pool(request, reply, now)
             if len(self._waiting) >= self.max_waiting:
                 reply.update(status="busy", message="the queue is full (%d waiting); "
                              "try again in a little while" % len(self._waiting))
@@ -262,6 +289,25 @@ class RequestBoard:
                         request.overlay, position, math.ceil(reply["starts_in"])), 1)
         return reply
 
+    def _pool(self, request, reply, now):
+        """The 2015 policy's submit: into the pool (the oldest drops out of a full one)."""
+        self.accepted += 1
+        self._waiting.append(request)
+        self._advance(now)
+        if self._current is request:
+            reply.update(status="acknowledged", position=0, starts_in=0.0)
+        else:
+            reply.update(status="acknowledged", position=None,
+                         starts_in=round(self._hold_left(now), 1),
+                         message="%s: in the draw with %d others in about %d s" % (
+                             request.overlay, len(self._waiting) - 1,
+                             math.ceil(self._hold_left(now))))
+        return reply
+
+    def _repeats(self, request):
+        """Whether ``request`` asks for exactly what shows now."""
+        return set(request.classes) == set(self._current.classes)
+
     def current(self):
         """The request showing now (advances the queue when its time has come)."""
         with self._lock:
@@ -277,7 +323,8 @@ class RequestBoard:
                     "classes": list(self._current.classes),
                     "waiting": [r.overlay for r in self._waiting],
                     "hold_left": round(self._hold_left(now), 1),
-                    "submitted": self.submitted, "accepted": self.accepted}
+                    "submitted": self.submitted, "accepted": self.accepted,
+                    "policy": self.policy}
 
     def _hold_left(self, now):
         return max(0.0, self.hold - (now - self._since)) if self._held else 0.0
@@ -286,5 +333,29 @@ class RequestBoard:
         return 0.0 if position == 0 else self._hold_left(now) + (position - 1) * self.hold
 
     def _advance(self, now):
-        if self._waiting and self._hold_left(now) <= 0:
-            self._current, self._since, self._held = self._waiting.popleft(), now, True
+        if not self._waiting or self._hold_left(now) > 0:
+            return
+        if self.policy == "2015":
+            chosen = self._draw()
+        else:
+            chosen = None
+            while self._waiting and chosen is None:
+                request = self._waiting.popleft()
+                chosen = None if self._repeats(request) else request
+        if chosen is not None:
+            self._current, self._since, self._held = chosen, now, True
+
+    def _draw(self):
+        """read_the_chat.py:136-211: shuffle the pool, empty it, take the first
+        request with a class not showing now (its other classes dropped, as
+        2015 skipped each such subject); None if there is none."""
+        pool = list(self._waiting)
+        self._rng.shuffle(pool)
+        self._waiting.clear()
+        showing = set(self._current.classes)
+        for request in pool:
+            kept = tuple(t for t in request.targets if t.index not in showing)
+            if kept:
+                return request if kept == request.targets else \
+                    dataclasses.replace(request, targets=kept)
+        return None

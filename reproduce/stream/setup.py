@@ -50,8 +50,12 @@ def prepare(job):
     classes = [find_class(str(name), descriptions) for name in job.classes]
     if not classes:
         classes = [int(np.random.RandomState(job.seed).randint(len(descriptions)))]
-    image, profile = start_image(profile, job.start, job.prior_dir, job.seed,
-                                 explicit_size=True)
+    recipe = check_job(job)
+    if hasattr(recipe, "stream_start"):  # its own first image (fourier-zoom: the spectrum's)
+        image = recipe.stream_start(job, profile)
+    else:
+        image, profile = start_image(profile, job.start, job.prior_dir, job.seed,
+                                     explicit_size=True)
     if job.recipe == "lsd2015":
         load_prior_spec(job.prior, job.prior_dir)  # a bad prior fails here, not there
     return Setup(job, descriptions, profile, image, RequestParser(descriptions),

@@ -127,3 +127,95 @@ def test_request_for_known_classes():
     request = request_for([index("bee"), index("analog clock")], DESCRIPTIONS)
     assert request.classes == (index("bee"), index("analog clock"))
     assert request.overlay == "bee & analog clock"
+
+
+# ---------------------------------------------------------------- policies
+
+def process_the_chat_2015(state, pool, now, rng, hold=60):
+    """read_the_chat.py process_the_chat (lines 127-211), ported literally on
+    parsed requests: each message is a list of subjects, each subject the
+    class its word names.  ``state``: dict current (list of classes) and
+    last_read_time.  Returns the current classes after the call."""
+    if now - state["last_read_time"] < hold:
+        return state["current"]
+    messages = list(pool)
+    rng.shuffle(messages)
+    pool.clear()
+    for message in messages:
+        total_features = []
+        for feature in message:
+            if any(current == feature for current in state["current"]):
+                continue
+            total_features.append(feature)
+        if len(total_features) == 0:
+            continue
+        state["current"] = total_features[:2]
+        state["last_read_time"] = now
+        break
+    return state["current"]
+
+
+def test_the_2015_policy_is_the_2015_chat_reader():
+    from collections import deque
+    from reproduce.stream.requests import POOL_2015, RequestBoard
+    parser = RequestParser(DESCRIPTIONS)
+    names = ["volcano", "bee", "broccoli", "pizza", "bubble", "bee and volcano",
+             "broccoli and pizza", "tree frog", "volcano"]
+    now = [0.0]
+    start = request_for([index("gondola")], DESCRIPTIONS)
+    board = RequestBoard(parser, start, hold_seconds=60, clock=lambda: now[0],
+                         policy="2015", seed=7)
+    state = {"current": [index("gondola")], "last_read_time": -1e9}
+    pool, rng, script = deque(maxlen=POOL_2015), random.Random(7), random.Random(1)
+    for _ in range(400):
+        now[0] += script.choice([0.5, 3.0, 20.0])
+        for _ in range(script.choice([0, 0, 1, 3, 40])):
+            text = script.choice(names)
+            # The board reads the pool at every call, as 2015 at every zoom:
+            # here before and after the request arrives.
+            process_the_chat_2015(state, pool, now[0], rng)
+            reply = board.submit(text)
+            assert reply["status"] == "acknowledged"
+            subjects = [t.index for t in parser.parse(text).targets]
+            # a repeat of what shows is skipped at once (2015: at the draw)
+            if set(subjects) != set(state["current"]):
+                pool.append(subjects)
+            process_the_chat_2015(state, pool, now[0], rng)
+        expected = process_the_chat_2015(state, pool, now[0], rng)
+        got = [t.index for t in board.current().targets]
+        assert got == expected
+    assert board.snapshot()["policy"] == "2015"
+
+
+def test_both_policies_skip_a_repeat_of_what_shows():
+    from reproduce.stream.requests import RequestBoard
+    parser = RequestParser(DESCRIPTIONS)
+    for policy in ("queue", "2015"):
+        now = [0.0]
+        board = RequestBoard(parser, request_for([index("bee")], DESCRIPTIONS),
+                             hold_seconds=60, clock=lambda: now[0], policy=policy)
+        assert board.submit("volcano")["position"] == 0
+        reply = board.submit("volcano")
+        assert reply["position"] == 0 and "already" in reply["message"]
+        assert board.snapshot()["waiting"] == []
+        board.submit("broccoli")
+        now[0] = 61.0
+        assert board.current().overlay == "broccoli"
+    # the queue drops a waiting request that repeats what has come to show
+    now = [0.0]
+    board = RequestBoard(parser, request_for([index("bee")], DESCRIPTIONS),
+                         hold_seconds=60, clock=lambda: now[0])
+    board.submit("volcano")
+    for text in ("pizza", "pizza", "bubble"):
+        board.submit(text)
+    now[0] = 60.0
+    assert board.current().overlay == "pizza"
+    now[0] = 120.0
+    assert board.current().overlay == "bubble"
+
+
+def test_crane_as_2015_could_not_reach_both():
+    # 2015's tables came from a description -> index dict (read_the_chat.py:42):
+    # two classes described exactly "crane" left only the later one, 517.
+    table = {d: i for i, d in enumerate(DESCRIPTIONS)}
+    assert table["crane"] == 517 and DESCRIPTIONS[134] == "crane"

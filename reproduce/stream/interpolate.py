@@ -1,0 +1,127 @@
+"""The in-between frames at stream speed: the 2015 formula with OpenCV.
+
+:func:`reproduce.lsd2015.frames.in_between` is the reference: frame i of n
+warps the previous key frame forward by i frames and the next one back by
+n - i (both bilinear), blends them (n - i)/n and i/n, and shows the
+previous one where the next has no pixels.  :func:`in_between` here
+computes the same frames with ``cv2.warpAffine`` (bilinear, edges
+repeated), ``cv2.addWeighted`` and a masked copy where the next key frame
+has no pixels (:func:`outside`), in float32, and returns them as uint8.  OpenCV's
+bilinear weights are fixed-point (1/32 pixel), so a frame differs from the
+reference by at most 1 grey level on pictures (tests/test_interpolate.py);
+in exchange it is many times faster and releases the GIL.
+
+:func:`overlay` writes the request on a frame from a patch rendered once
+per text (the 2015 overlay: white on a black box, top left), instead of
+sending the whole frame through Pillow.  :func:`encode_jpeg` uses
+OpenCV's libjpeg-turbo.
+"""
+import functools
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..lsd2015 import frames as framelib
+
+
+def affine(in_shape, out_shape, scale, degrees):
+    """The 2x3 map from output (x, y) to input (x, y) of ``frames.warp``:
+    input = R (p - c_out) / scale + c_in, R the rotation by -``degrees``,
+    true centres (n - 1) / 2.  For ``cv2.WARP_INVERSE_MAP``."""
+    theta = np.deg2rad(degrees)
+    c_in = (np.array(in_shape[1::-1], float) - 1) / 2.0      # (x, y)
+    c_out = (np.array(out_shape[1::-1], float) - 1) / 2.0
+    rotate = np.array([[np.cos(theta), np.sin(theta)],
+                       [-np.sin(theta), np.cos(theta)]]) / scale
+    return np.hstack([rotate, (c_in - rotate.dot(c_out))[:, None]])
+
+
+def warp_linear(image, scale, degrees, out_shape, outside=None):
+    """``frames.warp(image, scale, degrees, out_shape, order=1, cval=outside)``
+    with OpenCV: (rows, cols, 3) float32 -> (out_rows, out_cols, 3) float32."""
+    matrix = affine(image.shape, out_shape, scale, degrees)
+    border = (dict(borderMode=cv2.BORDER_REPLICATE) if outside is None else
+              dict(borderMode=cv2.BORDER_CONSTANT, borderValue=(outside,) * 4))
+    return cv2.warpAffine(np.ascontiguousarray(image, np.float32), matrix,
+                          (out_shape[1], out_shape[0]),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, **border)
+
+
+def in_between(previous, following, n_frames, profile, out_shape=None):
+    """The ``n_frames`` uint8 stream frames from key frame ``previous`` up to
+    (not including) ``following``, as ``frames.in_between`` computes them
+    (then rounded); ``out_shape`` (rows, cols) is the stream size."""
+    out_shape = tuple(out_shape or previous.shape[:2])
+    fit = min(out_shape[0] / previous.shape[0], out_shape[1] / previous.shape[1])
+    per_frame = profile.zoom_speed ** (1.0 / profile.fps)
+    degrees = profile.rotation_per_frame
+    for i in range(n_frames):
+        a = warp_linear(previous, fit * per_frame ** i, degrees * i, out_shape)
+        back = n_frames - i
+        if i == 0:  # weight 0 for the next key frame: the previous one alone
+            yield to_uint8(a)
+            continue
+        scale = fit * per_frame ** -back
+        b = warp_linear(following, scale, -degrees * back, out_shape)
+        frame = cv2.addWeighted(a, back / float(n_frames), b, i / float(n_frames), 0.0)
+        np.copyto(frame, a, where=outside(following.shape, out_shape, scale,
+                                          -degrees * back)[..., None])
+        yield to_uint8(frame)
+
+
+def outside(in_shape, out_shape, scale, degrees):
+    """(out_rows, out_cols) bool: the output pixels whose sample point lies
+    outside the input, where ``frames.warp(..., cval=nan)`` gives NaN.
+
+    Computed from the map (float64), not by warping NaN: OpenCV's
+    fixed-point weights touch the pixel beyond the edge with weight 0 at
+    some edge pixels and would mark them too."""
+    m = affine(in_shape, out_shape, scale, degrees)
+    x = np.arange(out_shape[1], dtype=np.float64)
+    y = np.arange(out_shape[0], dtype=np.float64)[:, None]
+    sx = m[0, 0] * x + (m[0, 1] * y + m[0, 2])
+    sy = m[1, 0] * x + (m[1, 1] * y + m[1, 2])
+    rows, cols = in_shape[:2]
+    return (sx < 0) | (sx > cols - 1) | (sy < 0) | (sy > rows - 1)
+
+
+def to_uint8(frame):
+    """(H, W, 3) float32 on 0..255 -> uint8, rounded and clipped (as
+    ``fileio.to_uint8``; OpenCV's saturating conversion, frames are >= 0)."""
+    return cv2.convertScaleAbs(frame)
+
+
+@functools.lru_cache(maxsize=16)
+def _patch(text, size):
+    """The overlay of ``text`` as a uint8 patch: what ``frames.overlay_text``
+    draws, the black box and the text on it, and where it goes (top, left)."""
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    font = framelib._font(size)
+    left, top, right, bottom = probe.textbbox((5, 5), text, font=font)
+    box = (max(0, left - 2), max(0, top - 2), right + 3, bottom + 3)
+    image = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), (0, 0, 0))
+    ImageDraw.Draw(image).text((5 - box[0], 5 - box[1]), text, fill=(255, 255, 255),
+                               font=font)
+    patch = np.asarray(image, np.uint8)
+    patch.flags.writeable = False
+    return patch, box[1], box[0]
+
+
+def overlay(frame, text, size):
+    """``frame`` (H, W, 3) uint8 with ``text`` written on it (a copy)."""
+    out = frame.copy()
+    if text:
+        patch, top, left = _patch(text, size)
+        rows = min(patch.shape[0], out.shape[0] - top)
+        cols = min(patch.shape[1], out.shape[1] - left)
+        if rows > 0 and cols > 0:
+            out[top:top + rows, left:left + cols] = patch[:rows, :cols]
+    return out
+
+
+def encode_jpeg(frame, quality=85):
+    """(H, W, 3) uint8 RGB -> JPEG bytes."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return data.tobytes()
