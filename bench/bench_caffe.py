@@ -1,7 +1,7 @@
 """``python -m bench caffe``: a full-size GoogLeNet written as Caffe files.
 
 The real layer list and channel counts of bvlc_googlenet's deploy.prototxt
-with random weights (tests/caffe_models.py; no download), at 224x224:
+with random weights (tests/helpers/caffe_models.py; no download), at 224x224:
 conversion time, agreement of our Theano net with the numpy forward pass
 written from Caffe's C++ layers (largest difference relative to the blob's
 largest value), and the time of one forward pass and one DeepDream gradient
@@ -14,10 +14,6 @@ import tempfile
 import time
 
 import numpy as np
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 BLOBS = ["conv1/7x7_s2", "conv2/norm2", "inception_3a/output", "inception_4c/output",
          "inception_5b/output", "pool5/7x7_s1", "loss3/classifier"]
@@ -33,7 +29,9 @@ def best_of(f, repeats):
 
 
 def main(argv=None):
-    from helpers.caffe_models import caffe_forward, googlenet, write_caffe
+    # The tests' synthetic Caffe models, as a namespace package from the
+    # repository root (``python -m bench`` runs there).
+    from tests.helpers.caffe_models import caffe_forward, googlenet, write_caffe
     from reproduce import objectives
     from reproduce.backend import theano
     from reproduce.convert.caffe import convert_caffe

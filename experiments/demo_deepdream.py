@@ -28,6 +28,7 @@ import os
 import sys
 
 from reproduce import paths
+from reproduce.deepdream.inputs import astronaut
 from reproduce.deepdream.settings import DreamSettings
 from reproduce.errors import UserError
 
@@ -49,15 +50,6 @@ QUICK = dict(dream_size=(96, 96), sweep_size=(64, 64),
              sweep=DreamSettings(octaves=1, steps=2, jitter=8),
              video_size=(64, 48), video_frames=4, zoom_size=(64, 64), zoom_frames=3,
              video=DreamSettings(octaves=1, steps=2, jitter=8))
-
-
-def start_photo(size):
-    """scikit-image's astronaut (ships with it: no download), (H, W, 3) on 0..255."""
-    import numpy as np
-    import skimage.data
-    from PIL import Image
-    photo = Image.fromarray(skimage.data.astronaut()).resize(size, Image.BICUBIC)
-    return np.asarray(photo, np.float32)
 
 
 def pan_zoom_clip(path, frames, size, fps, photo=None):
@@ -164,7 +156,7 @@ def dream_zoom(net, gradients, out_dir, meta, q):
     layer = rectified(net, VIDEO_LAYER)
     settings = q.get("video", ZOOM_SETTINGS)
     zoom = ZoomSettings(frames=q.get("zoom_frames", ZOOM_FRAMES), fps=VIDEO_FPS)
-    image = start_photo(q.get("zoom_size", ZOOM_SIZE))
+    image = astronaut(q.get("zoom_size", ZOOM_SIZE))
     if layer not in gradients:
         gradients[layer] = compile_gradient(net, objectives.layer_l2(layer))
     out = os.path.join(out_dir, "zoom_01_%s.mp4" % layer)
@@ -212,14 +204,14 @@ def main(argv=None):
         meta = {"weights": os.path.basename(args.weights), "prior": "none",
                 "quick": args.quick}
         q = QUICK if args.quick else {}
-        image = start_photo(q.get("dream_size", DREAM_SIZE))
+        image = astronaut(q.get("dream_size", DREAM_SIZE))
         write_input(image, "skimage.data.astronaut()", args.results, meta, "deepdream_")
         gradients = {}  # relu4_3 is dreamed twice: compile it once
         result = dream_picture(net, image, q.get("dream", DREAM_SETTINGS),
                                args.results, meta, gradients)
         if result.interrupted:
             return 130
-        image = start_photo(q.get("sweep_size", SWEEP_SIZE))
+        image = astronaut(q.get("sweep_size", SWEEP_SIZE))
         layers = [rectified(net, name) for name in SWEEP_LAYERS]
         records, interrupted = sweep_layers(net, image, layers,
                                             q.get("sweep", SWEEP_SETTINGS),

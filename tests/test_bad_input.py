@@ -8,22 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
+from helpers.cli import assert_user_error
 from helpers.matfiles import matconvnet_tree, write_mat, write_v5, write_v73
 from reproduce.cli import main
 from reproduce.paths import REPO as ROOT
-
-
-def assert_user_error(capsys, argv, names, out_dir=None):
-    """Run the CLI; check exit 2 and one error line naming ``names``."""
-    assert main(argv) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("error: ") and str(names) in lines[0], lines[0]
-    assert "Traceback" not in captured.err and captured.out == ""
-    if out_dir is not None:
-        assert os.listdir(out_dir) == [], "a failed conversion left files behind"
-    return lines[0]
 
 
 def convert_fails(tmp_path, capsys, src):

@@ -17,14 +17,9 @@ import argparse
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.dirname(HERE))
-
-from reproduce import paths  # noqa: E402
-from reproduce.deepdream.settings import DreamSettings  # noqa: E402
-from reproduce.errors import UserError  # noqa: E402
+from reproduce import paths
+from reproduce.deepdream.settings import DreamSettings
+from reproduce.errors import UserError
 
 # 002_a072c354857bee9b.txt (the explainer): "the output below has gone
 # through six octaves"; the other settings are dream.ipynb's defaults.
@@ -56,9 +51,8 @@ def parse(argv, model):
 
 def start_image(args):
     """(image (H, W, 3) on 0..255, where it came from)."""
-    from demo_deepdream import start_photo
     from reproduce.commands._options import parse_size
-    from reproduce.deepdream.inputs import fit_size, header_size
+    from reproduce.deepdream.inputs import astronaut, fit_size, header_size
     from reproduce.fileio import load_image
     size = parse_size(args.size, side=True) if args.size else None
     if args.image:
@@ -66,7 +60,7 @@ def start_image(args):
             size = fit_size(size, header_size(args.image) or (1, 1))
         return load_image(args.image, size), os.path.basename(args.image)
     default = QUICK["size"] if args.quick else START_SIZE
-    return (start_photo(fit_size(size, default) if size is not None else default),
+    return (astronaut(fit_size(size, default) if size is not None else default),
             "skimage.data.astronaut()")
 
 

@@ -3,6 +3,16 @@ fits in memory, a layer to enhance, a channel of it."""
 from ..errors import UserError
 
 
+def astronaut(size):
+    """scikit-image's astronaut (it ships with the package: no download) at
+    ``size`` = (W, H), bicubic, as (H, W, 3) float32 on 0..255."""
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+    photo = Image.fromarray(skimage.data.astronaut()).resize(tuple(size), Image.BICUBIC)
+    return np.asarray(photo, np.float32)
+
+
 def header_size(path):
     """(W, H) of an image file from its header, or None where PIL cannot tell
     (load_image then reports the problem in full)."""

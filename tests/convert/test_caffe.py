@@ -10,14 +10,14 @@ import h5py
 import numpy as np
 import pytest
 
-from helpers.caffe_models import (L, caffe_forward, caffemodel_bytes, googlenet, prototxt_text,
-                          random_blobs, small_net, write_caffe)
+from helpers.caffe_models import (L, caffe_forward, caffemodel_bytes, googlenet,
+                                  prototxt_text, random_blobs, small_net, write_caffe)
+from helpers.cli import assert_user_error
 from reproduce.backend import theano
 from reproduce.cli import main
 from reproduce.convert.caffe import convert_caffe
 from reproduce.nets.build import build_net
 from reproduce.nets.weights import load_model, save_model
-from test_bad_input import assert_user_error
 
 SMALL_INPUT = (3, 23, 19)          # odd sizes: ceil pooling overhangs
 GOOGLENET_INPUT = (3, 64, 64)      # pool5 is 2x2 here (7x7 at 224)

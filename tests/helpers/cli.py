@@ -1,4 +1,6 @@
-"""Running the CLI in a test."""
+"""Running the CLI in a test: checks that several test folders make."""
+import os
+
 from reproduce.cli import main
 
 
@@ -10,4 +12,17 @@ def one_error_line(capsys, argv):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
     assert "Traceback" not in captured.err
+    return lines[0]
+
+
+def assert_user_error(capsys, argv, names, out_dir=None):
+    """Run the CLI; check exit 2 and one error line naming ``names``."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ") and str(names) in lines[0], lines[0]
+    assert "Traceback" not in captured.err and captured.out == ""
+    if out_dir is not None:
+        assert os.listdir(out_dir) == [], "a failed conversion left files behind"
     return lines[0]

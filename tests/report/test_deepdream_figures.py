@@ -12,8 +12,8 @@ import pytest
 from helpers.caffe_models import googlenet, write_caffe
 from reproduce.convert.caffe import convert_caffe
 from reproduce.nets.weights import save_model
+from reproduce.paths import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = os.path.join(REPO, "experiments", "deepdream")
 
 
