@@ -60,10 +60,8 @@ def start_optimiser(tiny):
     from reproduce.stream.keyframes import KeyFrameWorker
     from reproduce.stream.setup import prepare
     if tiny or not os.path.exists(EMBEDDED_CLASSIFIER):
-        import sys
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))), "tests"))
-        from helpers.models import tiny_vgg
+        # the tests' tiny model, from the repository root (``python -m bench`` runs there)
+        from tests.helpers.models import tiny_vgg
         job = StreamJob(weights=tiny_vgg(), recipe="lsd2015", prior="none", size=KEY_SIZE)
     else:  # the stream's default: fourier-zoom on the embedded classifier
         job = StreamJob(weights=EMBEDDED_CLASSIFIER, recipe="fourier-zoom", size=KEY_SIZE)

@@ -20,10 +20,9 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+from reproduce.errors import UserError
 
-from reproduce.errors import UserError  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 CLASSES = ("volcano", "bee", "broccoli")
 RECIPES = ("fourier-zoom", "lsd2015")
