@@ -3,17 +3,18 @@
 Every file we read may have been edited, damaged or crafted, so one reader
 serves all three formats:
 
-* :func:`load_isolated` runs the format's reader in a forked child process
-  under a deadline and brings the result back through a pipe.  A corrupted
+* :func:`load_isolated` runs the format's reader in a forked child process,
+  killed when it stops making progress, and brings the result back through
+  a pipe.  A corrupted
   object header can make the HDF5 library loop inside C code, deaf to
   Ctrl-C (a single byte set to zero at offset 2320 of our prior does it,
   in ``attrs.__getitem__``); a damaged chunk index can crash it.  Neither
   can be caught in-process, and a checksum would only cover files we wrote
   (it lives in the very metadata that spins).  A child we can kill covers
-  every file, ours or not, for the price of a fork (about 10-40 ms).
+  every file, ours or not, for the price of a fork and a pickle.
 * :func:`check_tree` refuses what our writers never make and what could
-  read another file: soft links (which may loop), external links, external
-  or virtual dataset storage, deep or huge trees.
+  read another file: soft links (which may loop), external links, deep or
+  huge trees; :func:`check_dataset` external or virtual dataset storage.
 * :func:`read_attr` / :func:`read_array` read one value by a small schema
   ("int[2]", "float", "str|int[4]", ...), checking kind, shape, declared
   size (before allocating) and finiteness, and name the file and object
@@ -24,14 +25,16 @@ import pickle
 import re
 import select
 import signal
+import threading
 import time
 
 import numpy as np
 
 from .errors import UserError
 
-METADATA_SECONDS = 5.0        # deadline for any file: metadata plus small data
-READ_BYTES_PER_SECOND = 50e6  # plus this much time for the data of big files
+SILENCE_SECONDS = 3.0         # a child silent this long is stuck in the library
+BEAT_SECONDS = 0.2
+SLAB_BYTES = 16 << 20         # big datasets are read in slabs, between which the child beats
 MAX_ELEMENTS = 1 << 30        # one dataset: 4 GiB of float32 (VGG-16's fc6 is 103 M)
 MAX_ATTR_ELEMENTS = 1 << 20
 MAX_DEPTH = 6
@@ -51,6 +54,12 @@ def load_isolated(path, reader, what, hint):
     ``what`` names the format in messages ("weights", "prior", ...); ``hint``
     says what to do.  Returns what ``reader`` returns (it must pickle).  Any
     failure, hang or crash of the child becomes one UserError line.
+
+    The child proves it is alive with a heartbeat thread.  h5py holds the
+    GIL inside the library, so a loop in HDF5's C code silences the thread;
+    after SILENCE_SECONDS without a beat or data the child is killed.  A
+    slow disk or a large file therefore never trips it: progress is
+    silence's opposite, not a fixed budget for the whole read.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -59,48 +68,66 @@ def load_isolated(path, reader, what, hint):
         raise UserError("%s: not a regular file; give a %s file" % (path, what))
     if not hasattr(os, "fork"):
         return _unwrap(_payload(path, reader, what, hint), path)
-    deadline = METADATA_SECONDS + os.path.getsize(path) / READ_BYTES_PER_SECOND
-    r, w = os.pipe()
+    data_r, data_w = os.pipe()
+    beat_r, beat_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns, never runs the parent's cleanup
         status = 1
         try:
-            os.close(r)
+            os.close(data_r)
+            os.close(beat_r)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            threading.Thread(target=_beat, args=(beat_w,), daemon=True).start()
             data = pickle.dumps(_payload(path, reader, what, hint),
                                 protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(w, "wb") as out:
-                out.write(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(data_w, view[:1 << 22]):]
             status = 0
         finally:
             os._exit(status)
-    os.close(w)
+    os.close(data_w)
+    os.close(beat_w)
     chunks, finished = [], False
     try:
-        end = time.monotonic() + deadline
-        while True:
-            left = end - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
+        last = time.monotonic()
+        while not finished:
+            left = last + SILENCE_SECONDS - time.monotonic()
+            ready = select.select([data_r, beat_r], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
                 break
-            chunk = os.read(r, 1 << 22)
-            if not chunk:
-                finished = True
-                break
-            chunks.append(chunk)
+            last = time.monotonic()
+            if beat_r in ready:
+                os.read(beat_r, 4096)
+            if data_r in ready:
+                chunk = os.read(data_r, 1 << 22)
+                chunks.append(chunk)
+                finished = not chunk
     finally:
-        os.close(r)
+        os.close(data_r)
+        os.close(beat_r)
         if not finished:
             _kill(pid)
     _, status = os.waitpid(pid, 0)
     if not finished:
-        raise UserError("%s: reading this %s file did not finish within %.0f s: its "
-                        "HDF5 metadata is damaged (the library loops on it); %s"
-                        % (path, what, deadline, hint))
-    if not chunks:
+        raise UserError("%s: reading this %s file stalled for %.0f s inside the HDF5 "
+                        "library: its metadata is damaged (the library loops on it); %s"
+                        % (path, what, SILENCE_SECONDS, hint))
+    if not any(chunks):
         raise UserError("%s: the HDF5 library crashed reading this %s file (%s): it is "
                         "damaged; %s" % (path, what, _describe(status), hint))
     return _unwrap(pickle.loads(b"".join(chunks)), path)
+
+
+def _beat(fd):
+    """The child's heartbeat: a byte every BEAT_SECONDS while Python runs."""
+    try:
+        while True:
+            os.write(fd, b".")
+            time.sleep(BEAT_SECONDS)
+    except OSError:  # the parent has gone
+        pass
 
 
 def _kill(pid):
@@ -146,38 +173,42 @@ def _payload(path, reader, what, hint):
 # --- the tree ------------------------------------------------------------------
 
 def check_tree(f, where):
-    """Refuse links and storage that reach outside the file, and huge trees."""
+    """Refuse links that reach outside the file or may loop, and huge trees.
+
+    Walks the links without opening objects (H5Lvisit: each object once);
+    datasets are checked for external storage where they are read
+    (:func:`check_dataset`)."""
     import h5py
-    count = 0
-    stack = [(f, 0)]
-    while stack:
-        group, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise UserError("%s: groups nested deeper than %d at %s; not one of our "
-                            "files" % (where, MAX_DEPTH, group.name))
-        for name in group:
-            count += 1
-            if count > MAX_OBJECTS:
-                raise UserError("%s: more than %d objects; not one of our files"
-                                % (where, MAX_OBJECTS))
-            link = group.get(name, getlink=True)
-            at = "%s/%s" % (group.name.rstrip("/"), name)
-            if isinstance(link, h5py.ExternalLink):
-                raise UserError("%s: %s is an external link (to %s); refusing to read "
-                                "other files" % (where, at, link.filename))
-            if isinstance(link, h5py.SoftLink):
-                raise UserError("%s: %s is a soft link (to %s); our files have none"
-                                % (where, at, link.path))
-            obj = group[name]
-            if isinstance(obj, h5py.Group):
-                stack.append((obj, depth + 1))
-            elif isinstance(obj, h5py.Dataset):
-                if obj.is_virtual:
-                    raise UserError("%s: %s is a virtual dataset (it reads other "
-                                    "files); refusing it" % (where, at))
-                if obj.id.get_create_plist().get_external_count():
-                    raise UserError("%s: %s stores its data in an external file; "
-                                    "refusing it" % (where, at))
+    count, problem = [0], []
+
+    def visit(name, link):  # an exception must not cross h5py's C callback
+        count[0] += 1
+        if count[0] > MAX_OBJECTS:
+            problem.append("more than %d objects; not one of our files" % MAX_OBJECTS)
+        elif name.count("/") >= MAX_DEPTH:
+            problem.append("groups nested deeper than %d at /%s; not one of our files"
+                           % (MAX_DEPTH, name))
+        elif isinstance(link, h5py.ExternalLink):
+            problem.append("/%s is an external link (to %s); refusing to read other "
+                           "files" % (name, link.filename))
+        elif isinstance(link, h5py.SoftLink):
+            problem.append("/%s is a soft link (to %s); our files have none"
+                           % (name, link.path))
+        return True if problem else None  # a value stops the walk
+
+    f.visititems_links(visit)
+    if problem:
+        raise UserError("%s: %s" % (where, problem[0]))
+
+
+def check_dataset(ds, where):
+    """Refuse a dataset whose data lives in other files."""
+    if ds.is_virtual:
+        raise UserError("%s: %s is a virtual dataset (it reads other files); "
+                        "refusing it" % (where, ds.name))
+    if ds.id.get_create_plist().get_external_count():
+        raise UserError("%s: %s stores its data in an external file; refusing it"
+                        % (where, ds.name))
 
 
 # --- values by schema --------------------------------------------------------
@@ -266,6 +297,7 @@ def read_array(group, name, where, ndim, kinds="f", dtype=np.float32, shape=None
     ds = group[name]
     if not isinstance(ds, h5py.Dataset):
         raise UserError("%s: %r is a group; expected a dataset" % (where, name))
+    check_dataset(ds, where)
     kind = _kind_of(ds.dtype)
     allowed = {"f": ("float", "int") if "f" in kinds else (), "i": ("int",),
                "S": ("str",)}
@@ -287,7 +319,7 @@ def read_array(group, name, where, ndim, kinds="f", dtype=np.float32, shape=None
         raise UserError("%s: dataset %r declares %d bytes but the file stores %d: "
                         "damaged or crafted" % (where, name, ds.dtype.itemsize * size,
                                                 stored))
-    value = ds[()]
+    value = _read_slabs(ds)
     if kind == "str":
         try:
             return [_text(v) for v in np.atleast_1d(value)]
@@ -297,6 +329,19 @@ def read_array(group, name, where, ndim, kinds="f", dtype=np.float32, shape=None
     if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
         raise UserError("%s: dataset %r holds NaN or infinite values" % (where, name))
     return value
+
+
+def _read_slabs(ds):
+    """``ds[()]``, in slabs along the first axis so that the GIL (and the
+    child's heartbeat) is free between them."""
+    row = ds.dtype.itemsize * int(np.prod(ds.shape[1:], dtype=np.float64))
+    if not ds.shape or ds.shape[0] * row <= SLAB_BYTES or ds.dtype.kind not in "fiu":
+        return ds[()]
+    out = np.empty(ds.shape, ds.dtype)
+    step = max(1, SLAB_BYTES // max(row, 1))
+    for start in range(0, ds.shape[0], step):
+        out[start:start + step] = ds[start:start + step]
+    return out
 
 
 def check_format(f, where, format, version, hint, what):

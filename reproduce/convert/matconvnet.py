@@ -149,6 +149,8 @@ def _plain_h5(node, f, depth=0):
         return _struct_h5(node, f, depth)
     if node.attrs.get("MATLAB_empty", 0):
         return {"char": "", "cell": [], "struct": {}}.get(cls, np.zeros((0, 0)))
+    from .. import h5read
+    h5read.check_dataset(node, "v7.3 file")
     data = node[()]
     if cls == "char":
         rows = ["".join(map(chr, row)) for row in np.atleast_2d(data.T)]
