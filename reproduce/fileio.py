@@ -43,23 +43,106 @@ def safe_name(name):
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
-def load_image(path, size=None):
+# Past this many pixels an image is a decompression bomb to us (a 30000x30000
+# PNG compresses to 107 KB): its float32 RGB copy alone would take 10 GiB.
+MAX_PIXELS = 64 << 20
+# bytes per pixel while decoding: PIL's 8-bit RGBA (4) + our float32 RGB (12)
+DECODE_BYTES_PER_PIXEL = 16
+_ORIENTATION = 0x0112    # EXIF tag; values 5..8 turn the picture a quarter
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def image_header(path):
+    """(width, height) of the picture as it will be shown, from the header
+    alone (EXIF orientation applied); one-line UserError if it cannot be
+    read or would be a decompression bomb."""
+    with _open(path) as im:
+        return _shown_size(im)
+
+
+def _shown_size(im):
+    width, height = im.size
+    try:
+        turned = im.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)
+    except Exception:  # noqa: BLE001  (a damaged EXIF block: shown as stored)
+        turned = False
+    return (height, width) if turned else (width, height)
+
+
+@contextlib.contextmanager
+def _open(path):
+    """Image.open (header only) with every failure as one UserError line."""
+    import warnings
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise UserError("%s: no such image file" % path)
+    if not os.path.isfile(path):
+        raise UserError("%s: not a regular file; give a PNG or JPEG file" % path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PIL's bomb and palette warnings: we decide
+        try:
+            im = Image.open(path)
+        except Image.DecompressionBombError:
+            raise UserError("%s: the image declares more than %d pixels (a "
+                            "decompression bomb?); refusing to decode it" % (path, MAX_PIXELS))
+        except Exception as exc:  # noqa: BLE001  PIL raises many types for bad files
+            raise UserError("%s: cannot read this image (%s); give a PNG or JPEG file"
+                            % (path, exc.__class__.__name__))
+        with im:
+            width, height = im.size
+            if width * height > MAX_PIXELS or min(width, height) < 1:
+                raise UserError("%s: the image is %dx%d pixels; we decode at most %d "
+                                "(a decompression bomb?); make it smaller first"
+                                % (path, width, height, MAX_PIXELS))
+            yield im
+
+
+def load_image(path, size=None, check=None):
     """Read an image as float32 RGB on 0..255, shape (H, W, 3).
 
     ``size`` = (width, height) resizes it (bicubic).  The 2015 code never
     resized: its start image set the optimised size (models/default.py:48-49).
+    ``check(width, height)``, called with the size the caller will get
+    before anything is decoded, may raise (a memory estimate).  EXIF
+    orientation is applied, alpha dropped, 16-bit images scaled to 0..255.
     """
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if size is not None and tuple(size) != im.size:
-                im = im.resize(tuple(int(s) for s in size), Image.BICUBIC)
-            return np.asarray(im, dtype=np.float32)
-    except FileNotFoundError:
-        raise UserError("%s: no such image file" % path)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UserError("%s: cannot read this image (%s); give a PNG or JPEG file"
-                        % (path, exc.__class__.__name__))
+    from .nets.memory import available_bytes, human
+    with _open(path) as im:
+        width, height = _shown_size(im)
+        need = DECODE_BYTES_PER_PIXEL * width * height
+        free = available_bytes()
+        if free is not None and need > free:
+            raise UserError("%s: decoding %dx%d pixels needs about %s, more than the %s "
+                            "available" % (path, width, height, human(need), human(free)))
+        if check is not None:
+            check(*(tuple(int(s) for s in size) if size is not None else (width, height)))
+        try:
+            return _decode(im, size)
+        except MemoryError:
+            raise UserError("%s: not enough memory to decode this image" % path)
+        except Exception as exc:  # noqa: BLE001  truncated or damaged data
+            raise UserError("%s: cannot decode this image (%s: %s); give a PNG or JPEG "
+                            "file" % (path, exc.__class__.__name__,
+                                      " ".join(str(exc).split())[:120]))
+
+
+def _decode(im, size):
+    from PIL import ImageOps
+    im = ImageOps.exif_transpose(im)
+    if im.mode in _SIXTEEN_BIT or im.mode == "F":
+        # convert("RGB") would clip 16-bit values to 255 (white): scale instead
+        gray = np.asarray(im, np.float32)
+        if im.mode != "F":
+            gray = gray * np.float32(255.0 / 65535.0)
+        im = Image.fromarray(np.clip(gray, 0, 255).astype(np.float32), "F")
+        if size is not None and tuple(size) != im.size:
+            im = im.resize(tuple(int(s) for s in size), Image.BICUBIC)
+        gray = np.clip(np.asarray(im, np.float32), 0, 255)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    im = im.convert("RGB")  # alpha dropped, palettes and CMYK resolved
+    if size is not None and tuple(size) != im.size:
+        im = im.resize(tuple(int(s) for s in size), Image.BICUBIC)
+    return np.asarray(im, dtype=np.float32)
 
 
 def to_uint8(image):
