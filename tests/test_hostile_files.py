@@ -119,7 +119,7 @@ WEIGHT_CASES = [
 ]
 
 
-def assert_refused(load, path, words, seconds=10):
+def assert_refused(load, path, words, seconds=60):
     start = time.monotonic()
     with pytest.raises(UserError) as info:
         load(path)
@@ -169,8 +169,7 @@ def test_bit_flips_never_escape(tmp_path, tiny_weights, monkeypatch):
 
 def test_prior_hang_ends_in_one_line(tmp_path, monkeypatch):
     """One byte of our prior set to zero at offset 2320 makes HDF5 loop in C."""
-    from conftest import SHARED
-    source = os.path.join(SHARED, "..", "main", "weights", "prior_student.h5")
+    from reproduce.paths import PRIOR as source
     if not os.path.exists(source):
         pytest.skip("no fitted prior at %s" % source)
     monkeypatch.setattr(h5read, "SILENCE_SECONDS", 1.0)
@@ -256,7 +255,7 @@ CONVERTER_CASES = [
 @pytest.mark.parametrize("case, edit, words", CONVERTER_CASES,
                          ids=[c[0] for c in CONVERTER_CASES])
 def test_converter_refuses(tmp_path, tiny_model, version, case, edit, words):
-    from matfiles import matconvnet_tree, write_v5, write_v73
+    from helpers.matfiles import matconvnet_tree, write_v5, write_v73
     from reproduce.convert.matconvnet import convert_matconvnet
     tree = matconvnet_tree(tiny_model, "2015")
     edit(tree)

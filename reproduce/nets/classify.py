@@ -23,7 +23,7 @@ def view_size(image_size, model: Model, view="model"):
         return tuple(image_size)
     if view != "model":
         raise UserError("--size %r: expected one of %s" % (view, ", ".join(VIEWS)))
-    rows, cols = model.image_size
+    rows, cols = model.image_shape
     shorter = int(round(max(rows, cols) / CROP_FRACTION))
     scale = shorter / float(min(image_size))
     return (max(cols, int(round(image_size[0] * scale))),
@@ -31,10 +31,10 @@ def view_size(image_size, model: Model, view="model"):
 
 
 def centre_crop(image, model: Model, view="model"):
-    """(H, W, 3) -> the central (rows, cols) = model.image_size; native: as is."""
+    """(H, W, 3) -> the central (rows, cols) = model.image_shape; native: as is."""
     if view == "native":
         return image
-    rows, cols = model.image_size
+    rows, cols = model.image_shape
     top, left = (image.shape[0] - rows) // 2, (image.shape[1] - cols) // 2
     return image[top:top + rows, left:left + cols]
 
