@@ -11,18 +11,89 @@ from PIL import Image, UnidentifiedImageError
 from .errors import UserError
 
 
+def check_output(path, inputs=(), option="--out"):
+    """Refuse an output path that would fail or destroy something, before any
+    computation: an empty or folder-like name, a name too long for the
+    folder (with our temporary prefix), a parent that is a file or cannot be
+    written, an existing path that is not a regular file (a device such as
+    /dev/null, a FIFO, a folder: the final rename would replace it), or one
+    of the ``inputs``.  Missing folders are fine: they are created.
+    Returns the path."""
+    text = os.fspath(path) if path is not None else ""
+    if not text.strip():
+        raise UserError("%s: an empty file name; give the file to write" % option)
+    if text.endswith(os.sep) or os.path.basename(text) in ("", ".", ".."):
+        raise UserError("%s %s: a folder name; give a file name" % (option, text))
+    full = os.path.abspath(text)
+    if os.path.lexists(full) and not os.path.isfile(full):
+        kind = "a folder" if os.path.isdir(full) else "not a regular file (a device, FIFO or socket)"
+        raise UserError("%s %s: exists and is %s; refusing to replace it" % (option, text, kind))
+    for source in inputs:
+        if source and os.path.exists(full) and os.path.exists(source) and \
+                os.path.samefile(full, source):
+            raise UserError("%s %s: the same file as the input %s; write elsewhere"
+                            % (option, text, source))
+    folder = os.path.dirname(full)
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UserError("%s %s: %s is a file, not a folder" % (option, text, existing))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError("%s %s: cannot write in %s" % (option, text, existing))
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    longest = max(len(os.fsencode(os.path.basename(full))) + _TMP_EXTRA,
+                  max((len(os.fsencode(part)) for part in
+                       os.path.relpath(full, existing).split(os.sep)), default=0))
+    if longest > name_max or len(os.fsencode(full)) > 4000:
+        raise UserError("%s %s: the name is too long for the file system (at most %d "
+                        "bytes a name)" % (option, text[:80] + "...", name_max - _TMP_EXTRA))
+    return text
+
+
+_TMP_EXTRA = len(".tmp-") + 8 + 8  # mkstemp's prefix and random part, a suffix
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """Hold Ctrl-C and SIGTERM while a file is written and renamed, then
+    deliver them: a second Ctrl-C during the final save must not lose the
+    first one's picture (nor leave a temporary file)."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    handlers = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handlers[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        if caught:
+            raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def atomic_path(dst, suffix=None):
     """Yield a temporary path beside ``dst``; rename it onto ``dst`` on success.
 
     On any exception (Ctrl-C included) the temporary file is removed, so a
-    failed write never leaves a half-written ``dst`` behind.
+    failed write never leaves a half-written ``dst`` behind.  ``dst`` is
+    checked first (:func:`check_output`): an existing device, FIFO or
+    folder is never replaced.
     """
-    dst = os.fspath(dst)
+    dst = check_output(dst, option="output")
     folder = os.path.dirname(os.path.abspath(dst))
     os.makedirs(folder, exist_ok=True)
     suffix = suffix if suffix is not None else os.path.splitext(dst)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix[:8], dir=folder)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -151,8 +222,9 @@ def to_uint8(image):
 
 
 def save_image(image, path):
-    """Write an (H, W, 3) 0..255 image atomically; the format follows the suffix."""
-    with atomic_path(path) as tmp:
+    """Write an (H, W, 3) 0..255 image atomically; the format follows the
+    suffix.  Ctrl-C waits until the file is in place (deferred_interrupts)."""
+    with deferred_interrupts(), atomic_path(path) as tmp:
         Image.fromarray(to_uint8(image)).save(tmp, format=_format_for(path))
 
 

@@ -1,4 +1,6 @@
 """``classify IMAGE --weights W.h5``: the top classes of an image."""
+from ._options import typed
+from ..checks import Rule
 import json
 
 
@@ -10,7 +12,7 @@ def register(sub):
                    help="model (default): the model's own view, shorter side resized "
                         "and the centre cropped to its training size; native: the "
                         "whole photo at its own size, logit map averaged")
-    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--top", type=typed(Rule(int, low=1, high=100000)), default=5)
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse images whose pass needs more (e.g. 4G; default: the "
                         "memory available)")

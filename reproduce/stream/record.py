@@ -33,6 +33,8 @@ def requests_from(setup, texts, lead=True):
 def check_outputs(out, preview=None):
     """(video codec, preview path or None) for video ``out`` and ``preview``
     (None: ``out`` with .webp; "none": no preview); UserError for unknown suffixes."""
+    from ..fileio import check_output
+    check_output(out)
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in VIDEO_CODECS:
         raise UserError("%s: unknown video type; use %s" % (out,
@@ -42,6 +44,7 @@ def check_outputs(out, preview=None):
         return VIDEO_CODECS[suffix], None
     if os.path.splitext(preview)[1].lower() not in (".webp", ".gif"):
         raise UserError("%s: the preview must be .webp or .gif" % preview)
+    check_output(preview, [out], option="--preview")
     return VIDEO_CODECS[suffix], preview
 
 
