@@ -72,8 +72,8 @@ class Rule:
         if not math.isfinite(value):
             return "must be finite"
         bounds = [(self.low, value >= (self.low if self.low is not None else 0), ">= %s"),
-                  (self.high, value <= (self.high if self.high is not None else 0), "<= %s"),
                   (self.above, value > (self.above if self.above is not None else 0), "> %s"),
+                  (self.high, value <= (self.high if self.high is not None else 0), "<= %s"),
                   (self.below, value < (self.below if self.below is not None else 0), "< %s")]
         wrong = [text % bound for bound, ok, text in bounds if bound is not None and not ok]
         if wrong:
