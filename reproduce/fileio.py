@@ -57,27 +57,40 @@ def check_output(path, inputs=(), option="--out"):
 _TMP_EXTRA = len(".tmp-") + 8 + 8  # mkstemp's prefix and random part, a suffix
 
 
-@contextlib.contextmanager
-def deferred_interrupts():
+class deferred_interrupts:
     """Hold Ctrl-C and SIGTERM while a file is written and renamed, then
     deliver them: a second Ctrl-C during the final save must not lose the
-    first one's picture (nor leave a temporary file)."""
-    import signal
-    import threading
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught = []
-    handlers = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        handlers[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in handlers.items():
+    first one's picture (nor leave a temporary file).
+
+    ``deferred_interrupts(active=False)`` holds nothing until :meth:`start`,
+    so that a ``with`` can hold from the end of a loop to past a rename
+    made by an inner ``with``."""
+
+    def __init__(self, active=True):
+        self.active, self.caught, self.handlers = active, [], {}
+
+    def __enter__(self):
+        if self.active:
+            self.start()
+        return self
+
+    def start(self):
+        import signal
+        import threading
+        if self.handlers or threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.handlers[sig] = signal.signal(
+                sig, lambda signum, frame: self.caught.append(signum))
+
+    def __exit__(self, kind, value, traceback):
+        import signal
+        for sig, handler in self.handlers.items():
             signal.signal(sig, handler)
-        if caught:
+        self.handlers = {}
+        if self.caught and kind is None:
             raise KeyboardInterrupt
+        return False
 
 
 @contextlib.contextmanager
