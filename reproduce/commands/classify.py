@@ -1,7 +1,8 @@
 """``classify IMAGE --weights W.h5``: the top classes of an image."""
-from ._options import typed
-from ..checks import Rule
 import json
+
+from ..checks import Rule
+from ._options import typed
 
 
 def register(sub):

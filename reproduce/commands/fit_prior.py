@@ -1,6 +1,6 @@
 """``fit-prior --out P.h5``: fit the patch prior on scikit-image's photos."""
-from ._options import seed_type, typed
 from ..checks import Rule
+from ._options import seed_type, typed
 
 
 def register(sub):

@@ -1,6 +1,6 @@
 """``reference-vectors``: every stage of the 2015 pipeline, for ports to test against."""
-from ._options import seed_type
-from ._options import RAW, parse_size
+from ._options import RAW, parse_size, seed_type
+
 
 EPILOG = """example:
   python -m reproduce reference-vectors --weights weights/vgg16.h5 \\

@@ -1,11 +1,11 @@
 """``serve``: the 2015 Twitch stream as a local page: visitors type what the
 network should dream of, and watch it zoom into its hallucination
 (:mod:`reproduce.stream.server` serves it)."""
-from ._options import typed
-from ..checks import Rule
 import os
 
-from ._options import RAW, add_stream_arguments, stream_job
+from ..checks import Rule
+from ._options import RAW, add_stream_arguments, stream_job, typed
+
 
 EPILOG = """examples:
   python -m reproduce serve                     # http://127.0.0.1:8025/

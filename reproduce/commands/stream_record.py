@@ -1,8 +1,8 @@
 """``stream``: record the zooming stream to a video, plus an animated preview
 (:mod:`reproduce.stream.record` makes it)."""
-from ._options import typed
 from ..checks import Rule
-from ._options import RAW, add_stream_arguments, stream_job
+from ._options import RAW, add_stream_arguments, stream_job, typed
+
 
 EPILOG = """examples:
   python -m reproduce stream --out results/volcano.mp4 --classes volcano --seconds 30
