@@ -172,8 +172,8 @@ def picture_job(args, kind=None, stream=False, **fields):
     from ..job import PictureJob
     from ..recipes import base_settings
     if len(args.classes) > 2:
-        raise UserError("--classes given %d times: give it once or twice (the lower "
-                        "half, then the upper half)" % len(args.classes))
+        raise UserError("--classes given %d times: at most 2 (the lower half, then "
+                        "the upper half)" % len(args.classes))
     overrides = parse_sets(base_settings(args.recipe, args.profile, stream), args.set)
     if getattr(args, "steps", None) is not None:  # --steps 0 is refused, not ignored
         overrides += (("steps", args.steps),)
