@@ -250,32 +250,3 @@ def _format_for(path):
 def text(value):
     """An HDF5 attribute as str (h5py gives bytes or str)."""
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-@contextlib.contextmanager
-def open_ours(path, format, version, noun, what, hint, needs=()):
-    """Open one of our HDF5 files (weights, prior, reference vectors) for reading.
-
-    ``format`` and ``version`` are the file kind's (root attributes);
-    messages name it as ``noun`` ("prior file") when it is missing and as
-    ``what`` ("a prior") when the file is another kind; ``hint`` says how to
-    make one; ``needs`` lists datasets or groups it must hold.  A missing
-    file, a file that is not HDF5, one of another kind or a newer version
-    is one UserError line.  Yields the open ``h5py.File``.
-    """
-    import h5py
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise UserError("%s: no such %s; %s" % (path, noun, hint))
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise UserError("%s: not an HDF5 file; %s" % (path, hint))
-    with f:
-        if text(f.attrs.get("format", "")) != format or any(n not in f for n in needs):
-            raise UserError("%s: an HDF5 file, but not %s (no format=%s attribute); %s"
-                            % (path, what, format, hint))
-        if int(f.attrs.get("version", 0)) > version:
-            raise UserError("%s: written by a newer version (format %d) of this "
-                            "project; update it" % (path, int(f.attrs["version"])))
-        yield f
