@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 WEIGHTS := weights/vgg16.h5
 
-.PHONY: setup system-deps test weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo
+.PHONY: setup system-deps test fuzz weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo
 
 setup: system-deps .venv/stamp weights-embedded prior
 
@@ -41,6 +41,12 @@ weights/prior_student.h5: | .venv/stamp
 
 test: setup
 	$(PY) -m pytest -q
+
+# Bad input, at length: the suite's table (tests/test_fuzz.py, test_hostile_files.py)
+# plus HDF5 mutants of our real files and a decompression bomb (tests/fuzz_large.py).
+fuzz: setup
+	$(PY) -m pytest -q tests/test_fuzz.py tests/test_hostile_files.py tests/test_bad_input.py
+	$(PY) tests/fuzz_large.py --mutants $(or $(MUTANTS),120)
 
 weights: setup
 	$(PY) -m reproduce download vgg16

@@ -8,13 +8,26 @@ adds its parser and sets ``func``.  Errors a user can fix arrive as
 import argparse
 import importlib
 import pkgutil
+import signal
+import sys
+import threading
+import warnings
 
 from . import commands
 from .errors import exit_status
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Argparse errors as our one ``error:`` line (exit status 2), not usage + message."""
+
+    def error(self, message):
+        print("error: %s: %s; see `%s --help`" % (self.prog, " ".join(message.split()),
+                                                 self.prog), file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m reproduce",
         description="The 2015 hallucinating neural network, reproduced on "
                     "Theano 1.0 + Lasagne 0.1.")
@@ -28,5 +41,32 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return exit_status(lambda: args.func(args))
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    with warnings.catch_warnings(), terminate_as_interrupt():
+        # numpy's and the libraries' warnings are not the user's business; our
+        # errors are one line
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return exit_status(lambda: args.func(args))
+
+
+class terminate_as_interrupt:
+    """SIGTERM (kill, timeout, systemd, docker) ends a command the way Ctrl-C
+    does: as KeyboardInterrupt, so that every command keeps what it made."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, _interrupt)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

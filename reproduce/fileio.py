@@ -11,18 +11,102 @@ from PIL import Image, UnidentifiedImageError
 from .errors import UserError
 
 
+def check_output(path, inputs=(), option="--out"):
+    """Refuse an output path that would fail or destroy something, before any
+    computation: an empty or folder-like name, a name too long for the
+    folder (with our temporary prefix), a parent that is a file or cannot be
+    written, an existing path that is not a regular file (a device such as
+    /dev/null, a FIFO, a folder: the final rename would replace it), or one
+    of the ``inputs``.  Missing folders are fine: they are created.
+    Returns the path."""
+    text = os.fspath(path) if path is not None else ""
+    if not text.strip():
+        raise UserError("%s: an empty file name; give the file to write" % option)
+    if text.endswith(os.sep) or os.path.basename(text) in ("", ".", ".."):
+        raise UserError("%s %s: a folder name; give a file name" % (option, text))
+    full = os.path.abspath(text)
+    if os.path.lexists(full) and not os.path.isfile(full):
+        kind = "a folder" if os.path.isdir(full) else "not a regular file (a device, FIFO or socket)"
+        raise UserError("%s %s: exists and is %s; refusing to replace it" % (option, text, kind))
+    for source in inputs:
+        if source and os.path.exists(full) and os.path.exists(source) and \
+                os.path.samefile(full, source):
+            raise UserError("%s %s: the same file as the input %s; write elsewhere"
+                            % (option, text, source))
+    folder = os.path.dirname(full)
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UserError("%s %s: %s is a file, not a folder" % (option, text, existing))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError("%s %s: cannot write in %s" % (option, text, existing))
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    longest = max(len(os.fsencode(os.path.basename(full))) + _TMP_EXTRA,
+                  max((len(os.fsencode(part)) for part in
+                       os.path.relpath(full, existing).split(os.sep)), default=0))
+    if longest > name_max or len(os.fsencode(full)) > 4000:
+        raise UserError("%s %s: the name is too long for the file system (at most %d "
+                        "bytes a name)" % (option, text[:80] + "...", name_max - _TMP_EXTRA))
+    return text
+
+
+_TMP_EXTRA = len(".tmp-") + 8 + 8  # mkstemp's prefix and random part, a suffix
+
+
+class deferred_interrupts:
+    """Hold Ctrl-C and SIGTERM while a file is written and renamed, then
+    deliver them: a second Ctrl-C during the final save must not lose the
+    first one's picture (nor leave a temporary file).
+
+    ``deferred_interrupts(active=False)`` holds nothing until :meth:`start`,
+    so that a ``with`` can hold from the end of a loop to past a rename
+    made by an inner ``with``."""
+
+    def __init__(self, active=True):
+        self.active, self.caught, self.handlers = active, [], {}
+
+    def __enter__(self):
+        if self.active:
+            self.start()
+        return self
+
+    def start(self):
+        import signal
+        import threading
+        if self.handlers or threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.handlers[sig] = signal.signal(
+                sig, lambda signum, frame: self.caught.append(signum))
+
+    def __exit__(self, kind, value, traceback):
+        import signal
+        for sig, handler in self.handlers.items():
+            signal.signal(sig, handler)
+        self.handlers = {}
+        if self.caught and kind is None:
+            raise KeyboardInterrupt
+        return False
+
+
 @contextlib.contextmanager
 def atomic_path(dst, suffix=None):
     """Yield a temporary path beside ``dst``; rename it onto ``dst`` on success.
 
     On any exception (Ctrl-C included) the temporary file is removed, so a
-    failed write never leaves a half-written ``dst`` behind.
+    failed write never leaves a half-written ``dst`` behind.  ``dst`` is
+    checked first (:func:`check_output`): an existing device, FIFO or
+    folder is never replaced.
     """
-    dst = os.fspath(dst)
+    dst = check_output(dst, option="output")
     folder = os.path.dirname(os.path.abspath(dst))
     os.makedirs(folder, exist_ok=True)
     suffix = suffix if suffix is not None else os.path.splitext(dst)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix[:8], dir=folder)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -43,23 +127,106 @@ def safe_name(name):
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
-def load_image(path, size=None):
+# Past this many pixels an image is a decompression bomb to us (a 30000x30000
+# PNG compresses to 107 KB): its float32 RGB copy alone would take 10 GiB.
+MAX_PIXELS = 64 << 20
+# bytes per pixel while decoding: PIL's 8-bit RGBA (4) + our float32 RGB (12)
+DECODE_BYTES_PER_PIXEL = 16
+_ORIENTATION = 0x0112    # EXIF tag; values 5..8 turn the picture a quarter
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def image_header(path):
+    """(width, height) of the picture as it will be shown, from the header
+    alone (EXIF orientation applied); one-line UserError if it cannot be
+    read or would be a decompression bomb."""
+    with _open(path) as im:
+        return _shown_size(im)
+
+
+def _shown_size(im):
+    width, height = im.size
+    try:
+        turned = im.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)
+    except Exception:  # noqa: BLE001  (a damaged EXIF block: shown as stored)
+        turned = False
+    return (height, width) if turned else (width, height)
+
+
+@contextlib.contextmanager
+def _open(path):
+    """Image.open (header only) with every failure as one UserError line."""
+    import warnings
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise UserError("%s: no such image file" % path)
+    if not os.path.isfile(path):
+        raise UserError("%s: not a regular file; give a PNG or JPEG file" % path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PIL's bomb and palette warnings: we decide
+        try:
+            im = Image.open(path)
+        except Image.DecompressionBombError:
+            raise UserError("%s: the image declares more than %d pixels (a "
+                            "decompression bomb?); refusing to decode it" % (path, MAX_PIXELS))
+        except Exception as exc:  # noqa: BLE001  PIL raises many types for bad files
+            raise UserError("%s: cannot read this image (%s); give a PNG or JPEG file"
+                            % (path, exc.__class__.__name__))
+        with im:
+            width, height = im.size
+            if width * height > MAX_PIXELS or min(width, height) < 1:
+                raise UserError("%s: the image is %dx%d pixels; we decode at most %d "
+                                "(a decompression bomb?); make it smaller first"
+                                % (path, width, height, MAX_PIXELS))
+            yield im
+
+
+def load_image(path, size=None, check=None):
     """Read an image as float32 RGB on 0..255, shape (H, W, 3).
 
     ``size`` = (width, height) resizes it (bicubic).  The 2015 code never
     resized: its start image set the optimised size (models/default.py:48-49).
+    ``check(width, height)``, called with the size the caller will get
+    before anything is decoded, may raise (a memory estimate).  EXIF
+    orientation is applied, alpha dropped, 16-bit images scaled to 0..255.
     """
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if size is not None and tuple(size) != im.size:
-                im = im.resize(tuple(int(s) for s in size), Image.BICUBIC)
-            return np.asarray(im, dtype=np.float32)
-    except FileNotFoundError:
-        raise UserError("%s: no such image file" % path)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UserError("%s: cannot read this image (%s); give a PNG or JPEG file"
-                        % (path, exc.__class__.__name__))
+    from .nets.memory import available_bytes, human
+    with _open(path) as im:
+        width, height = _shown_size(im)
+        need = DECODE_BYTES_PER_PIXEL * width * height
+        free = available_bytes()
+        if free is not None and need > free:
+            raise UserError("%s: decoding %dx%d pixels needs about %s, more than the %s "
+                            "available" % (path, width, height, human(need), human(free)))
+        if check is not None:
+            check(*(tuple(int(s) for s in size) if size is not None else (width, height)))
+        try:
+            return _decode(im, size)
+        except MemoryError:
+            raise UserError("%s: not enough memory to decode this image" % path)
+        except Exception as exc:  # noqa: BLE001  truncated or damaged data
+            raise UserError("%s: cannot decode this image (%s: %s); give a PNG or JPEG "
+                            "file" % (path, exc.__class__.__name__,
+                                      " ".join(str(exc).split())[:120]))
+
+
+def _decode(im, size):
+    from PIL import ImageOps
+    im = ImageOps.exif_transpose(im)
+    if im.mode in _SIXTEEN_BIT or im.mode == "F":
+        # convert("RGB") would clip 16-bit values to 255 (white): scale instead
+        gray = np.asarray(im, np.float32)
+        if im.mode != "F":
+            gray = gray * np.float32(255.0 / 65535.0)
+        im = Image.fromarray(np.clip(gray, 0, 255).astype(np.float32), "F")
+        if size is not None and tuple(size) != im.size:
+            im = im.resize(tuple(int(s) for s in size), Image.BICUBIC)
+        gray = np.clip(np.asarray(im, np.float32), 0, 255)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    im = im.convert("RGB")  # alpha dropped, palettes and CMYK resolved
+    if size is not None and tuple(size) != im.size:
+        im = im.resize(tuple(int(s) for s in size), Image.BICUBIC)
+    return np.asarray(im, dtype=np.float32)
 
 
 def to_uint8(image):
@@ -68,8 +235,9 @@ def to_uint8(image):
 
 
 def save_image(image, path):
-    """Write an (H, W, 3) 0..255 image atomically; the format follows the suffix."""
-    with atomic_path(path) as tmp:
+    """Write an (H, W, 3) 0..255 image atomically; the format follows the
+    suffix.  Ctrl-C waits until the file is in place (deferred_interrupts)."""
+    with deferred_interrupts(), atomic_path(path) as tmp:
         Image.fromarray(to_uint8(image)).save(tmp, format=_format_for(path))
 
 
@@ -82,32 +250,3 @@ def _format_for(path):
 def text(value):
     """An HDF5 attribute as str (h5py gives bytes or str)."""
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-@contextlib.contextmanager
-def open_ours(path, format, version, noun, what, hint, needs=()):
-    """Open one of our HDF5 files (weights, prior, reference vectors) for reading.
-
-    ``format`` and ``version`` are the file kind's (root attributes);
-    messages name it as ``noun`` ("prior file") when it is missing and as
-    ``what`` ("a prior") when the file is another kind; ``hint`` says how to
-    make one; ``needs`` lists datasets or groups it must hold.  A missing
-    file, a file that is not HDF5, one of another kind or a newer version
-    is one UserError line.  Yields the open ``h5py.File``.
-    """
-    import h5py
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise UserError("%s: no such %s; %s" % (path, noun, hint))
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise UserError("%s: not an HDF5 file; %s" % (path, hint))
-    with f:
-        if text(f.attrs.get("format", "")) != format or any(n not in f for n in needs):
-            raise UserError("%s: an HDF5 file, but not %s (no format=%s attribute); %s"
-                            % (path, what, format, hint))
-        if int(f.attrs.get("version", 0)) > version:
-            raise UserError("%s: written by a newer version (format %d) of this "
-                            "project; update it" % (path, int(f.attrs["version"])))
-        yield f

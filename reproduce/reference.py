@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from .errors import UserError
-from .fileio import atomic_path, open_ours
+from .fileio import atomic_path
 from .lsd2015.profiles import get_profile
 
 FORMAT = "reproduce-reference"
@@ -242,13 +242,53 @@ def write(path, arrays, attrs, sources=()):
                 f[name] = value
 
 
+# The schema (docs/reference-vectors.md): dataset -> shape, "H", "W", "N" the
+# image height, width and step count, None any length.
+IMAGE, BATCH = ("H", "W", 3), (1, 3, "H", "W")
+SCHEMA = {
+    "start": IMAGE, "input": BATCH, "logits": (1, None, None, None), "objective": (),
+    "prior/scales": (None,), "prior/energy": (None,), "prior/total": (),
+    "prior/weighted": (), "loss": (), "grad": BATCH, "zoom": IMAGE, "step1": IMAGE,
+    "trajectory/before": ("N",) + IMAGE, "trajectory/after": ("N",) + IMAGE,
+    "history": ("N", 3), "steps10": IMAGE, "deepdream/objective": (),
+    "deepdream/grad": BATCH, "sensitivity/grad": BATCH,
+    "sensitivity/deepdream_grad": BATCH, "sensitivity/step1": IMAGE}
+MAX_SIDE = 4096
+
+
 def load(path):
-    """Read a reference file -> (arrays, attrs); anything else -> one-line UserError."""
-    import h5py
-    with open_ours(path, FORMAT, VERSION, "reference file", "reference vectors",
-                   "make one with `python -m reproduce reference-vectors`") as f:
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        arrays = {}
-        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()])
-                     if isinstance(obj, h5py.Dataset) else None)
+    """Read a reference file -> (arrays, attrs), its whole schema checked (in a
+    child process, see h5read); anything else -> one-line UserError."""
+    from . import h5read
+    return h5read.load_isolated(path, _read, "reference",
+                                "make one with `python -m reproduce reference-vectors`")
+
+
+def _read(f, path):
+    from . import h5read
+    hint = "make one with `python -m reproduce reference-vectors`"
+    h5read.check_format(f, path, FORMAT, VERSION, hint, "reference vectors")
+    h5read.check_tree(f, path)
+    width, height = h5read.read_attr(f, "size", path, "int[2]")
+    steps = h5read.read_attr(f, "steps", path, "int")
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE and 1 <= steps <= 1000):
+        raise UserError("%s: size %dx%d or steps %d out of range" % (path, width, height,
+                                                                     steps))
+    sizes = {"H": height, "W": width, "N": steps}
+    arrays = {}
+    for name, shape in SCHEMA.items():
+        group, _, leaf = name.rpartition("/")
+        parent = f[group] if group and group in f else f
+        if group and group not in f:
+            raise UserError("%s: the group /%s is missing; %s" % (path, group, hint))
+        kinds = "i" if name == "prior/scales" else "f"
+        arrays[name] = h5read.read_array(parent, leaf, "%s: /%s" % (path, group) if group
+                                         else path, len(shape), kinds,
+                                         np.int64 if kinds == "i" else np.float32,
+                                         tuple(sizes.get(s, s) for s in shape))
+    attrs = {}
+    for key in f.attrs:
+        schema = "str" if h5read._kind_of(f.attrs.get_id(key).dtype) == "str" else (
+            "int|float|int[]|float[]")
+        attrs[key] = h5read.read_attr(f, key, path, schema)
     return arrays, attrs

@@ -52,12 +52,13 @@ def parse(argv, model):
 def start_image(args):
     """(image (H, W, 3) on 0..255, where it came from)."""
     from reproduce.commands._options import parse_size
-    from reproduce.deepdream.inputs import astronaut, fit_size, header_size
+    from reproduce.deepdream.inputs import astronaut, fit_size
+    from reproduce.fileio import image_header
     from reproduce.fileio import load_image
     size = parse_size(args.size, side=True) if args.size else None
     if args.image:
         if size is not None:
-            size = fit_size(size, header_size(args.image) or (1, 1))
+            size = fit_size(size, image_header(args.image))
         return load_image(args.image, size), os.path.basename(args.image)
     default = QUICK["size"] if args.quick else START_SIZE
     return (astronaut(fit_size(size, default) if size is not None else default),

@@ -8,12 +8,35 @@ options of ``dream``, ``serve`` and ``stream`` one job
 import argparse
 
 from .. import paths
+from ..checks import Rule
 from ..errors import UserError
 
 RAW = argparse.RawDescriptionHelpFormatter
 
 
 # ---------------------------------------------------------------- parsers
+
+def typed(rule):
+    """An argparse ``type`` from a :class:`reproduce.checks.Rule`: read the
+    text, then check the value, so a bad number is refused before anything runs."""
+    def parse(text):
+        try:
+            value = rule.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("cannot read %r as %s" % (
+                text[:40], "a whole number" if rule.kind is int else "a number"))
+        problem = rule.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError("%s: %s" % (text[:40], problem))
+        return value
+    parse.__name__ = rule.kind.__name__
+    return parse
+
+
+def seed_type():
+    from ..checks import SEED
+    return typed(SEED)
+
 
 def parse_size(text, option="--size", side=False, least=1, most=None):
     """"WxH" -> (W, H); with ``side``, also "N" -> N (the longer side, which
@@ -108,7 +131,7 @@ def add_job_arguments(p, weights, profile, what="class to dream"):
     g.add_argument("--start", default=None,
                    help="start image (default: the profile's 2015 start image "
                         "if found, else seeded grey noise)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=seed_type(), default=0)
     g.add_argument("--backend", choices=("theano", "torch"), default="theano",
                    help="theano: the reference (default); torch: the PyTorch port, "
                         "on CUDA when available (needs requirements-torch.txt)")
@@ -135,7 +158,8 @@ def add_stream_arguments(p):
                         "2015 stream optimised 840x472 on a GPU)")
     p.add_argument("--stream-size", default=None, metavar="WxH",
                    help="size of the stream frames (default: --size; 2015: 1024x576)")
-    p.add_argument("--hold", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--hold", type=typed(Rule(float, above=0, high=86400)), default=None,
+                   metavar="SECONDS",
                    help="how long each request holds before the next one "
                         "(serve: default 60, the 2015 hold_subject_seconds)")
     # The stream's recipe follows the classifier unless named (stream_job).
@@ -147,8 +171,11 @@ def picture_job(args, kind=None, stream=False, **fields):
     ``kind`` with ``fields``); ``--set`` typed against the recipe's settings."""
     from ..job import PictureJob
     from ..recipes import base_settings
+    if len(args.classes) > 2:
+        raise UserError("--classes given %d times: at most 2 (the lower half, then "
+                        "the upper half)" % len(args.classes))
     overrides = parse_sets(base_settings(args.recipe, args.profile, stream), args.set)
-    if getattr(args, "steps", None):
+    if getattr(args, "steps", None) is not None:  # --steps 0 is refused, not ignored
         overrides += (("steps", args.steps),)
     return (kind or PictureJob)(
         weights=args.weights, classes=tuple(args.classes), recipe=args.recipe,
@@ -211,7 +238,7 @@ def add_settings_arguments(p, defaults=None):
                    help="step in pixels relative to mean |gradient| (default %(default)s)")
     p.add_argument("--jitter", type=int, default=d.jitter,
                    help="largest random roll in pixels (default %(default)s)")
-    p.add_argument("--seed", type=int, default=d.seed, help="of the jitter")
+    p.add_argument("--seed", type=seed_type(), default=d.seed, help="of the jitter")
 
 
 def dream_settings(args):

@@ -3,7 +3,8 @@
 import os
 
 from .. import paths
-from ._options import RAW, parse_memory, photo_size
+from ..checks import NON_NEGATIVE, Rule
+from ._options import RAW, parse_memory, photo_size, typed
 
 EPILOG = """examples:
   python -m reproduce class-model --method simonyan --classes volcano --out volcano.png
@@ -46,12 +47,12 @@ def register(sub):
     g.add_argument("--layer", default="conv4_3",
                    help="layer to enhance; a conv layer is taken after its ReLU "
                         "(default %(default)s)")
-    g.add_argument("--k", type=float, default=q.k,
+    g.add_argument("--k", type=typed(Rule(float, above=0, high=1e6)), default=q.k,
                    help="target = k * the photo's activations (default %(default)s)")
     g.add_argument("--regulariser", choices=REGULARISERS, default=q.regulariser)
-    g.add_argument("--weight", type=float, default=q.weight,
+    g.add_argument("--weight", type=typed(NON_NEGATIVE), default=q.weight,
                    help="weight of the regulariser (default %(default)s)")
-    g.add_argument("--iterations", type=int, default=q.iterations)
+    g.add_argument("--iterations", type=typed(Rule(int, low=1, high=10 ** 6)), default=q.iterations)
     g.add_argument("--prior", default=None,
                    help="prior file for --regulariser prior (default "
                         "weights/prior_student.h5; 'lsd2015' for the 2015 one)")
@@ -63,6 +64,8 @@ def run(args):
     from ..nets.build import build_net
     from ..nets.weights import load_model
 
+    from ..fileio import check_output
+    check_output(args.out, [getattr(args, "start", None), args.weights])
     net = build_net(load_model(args.weights or DEFAULT_WEIGHTS[args.method]))
     result, what = (run_simonyan if args.method == "simonyan" else run_lsq)(args, net)
     save_image(result.image, args.out)

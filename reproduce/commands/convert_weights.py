@@ -23,6 +23,8 @@ def run(args):
     from ..convert import summary
     from ..nets.weights import save_model
 
+    from ..fileio import check_output
+    check_output(args.dst, [args.src, args.prototxt], option="DST")
     if args.prototxt or args.src.endswith(".caffemodel"):
         from ..convert.caffe import convert_caffe
         from ..errors import UserError

@@ -70,10 +70,12 @@ def run(args):
     from ..nets.build import build_net
     from ..nets.weights import load_model
     from ..video.io import check_picture_path
+    from ..fileio import check_output
 
     if args.zoom_frames is not None or args.recipe != "deepdream":
         return run_zoom(args)
     check_picture_path(args.out)
+    check_output(args.out, [args.image, args.weights, getattr(args, "guide", None)])
     net = build_net(load_model(args.weights))
     layer = resolve_layer(net, args.layer, args.pre_relu)
     check_channel(net, layer, args.channel, args.guide)

@@ -22,8 +22,10 @@ def run(args):
     from ..errors import UserError
     from ..fileio import save_image
     from ..recipes import dream_picture
+    from ..fileio import check_output
     if not args.classes:
         raise UserError("give at least one --classes NAME (e.g. --classes bee)")
+    check_output(args.out, [args.start, args.weights, args.prior])
     result = dream_picture(picture_job(args), progress=not args.no_progress)
     save_image(result.image, args.out)
     print("%s %s: %d steps in %.1f s%s" % (

@@ -1,4 +1,6 @@
 """``fit-prior --out P.h5``: fit the patch prior on scikit-image's photos."""
+from ..checks import Rule
+from ._options import seed_type, typed
 
 
 def register(sub):
@@ -9,8 +11,8 @@ def register(sub):
     p.add_argument("--patches", type=int, default=100000,
                    help="patches to sample (default 100000: the held-out likelihood "
                         "stops improving beyond ~50000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--iterations", type=int, default=200,
+    p.add_argument("--seed", type=seed_type(), default=0)
+    p.add_argument("--iterations", type=typed(Rule(int, low=1, high=10 ** 6)), default=200,
                    help="most EM iterations (it usually converges in under 10)")
     p.add_argument("--nu", type=float, default=None,
                    help="hold the Student-t degrees of freedom fixed (default: estimate)")
@@ -23,6 +25,8 @@ def run(args):
     from ..errors import UserError
     from ..prior.fit import fit_prior, save_prior
 
+    from ..fileio import check_output
+    check_output(args.out)
     if args.patches < 1000:
         raise UserError("--patches %d is too few to fit 192 dimensions; give at least "
                         "1000 (default 100000)" % args.patches)

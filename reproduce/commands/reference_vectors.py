@@ -1,5 +1,6 @@
 """``reference-vectors``: every stage of the 2015 pipeline, for ports to test against."""
-from ._options import RAW, parse_size
+from ._options import RAW, parse_size, seed_type
+
 
 EPILOG = """example:
   python -m reproduce reference-vectors --weights weights/vgg16.h5 \\
@@ -21,7 +22,7 @@ def register(sub):
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.add_argument("--size", default="%dx%d" % reference.DEFAULT_SIZE, metavar="WxH",
                    help="image size (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the start image")
+    p.add_argument("--seed", type=seed_type(), default=0, help="seed of the start image")
     p.add_argument("--classes", action="append", default=None, metavar="NAME",
                    help="the two target classes, lower then upper half "
                         "(default: 'wood rabbit', 'analog clock')")
@@ -38,6 +39,8 @@ def run(args):
     from .. import reference
     from ..errors import UserError
 
+    from ..fileio import check_output
+    check_output(args.out, [args.weights, args.prior])
     size = parse_size(args.size)
     classes = args.classes or list(reference.DEFAULT_CLASSES)
     if len(classes) != 2:

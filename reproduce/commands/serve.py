@@ -3,7 +3,9 @@ network should dream of, and watch it zoom into its hallucination
 (:mod:`reproduce.stream.server` serves it)."""
 import os
 
-from ._options import RAW, add_stream_arguments, stream_job
+from ..checks import Rule
+from ._options import RAW, add_stream_arguments, stream_job, typed
+
 
 EPILOG = """examples:
   python -m reproduce serve                     # http://127.0.0.1:8025/
@@ -28,12 +30,12 @@ def register(sub):
     add_stream_arguments(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default %(default)s: this machine only)")
-    p.add_argument("--port", type=int, default=8025, help="default %(default)s")
-    p.add_argument("--queue", type=int, default=8, metavar="N",
+    p.add_argument("--port", type=typed(Rule(int, low=0, high=65535)), default=8025, help="default %(default)s")
+    p.add_argument("--queue", type=typed(Rule(int, low=1, high=1000)), default=8, metavar="N",
                    help="requests that may wait (default %(default)s)")
-    p.add_argument("--max-clients", type=int, default=16,
+    p.add_argument("--max-clients", type=typed(Rule(int, low=1, high=1000)), default=16,
                    help="viewers at once (default %(default)s)")
-    p.add_argument("--client-timeout", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("--client-timeout", type=typed(Rule(float, above=0, high=3600)), default=10.0, metavar="SECONDS",
                    help="drop a viewer that reads nothing for this long")
     p.add_argument("--fixed-pace", action="store_true",
                    help="zoom each key frame by frames_per_key frames even when the "
@@ -44,7 +46,7 @@ def register(sub):
                    help="which request shows next: queue (first come, first served; "
                         "default) or 2015 (one drawn at random from the latest 100 "
                         "when the hold ends, as the 2015 chat reader did)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=typed(Rule(int, low=1, high=256)), default=None,
                    help="BLAS threads for the optimiser (default: cores - 1)")
     p.add_argument("--verbose", action="store_true", help="log every HTTP request")
     p.set_defaults(func=run)

@@ -1,6 +1,8 @@
 """``stream``: record the zooming stream to a video, plus an animated preview
 (:mod:`reproduce.stream.record` makes it)."""
-from ._options import RAW, add_stream_arguments, stream_job
+from ..checks import Rule
+from ._options import RAW, add_stream_arguments, stream_job, typed
+
 
 EPILOG = """examples:
   python -m reproduce stream --out results/volcano.mp4 --classes volcano --seconds 30
@@ -18,7 +20,7 @@ def register(sub):
                        epilog=EPILOG, formatter_class=RAW)
     add_stream_arguments(p)
     p.add_argument("--out", required=True, help="the video: .mp4, .mkv or .mov (H.264)")
-    p.add_argument("--seconds", type=float, default=30.0,
+    p.add_argument("--seconds", type=typed(Rule(float, above=0, high=86400)), default=30.0,
                    help="length of the video (default %(default)s)")
     p.add_argument("--request", action="append", default=[], metavar="TEXT",
                    help="a request as typed on the page (\"rabbit and analog clock\"); "
@@ -27,7 +29,7 @@ def register(sub):
     p.add_argument("--preview", default=None,
                    help="animated preview, .webp or .gif (default: --out with .webp); "
                         "'none' for none")
-    p.add_argument("--quality", type=float, default=7.0,
+    p.add_argument("--quality", type=typed(Rule(float, low=0, high=10)), default=7.0,
                    help="video quality 0-10 (default %(default)s)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)

@@ -32,6 +32,14 @@ def keras_vgg_kernels(path):
     Found by the ``name`` attribute of each ``vars`` group; groups that are
     not VGG convs (HED's side outputs, pools) are skipped.
     """
+    from .. import h5read
+    return h5read.load_isolated(path, _read_kernels, "Keras weights",
+                                "give a Keras .weights.h5 file")
+
+
+def _read_kernels(f, path):
+    from .. import h5read
+    h5read.check_tree(f, path)
     found = {}
 
     def visit(name, obj):
@@ -39,13 +47,11 @@ def keras_vgg_kernels(path):
             return
         match = KERAS_NAME.match(str(obj.attrs.get("name", "")))
         if match and "0" in obj and "1" in obj:
-            found["conv%s_%s" % match.groups()] = (obj["0"][...], obj["1"][...])
+            where = "%s: %s" % (path, name)
+            found["conv%s_%s" % match.groups()] = (h5read.read_array(obj, "0", where, 4),
+                                                   h5read.read_array(obj, "1", where, 1))
 
-    try:
-        with h5py.File(path, "r") as f:
-            f.visititems(visit)
-    except OSError as exc:
-        raise UserError("%s: cannot read this HDF5 file (%s)" % (path, exc))
+    f.visititems(visit)
     return found
 
 

@@ -51,7 +51,8 @@ def read_mat(path):
         raise UserError("%s: no such file; check the path, or fetch the model with "
                         "`make weights`" % path)
     if h5py.is_hdf5(path):
-        return _read_v73(path)
+        from .. import h5read
+        return h5read.load_isolated(path, _read_v73, "MATLAB v7.3", REDOWNLOAD)
     try:
         raw = scipy.io.loadmat(path, squeeze_me=False, struct_as_record=False,
                                chars_as_strings=True)
@@ -59,7 +60,10 @@ def read_mat(path):
         raise UserError("%s: cannot read it as a MATLAB .mat file (%s); it may be "
                         "truncated or not a .mat file: %s"
                         % (path, _one_line(exc), REDOWNLOAD))
-    return {k: _plain_v5(v) for k, v in raw.items() if not k.startswith("__")}
+    try:
+        return {k: _plain_v5(v) for k, v in raw.items() if not k.startswith("__")}
+    except _TooDeep as exc:
+        raise UserError("%s: %s; not a MatConvNet model" % (path, exc))
 
 
 def _one_line(exc):
@@ -67,17 +71,31 @@ def _one_line(exc):
     return "%s: %s" % (exc.__class__.__name__, text[:200])
 
 
-def _plain_v5(value):
+# A SimpleNN model nests 4 deep (net.layers{i}.weights{j}); a deeper cell or
+# struct is not a model, and recursing through 900 levels ends in a
+# RecursionError (a v7.3 cell may even hold a reference to itself).
+MAX_NESTING = 32
+
+
+class _TooDeep(ValueError):
+    def __init__(self):
+        super().__init__("cells or structs nested more than %d deep" % MAX_NESTING)
+
+
+def _plain_v5(value, depth=0):
     """scipy.io.loadmat's value (struct_as_record=False, no squeezing) -> plain."""
+    if depth > MAX_NESTING:
+        raise _TooDeep()
     if isinstance(value, scipy.io.matlab.mat_struct):
-        return {name: _plain_v5(getattr(value, name)) for name in value._fieldnames}
+        return {name: _plain_v5(getattr(value, name), depth + 1)
+                for name in value._fieldnames}
     if not isinstance(value, np.ndarray):
         return value
     if value.dtype.kind == "U":  # chars_as_strings: one str per row
         rows = [str(s) for s in value.ravel()]
         return "" if not rows else rows[0] if len(rows) == 1 else rows
     if value.dtype == object:
-        items = [_plain_v5(v) for v in value.ravel(order="F")]
+        items = [_plain_v5(v, depth + 1) for v in value.ravel(order="F")]
         # a struct array holds mat_struct elements; a cell holds arrays
         if value.size == 1 and isinstance(value.ravel()[0], scipy.io.matlab.mat_struct):
             return items[0]
@@ -85,21 +103,22 @@ def _plain_v5(value):
     return value
 
 
-def _read_v73(path):
-    """A -v7.3 (HDF5) MAT file -> plain values."""
+def _read_v73(f, path):
+    """A -v7.3 (HDF5) MAT file -> plain values (run by h5read in a child process)."""
+    from .. import h5read
+    if f.attrs.get("format") is not None and _attr_text(f.attrs["format"]) == FORMAT:
+        raise UserError("%s: already one of our weights files; pass it "
+                        "with --weights, no conversion needed" % path)
+    h5read.check_tree(f, path)
     try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("format") is not None and \
-                    _attr_text(f.attrs["format"]) == FORMAT:
-                raise UserError("%s: already one of our weights files; pass it "
-                                "with --weights, no conversion needed" % path)
-            return {name: _plain_h5(f[name], f) for name in f
-                    if not name.startswith("#")}
-    except UserError:
-        raise
+        return {name: _plain_h5(f[name], f) for name in f if not name.startswith("#")}
     except _NotMatlab as exc:
         raise UserError("%s: an HDF5 file, but not one MATLAB wrote (%s); give a "
                         "MatConvNet .mat file" % (path, exc))
+    except _TooDeep as exc:
+        raise UserError("%s: %s; not a MatConvNet model" % (path, exc))
+    except UserError:
+        raise
     except Exception as exc:  # h5py: OSError for a cut file, KeyError for a bad ref
         raise UserError("%s: cannot read it as a MATLAB v7.3 (HDF5) .mat file (%s); "
                         "it may be truncated: %s" % (path, _one_line(exc), REDOWNLOAD))
@@ -115,26 +134,30 @@ def _attr_text(value):
     return value.decode("ascii") if isinstance(value, bytes) else str(value)
 
 
-def _plain_h5(node, f):
+def _plain_h5(node, f, depth=0):
     """One object of a v7.3 file -> plain.  MATLAB writes arrays with their axes
     reversed (column-major), so ``.T`` restores MATLAB's order; cells and
     struct-array fields are arrays of references into ``#refs#``."""
+    if depth > MAX_NESTING:
+        raise _TooDeep()
     if "MATLAB_class" not in node.attrs:
         raise _NotMatlab("%s has no MATLAB_class attribute" % node.name)
     cls = _attr_text(node.attrs["MATLAB_class"])
     if isinstance(node, h5py.Group):
         if cls != "struct":
             raise ValueError("%s: MATLAB class %r is not supported" % (node.name, cls))
-        return _struct_h5(node, f)
+        return _struct_h5(node, f, depth)
     if node.attrs.get("MATLAB_empty", 0):
         return {"char": "", "cell": [], "struct": {}}.get(cls, np.zeros((0, 0)))
+    from .. import h5read
+    h5read.check_dataset(node, "v7.3 file")
     data = node[()]
     if cls == "char":
         rows = ["".join(map(chr, row)) for row in np.atleast_2d(data.T)]
         return rows[0] if len(rows) == 1 else rows
     if cls == "cell":
         # C order of the stored (reversed) array = MATLAB's column-major order
-        return [_plain_h5(f[ref], f) for ref in data.ravel()]
+        return [_plain_h5(f[ref], f, depth + 1) for ref in data.ravel()]
     if cls == "logical":
         return data.T.astype(bool)
     if data.dtype.kind in "iuf":
@@ -142,7 +165,7 @@ def _plain_h5(node, f):
     raise ValueError("%s: MATLAB class %r is not supported" % (node.name, cls))
 
 
-def _struct_h5(group, f):
+def _struct_h5(group, f, depth):
     """A struct group.  Fields of a struct *array* are reference arrays without a
     MATLAB_class of their own: element i of each field belongs to struct i."""
     fields = [b"".join(name).decode("ascii")
@@ -153,10 +176,10 @@ def _struct_h5(group, f):
                    and h5py.check_ref_dtype(n.dtype) is not None
                    for n in nodes.values())
     if not is_array:
-        return {name: _plain_h5(node, f) for name, node in nodes.items()}
+        return {name: _plain_h5(node, f, depth + 1) for name, node in nodes.items()}
     refs = {name: node[()].ravel() for name, node in nodes.items()}
     count = min(len(r) for r in refs.values())
-    items = [{name: _plain_h5(f[refs[name][i]], f) for name in fields}
+    items = [{name: _plain_h5(f[refs[name][i]], f, depth + 1) for name in fields}
              for i in range(count)]
     return items[0] if count == 1 else items
 

@@ -23,6 +23,7 @@ efficientnet_pytorch naming, into our Model (see ``convert_efficientnet_lite0``)
 import collections
 import io
 import math
+import os
 import pickle
 import struct
 import zipfile
@@ -64,6 +65,16 @@ class _LazyTensor:
     def to_numpy(self, storages):
         """A copy with shape ``size``; elements at ``offset + sum(i_k * stride_k)``."""
         flat = _storage_array(self.storage, storages)
+        # as_strided trusts its arguments: a crafted size or stride would
+        # read memory outside the storage, so every element must lie inside
+        if (self.offset < 0 or len(self.size) != len(self.stride)
+                or min(self.size + self.stride, default=0) < 0
+                or (all(self.size) and self.offset + sum(
+                    (n - 1) * s for n, s in zip(self.size, self.stride)) >= len(flat))
+                or (not self.size and self.offset >= len(flat))):
+            raise ValueError("a tensor of size %s, stride %s at offset %d does not fit "
+                             "its storage of %d elements"
+                             % (self.size, self.stride, self.offset, len(flat)))
         if not self.size:
             return flat[self.offset].copy()
         itemsize = flat.dtype.itemsize
@@ -131,18 +142,44 @@ def _materialise(obj, storages):
     return obj
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    """The legacy header pickles (magic, protocol, system info, storage keys):
+    plain numbers, strings, lists and dicts, so no global and no persistent id."""
+
+    def __init__(self, file, where):
+        super().__init__(file)
+        self.where = where
+
+    def find_class(self, module, name):
+        raise UserError("%s: a header pickle names %s.%s; a PyTorch header holds "
+                        "plain values only; refusing to load it" % (self.where, module, name))
+
+    def persistent_load(self, pid):
+        raise UserError("%s: a header pickle holds a persistent id; refusing it"
+                        % self.where)
+
+
 def _read_legacy(f, where):
-    """The legacy stream: header pickles, object, key list, then raw storages."""
-    if pickle.load(f) != LEGACY_MAGIC:
+    """The legacy stream: header pickles, object, key list, then raw storages.
+    Every pickle goes through a restricted unpickler: a crafted file must not
+    run code."""
+    def header():
+        return _PlainUnpickler(f, where).load()
+
+    if header() != LEGACY_MAGIC:
         raise UserError("%s: not a PyTorch file (wrong magic number)" % where)
-    if pickle.load(f) != LEGACY_PROTOCOL:
+    if header() != LEGACY_PROTOCOL:
         raise UserError("%s: unsupported PyTorch legacy protocol" % where)
-    sys_info = pickle.load(f)
+    sys_info = header()
+    if not isinstance(sys_info, dict):
+        raise UserError("%s: the system-info header is not a dict" % where)
     if not sys_info.get("little_endian", True):
         raise UserError("%s: written on a big-endian machine; not supported" % where)
     unpickler = _StateDictUnpickler(f, where)
     obj = unpickler.load()
-    keys = pickle.load(f)
+    keys = header()
+    if not isinstance(keys, list):
+        raise UserError("%s: the storage key list is not a list" % where)
     storages = {}
     for key in keys:
         ref = unpickler.storages[key]
@@ -175,13 +212,20 @@ def load_state_dict(path):
     Arrays have torch's shapes, e.g. a conv weight is (out, in / groups, kh, kw).
     """
     path = str(path)
-    if zipfile.is_zipfile(path):
-        return _read_zip(path, path)
-    with open(path, "rb") as f:
-        try:
+    if not os.path.isfile(path):
+        raise UserError("%s: no such file" % path)
+    try:
+        if zipfile.is_zipfile(path):
+            return _read_zip(path, path)
+        with open(path, "rb") as f:
             return _read_legacy(io.BytesIO(f.read()), path)
-        except (pickle.UnpicklingError, EOFError, struct.error) as exc:
-            raise UserError("%s: not a readable PyTorch file (%s)" % (path, exc))
+    except UserError:
+        raise
+    except MemoryError:
+        raise UserError("%s: not enough memory to read this PyTorch file" % path)
+    except Exception as exc:  # a damaged or crafted pickle fails in many ways
+        raise UserError("%s: not a readable PyTorch file (%s: %s)"
+                        % (path, exc.__class__.__name__, " ".join(str(exc).split())[:200]))
 
 
 # --- EfficientNet-Lite0 (efficientnet_pytorch naming) -> our Model -------------

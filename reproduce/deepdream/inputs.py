@@ -13,16 +13,6 @@ def astronaut(size):
     return np.asarray(photo, np.float32)
 
 
-def header_size(path):
-    """(W, H) of an image file from its header, or None where PIL cannot tell
-    (load_image then reports the problem in full)."""
-    from PIL import Image
-    try:
-        with Image.open(path) as im:
-            return im.size
-    except Exception:  # noqa: BLE001  (any failure: load_image explains it)
-        return None
-
 
 def fit_size(size, like):
     """``size`` for an image of ``like`` = (W, H): a (W, H) as it is, or one
@@ -38,14 +28,11 @@ def load_photo(path, net, layer, size=None, max_memory=None, what="the image"):
     N for its longer side; None: its own size), after checking from its
     header that a pass through ``net`` up to ``layer`` fits in memory
     (``max_memory`` bytes; None: the memory available)."""
-    from ..fileio import load_image
+    from ..fileio import image_header, load_image
     from ..nets.memory import check_fits
-    found = header_size(path)
-    if found is not None:
-        if size is not None:
-            found = fit_size(size, found)
-        check_fits(net, found[1], found[0], layer, max_memory, "%s %s" % (what, path))
-    return load_image(path, found if size is not None else None)
+    size = fit_size(size, image_header(path)) if size is not None else None
+    return load_image(path, size, check=lambda w, h: check_fits(
+        net, h, w, layer, max_memory, "%s %s" % (what, path)))
 
 
 def resolve_layer(net, name, pre_relu=False):

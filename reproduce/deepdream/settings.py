@@ -10,6 +10,8 @@ here on the embedded weights (see the docstrings).
 """
 import dataclasses
 
+from .. import checks
+from ..checks import Rule
 from ..errors import UserError
 
 
@@ -30,16 +32,12 @@ class DreamSettings:
     seed: int = 0               # of the jitter
     clip: tuple = (0.0, 255.0)  # pixel range after every step
 
+    def __post_init__(self):
+        self.check()
+
     def check(self):
         """UserError naming the first setting out of range."""
-        problems = [(self.octaves >= 1, "--octaves must be at least 1"),
-                    (self.octave_scale > 1, "--octave-scale must be above 1"),
-                    (self.steps >= 1, "--steps must be at least 1"),
-                    (self.step_size > 0, "--step-size must be positive"),
-                    (self.jitter >= 0, "--jitter must be 0 or more")]
-        for ok, message in problems:
-            if not ok:
-                raise UserError(message)
+        checks.check(self, DREAM_RULES)
 
     def settings(self):
         """Plain dict of the values, for JSON records and gallery pages."""
@@ -63,6 +61,9 @@ class SimonyanSettings:
     l2: float = 1e-2
     size: tuple = None          # (width, height); None: the net's training size
 
+    def __post_init__(self):
+        checks.check(self, SIMONYAN_RULES)
+
     def settings(self):
         return _plain(self)
 
@@ -81,8 +82,24 @@ class LeastSquaresSettings:
     iterations: int = 50        # L-BFGS-B iterations (maxiter)
     prior_scales: tuple = (1, 2, 4)  # mean-pool sizes, for regulariser="prior"
 
+    def __post_init__(self):
+        checks.check(self, LEAST_SQUARES_RULES)
+
     def settings(self):
         return _plain(self)
 
 
 REGULARISERS = ("tv", "prior")
+
+# What each setting may be (reproduce.checks), checked when settings are made.
+DREAM_RULES = {
+    "octaves": Rule(int, low=1, high=16), "octave_scale": Rule(float, above=1, high=10),
+    "steps": checks.STEPS, "step_size": checks.POSITIVE,
+    "jitter": Rule(int, low=0, high=4096), "seed": checks.SEED, "clip": checks.CLIP}
+SIMONYAN_RULES = {"steps": checks.STEPS, "learning_rate": checks.POSITIVE,
+                  "l2": checks.NON_NEGATIVE, "size": Rule(int, n=2, low=1, high=8192,
+                                                          optional=True)}
+LEAST_SQUARES_RULES = {
+    "layer": Rule(str, forbid=("input",)), "k": Rule(float, above=0, high=1e6),
+    "regulariser": Rule(str, choices=REGULARISERS), "weight": checks.NON_NEGATIVE,
+    "iterations": Rule(int, low=1, high=10 ** 6), "prior_scales": checks.SCALES}

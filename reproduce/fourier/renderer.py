@@ -15,7 +15,9 @@ from . import transforms
 from ..backend import T, floatX, theano
 from ..errors import UserError
 from ..lsd2015 import frames
-from ..lsd2015.profiles import STREAM2015, Profile
+from .. import checks
+from ..checks import Rule
+from ..lsd2015.profiles import PROFILE_RULES, STREAM2015, Profile
 from ..nets.build import preprocess
 from ..objectives import class_logit, mean_logits
 from ..updates import make_rule
@@ -74,6 +76,9 @@ class FourierProfile:
         ("jitter_after", "Lucid standard_transforms: jitter(4)"),
     )
 
+    def __post_init__(self):
+        checks.check(self, FOURIER_RULES)
+
     def settings(self):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name != "sources"}
@@ -83,6 +88,19 @@ class FourierProfile:
     def source(self, field):
         return dict(self.sources).get(field, "")
 
+
+# What each setting may be (reproduce.checks); the 2015 fields keep the 2015
+# profiles' rules.
+FOURIER_RULES = dict(
+    {name: rule for name, rule in PROFILE_RULES.items()
+     if name in {f.name for f in dataclasses.fields(FourierProfile)}},
+    param=Rule(str, choices=tuple(params.PARAMS)), dft=Rule(str, choices=tuple(params.IRFFT2)),
+    decay_power=Rule(float, low=-10, high=10), spectrum_sd=checks.POSITIVE,
+    amplitude=checks.POSITIVE, colors=Rule(str, choices=("decorrelated", "rgb")),
+    pyramid_levels=Rule(int, low=1, high=16), pad=Rule(int, low=0, high=1024),
+    jitter=Rule(int, low=0, high=1024), scales=Rule(float, n="+", above=0, high=16),
+    angles=Rule(float, n="+", low=-360, high=360), jitter_after=Rule(int, low=0, high=1024),
+    mean_logit_weight=Rule(float, low=-1e6, high=1e6))
 
 FOURIER = FourierProfile()
 

@@ -10,7 +10,31 @@ used the Student-t one (``l_with_meanpool_student``), our default.
 import dataclasses
 from typing import Optional, Tuple
 
+from .. import checks
+from ..checks import Rule
 from ..errors import UserError
+
+# Layers a profile names by default, meaning "the logits": replaced by the
+# model's last layer where the model has no layer of that name.
+DEFAULT_LAYERS = ("fc8", "")
+UPDATES = ("adam2015", "adam")
+MEANS = ("scalar", "channel")
+
+# What each setting may be (reproduce.checks), checked whenever a profile is
+# made or changed, so before anything is compiled.  fps and frames_per_key
+# are bounded: a run's frame count grows with them.
+PROFILE_RULES = {
+    "learning_rate": checks.POSITIVE, "update": Rule(str, choices=UPDATES),
+    "beta1": checks.MOMENT, "beta2": checks.MOMENT, "epsilon": checks.EPSILON,
+    "steps": checks.STEPS, "steps_per_zoom": Rule(int, low=1, high=10 ** 6, optional=True),
+    "prior_strength": checks.NON_NEGATIVE, "prior_scales": checks.SCALES,
+    "net_scales": checks.SCALES, "mean": Rule(str, choices=MEANS), "clip": checks.CLIP,
+    "zoom_speed": Rule(float, above=0, high=100), "fps": Rule(int, low=1, high=240),
+    "frames_per_key": Rule(int, low=1, high=10000),
+    "rotation_per_frame": Rule(float, low=-360, high=360),
+    "image_size": checks.SIZE, "stream_size": checks.SIZE, "start_image": Rule(str),
+    "layer": Rule(str, forbid=("input",)),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +72,9 @@ class Profile:
     conv: str = "auto"          # 3x3 convolutions: "auto" | "winograd" | "corrmm" (nets.build.CONV_CHOICES)
     sources: Tuple[Tuple[str, str], ...] = ()
 
+    def __post_init__(self):
+        checks.check(self, PROFILE_RULES)
+
     def source(self, field):
         return dict(self.sources).get(field, "")
 
@@ -62,6 +89,8 @@ class Profile:
         (EfficientNet-Lite0's ``logits``)."""
         if self.layer in model.layer_names():
             return self
+        if self.layer not in DEFAULT_LAYERS:  # named by the user: never replaced
+            model.layer(self.layer)           # UserError listing the valid names
         return dataclasses.replace(self, layer=model.layers[-1].name)
 
     def half_row_index(self, net):

@@ -195,7 +195,7 @@ class Net:
         return next(reversed(self.layers))
 
     def layer(self, name):
-        if name not in self.layers:
+        if name not in self.layers or name == "input":  # the image, not a layer to aim at
             raise UserError("unknown layer %r; valid layers: %s"
                             % (name, ", ".join(self.addressable_names())))
         return self.layers[name]

@@ -37,13 +37,15 @@ def find_class(name, descriptions):
     Unknown names raise UserError naming the closest descriptions.
     """
     key = name.strip().lower()
-    if key.isdigit() and int(key) < len(descriptions):
+    # isdigit() also holds for "²" and other digits int() refuses, and int()
+    # refuses more than 4300 digits: an index has a few ASCII digits
+    if key.isascii() and key.isdigit() and len(key) <= 6 and int(key) < len(descriptions):
         return int(key)
     for i, description in enumerate(descriptions):
         if key == description.lower() or key in synonyms(description):
             return i
-    raise UserError("unknown class %r; closest: %s" % (name, "; ".join(
-        '"%s"' % d for d in closest_descriptions(key, descriptions))))
+    raise UserError("unknown class %r; closest: %s" % (name[:60], "; ".join(
+        '"%s"' % d for d in closest_descriptions(key[:200], descriptions))))
 
 
 def closest_descriptions(key, descriptions, n=3):

@@ -44,12 +44,12 @@ from typing import List, Optional, Tuple
 import h5py
 import numpy as np
 
+from .. import h5read
 from ..errors import UserError
-from ..fileio import atomic_path, open_ours, text as _text
+from ..fileio import atomic_path, text as _text
 
 FORMAT = "reproduce-weights"
 VERSION = 2
-LAYER_TYPES = ("conv", "relu", "relu6", "pool", "add", "lrn", "concat")
 # the make target that writes each downloaded model's file (paths.py)
 MAKE_TARGETS = {"vgg16.h5": "make weights", "vgg19.h5": "make weights19",
                 "bvlc_googlenet.h5": "make weights-googlenet",
@@ -85,33 +85,155 @@ class LayerSpec:
     def depthwise(self):
         return self.type == "conv" and is_depthwise(self.W.shape, self.groups)
 
-    def check(self, where):
-        """Raise UserError if the layer is inconsistent; ``where`` names the file."""
-        if self.type not in LAYER_TYPES:
+    def check(self, where, channels=None):
+        """Raise UserError if the layer is inconsistent; ``where`` names the file.
+
+        ``channels``: the channel counts of the layer's inputs, when known.
+        Returns the layer's output channels (None when unknown).
+        """
+        kind = LAYER_KINDS.get(self.type)
+        if kind is None:
             raise UserError("%s: layer %r has type %r, which we do not support "
                             "(supported: %s)" % (where, self.name, self.type,
-                                                 ", ".join(LAYER_TYPES)))
-        if self.type == "conv":
-            if self.W is None or self.W.ndim != 4:
-                raise UserError("%s: layer %r: filters must be 4-D, got shape %s"
-                                % (where, self.name, None if self.W is None
-                                   else self.W.shape))
-            if self.b is not None and self.b.shape != (self.W.shape[0],):
-                raise UserError(
-                    "%s: layer %r has inconsistent shapes: %d filters but %d biases"
-                    % (where, self.name, self.W.shape[0], self.b.size))
-        if self.type == "add" and len(self.inputs) != 2:
-            raise UserError("%s: layer %r: an add layer needs two inputs"
-                            % (where, self.name))
-        if self.type == "concat" and not self.inputs:
-            raise UserError("%s: layer %r: a concat layer needs inputs"
-                            % (where, self.name))
-        if self.type == "pool" and self.rounding not in ("floor", "ceil"):
-            raise UserError("%s: layer %r: pool rounding must be floor or ceil, not %r"
-                            % (where, self.name, self.rounding))
-        if self.type == "lrn" and self.local_size % 2 != 1:
-            raise UserError("%s: layer %r: LRN local_size must be odd, not %d"
-                            % (where, self.name, self.local_size))
+                                                 ", ".join(LAYER_KINDS)))
+        try:
+            return kind.check(self, channels)
+        except ValueError as exc:
+            raise UserError("%s: layer %r: %s" % (where, self.name, exc))
+
+
+# Limits no real model comes near; past them a file is damaged or crafted,
+# and reading on would allocate without end or fail deep inside Theano.
+MAX_KERNEL = 512          # conv/pool window per axis (fc6 of VGG-16 is 7)
+MAX_STRIDE = 512
+MAX_CHANNELS = 1 << 16
+MAX_IMAGE_SIDE = 16384
+MAX_LAYERS = 10000
+
+
+def _pairs(values, what, low, high):
+    values = tuple(values)
+    if len(values) != 2 or not all(low <= int(v) <= high for v in values):
+        raise ValueError("%s must be two integers in %d..%d, got %s"
+                         % (what, low, high, values))
+
+
+def _pad4(pad, what, limits):
+    """4 paddings (top, bottom, left, right), each in 0..limit of its axis."""
+    pad = tuple(pad)
+    if len(pad) != 4:
+        raise ValueError("%s must be 4 integers (top, bottom, left, right), got %s"
+                         % (what, pad))
+    for value, limit in zip(pad, (limits[0], limits[0], limits[1], limits[1])):
+        if not 0 <= int(value) <= limit:
+            raise ValueError("%s %s out of range: each must be in 0..%d (the window)"
+                             % (what, pad, limit))
+
+
+def _check_conv(spec, channels):
+    W, b = spec.W, spec.b
+    if W is None or np.ndim(W) != 4:
+        raise ValueError("filters must be 4-D, got shape %s"
+                         % (None if W is None else np.shape(W),))
+    out, per_group, kh, kw = W.shape
+    if min(W.shape) < 1 or max(kh, kw) > MAX_KERNEL or out > MAX_CHANNELS:
+        raise ValueError("filter shape %s is out of range" % (W.shape,))
+    if b is not None and np.shape(b) != (out,):
+        raise ValueError("inconsistent shapes: %d filters but %d biases"
+                         % (out, np.size(b)))
+    _pairs(spec.stride, "stride", 1, MAX_STRIDE)
+    if not isinstance(spec.pad, str):
+        _pad4(spec.pad, "pad", (kh, kw))
+    elif spec.pad != "same":
+        raise ValueError("pad %r: expected 4 integers or \"same\"" % spec.pad)
+    groups = int(spec.groups)
+    if groups < 1 or out % groups:
+        raise ValueError("groups=%d must be >= 1 and divide the %d filters"
+                         % (groups, out))
+    if channels and channels[0] is not None and channels[0] != per_group * groups:
+        raise ValueError("inconsistent shapes: filters for %d input channels "
+                         "(%d per group x %d groups) but the input has %d"
+                         % (per_group * groups, per_group, groups, channels[0]))
+    for name, array in (("W", W), ("b", b)):
+        if array is not None and not np.all(np.isfinite(array)):
+            raise ValueError("%s holds NaN or infinite values" % name)
+    return out
+
+
+def _check_pool(spec, channels):
+    if spec.method not in POOL_METHODS:
+        raise ValueError("pool method %r; expected one of %s"
+                         % (spec.method, ", ".join(POOL_METHODS)))
+    _pairs(spec.size, "pool size", 1, MAX_KERNEL)
+    _pairs(spec.stride, "stride", 1, MAX_STRIDE)
+    # Theano's pooling needs each pad smaller than the window
+    _pad4(spec.pad, "pad", tuple(int(s) - 1 for s in spec.size))
+    if spec.pad[0] != spec.pad[1] or spec.pad[2] != spec.pad[3]:
+        raise ValueError("asymmetric pool padding %s is not supported" % (tuple(spec.pad),))
+    if spec.rounding not in ("floor", "ceil"):
+        raise ValueError("pool rounding must be floor or ceil, not %r" % (spec.rounding,))
+    return channels[0] if channels else None
+
+
+def _check_lrn(spec, channels):
+    if not (isinstance(spec.local_size, int) and 1 <= spec.local_size <= 1023
+            and spec.local_size % 2 == 1):
+        raise ValueError("LRN local_size must be odd, 1..1023, not %r" % (spec.local_size,))
+    for name in ("alpha", "beta", "k"):
+        if not np.isfinite(getattr(spec, name)):
+            raise ValueError("LRN %s must be finite, not %r" % (name, getattr(spec, name)))
+    return channels[0] if channels else None
+
+
+def _check_concat(spec, channels):
+    if not spec.inputs:
+        raise ValueError("a concat layer needs inputs")
+    return None if not channels or None in channels else sum(channels)
+
+
+def _check_add(spec, channels):
+    if len(spec.inputs) != 2:
+        raise ValueError("an add layer needs two inputs, got %d" % len(spec.inputs))
+    if channels and None not in channels and channels[0] != channels[1]:
+        raise ValueError("adds %s (%d channels) to %s (%d channels)"
+                         % (spec.inputs[0], channels[0], spec.inputs[1], channels[1]))
+    return channels[0] if channels else None
+
+
+def _same_channels(spec, channels):
+    return channels[0] if channels else None
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerKind:
+    """How a layer type is stored and checked; a new type adds a row to LAYER_KINDS.
+
+    ``attrs``: HDF5 attribute -> (LayerSpec field, schema for h5read.read_attr);
+    ``arrays``: (dataset = LayerSpec field, axes); ``check(spec, channels)``
+    raises ValueError naming the problem and returns the output channels.
+    """
+    check: object
+    attrs: dict = dataclasses.field(default_factory=dict)
+    arrays: tuple = ()
+
+
+POOL_METHODS = ("max", "avg")
+LAYER_KINDS = {
+    "conv": LayerKind(_check_conv, {"pad": ("pad", "int[4]|str"), "stride": ("stride", "int[2]"),
+                                    "groups": ("groups", "int")}, (("W", 4), ("b", 1))),
+    "relu": LayerKind(_same_channels),
+    "relu6": LayerKind(_same_channels),
+    "pool": LayerKind(_check_pool, {"method": ("method", "str"), "size": ("size", "int[2]"),
+                                    "stride": ("stride", "int[2]"), "pad": ("pad", "int[4]"),
+                                    "rounding": ("rounding", "str")}),
+    "add": LayerKind(_check_add, {"inputs": ("inputs", "str[]")}),
+    "lrn": LayerKind(_check_lrn, {"local_size": ("local_size", "int"), "alpha": ("alpha", "float"),
+                                  "beta": ("beta", "float"), "k": ("k", "float")}),
+    "concat": LayerKind(_check_concat, {"inputs": ("inputs", "str[]")}),
+}
+# attributes a version 1 file may lack, and their value there
+OPTIONAL_ATTRS = {("pool", "rounding"): "floor"}
+LAYER_TYPES = tuple(LAYER_KINDS)
 
 
 @dataclasses.dataclass
@@ -158,19 +280,57 @@ class Model:
         return m[::-1] if self.channel_order == "BGR" else m
 
     def check(self, where):
-        names = {"input"}  # the net's input, which a layer may read by name
-        for spec in self.layers:
-            spec.check(where)
-            if spec.name in names:
-                raise UserError("%s: layer name %r appears twice%s" % (
-                    where, spec.name, " (it is the input's)" if spec.name == "input" else ""))
-            for ref in ((spec.input,) if spec.input else ()) + tuple(spec.inputs):
-                if ref not in names:
-                    raise UserError("%s: layer %r reads %r, which does not come "
-                                    "before it" % (where, spec.name, ref))
-            names.add(spec.name)
+        """Raise one UserError naming ``where``, the layer and the problem, for
+        anything that would fail later (in the graph, the compile, a run)."""
         if not self.layers:
             raise UserError("%s: the model has no layers" % where)
+        if len(self.layers) > MAX_LAYERS:
+            raise UserError("%s: %d layers; at most %d" % (where, len(self.layers), MAX_LAYERS))
+        if self.channel_order not in CHANNEL_ORDERS:
+            raise UserError("%s: channel order %r; expected one of %s"
+                            % (where, self.channel_order, ", ".join(CHANNEL_ORDERS)))
+        mean = np.asarray(self.mean, np.float64)
+        if mean.shape != (3,) or not np.all(np.isfinite(mean)):
+            raise UserError("%s: the normalization mean must be 3 finite numbers, got %s"
+                            % (where, mean.tolist()))
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise UserError("%s: the normalization scale must be a finite number > 0, "
+                            "got %r" % (where, self.scale))
+        if len(self.image_shape) != 2 or not all(
+                1 <= int(s) <= MAX_IMAGE_SIDE for s in self.image_shape):
+            raise UserError("%s: image_size %s: expected two sides in 1..%d"
+                            % (where, tuple(self.image_shape), MAX_IMAGE_SIDE))
+        if self.average_image is not None:
+            shape = np.shape(self.average_image)
+            if len(shape) != 3 or shape[2] != 3 or not np.all(np.isfinite(self.average_image)):
+                raise UserError("%s: the average image must be finite (H, W, 3), got "
+                                "shape %s" % (where, shape))
+        channels = {"input": 3}
+        previous = "input"
+        for spec in self.layers:
+            if spec.name in channels:  # "input" is the net's input, which a layer may read
+                raise UserError("%s: layer name %r appears twice%s" % (
+                    where, spec.name, " (it is the input's)" if spec.name == "input" else ""))
+            refs = tuple(spec.inputs) if spec.inputs else (spec.input or previous,)
+            for ref in refs:
+                if ref not in channels:
+                    raise UserError("%s: layer %r reads %r, which does not come "
+                                    "before it" % (where, spec.name, ref))
+            channels[spec.name] = spec.check(where, [channels[r] for r in refs])
+            previous = spec.name
+        if self.descriptions is not None:
+            logits = channels[previous]
+            if not self.descriptions:
+                raise UserError("%s: an empty class list" % where)
+            if logits is not None and len(self.descriptions) > logits:
+                raise UserError("%s: %d class names but the last layer %r has %d "
+                                "outputs" % (where, len(self.descriptions), previous, logits))
+            if self.wnids is not None and len(self.wnids) != len(self.descriptions):
+                raise UserError("%s: %d class names but %d WordNet ids"
+                                % (where, len(self.descriptions), len(self.wnids)))
+
+
+CHANNEL_ORDERS = ("RGB", "BGR")
 
 
 def sha256_of(path, chunk=1 << 20):
@@ -235,53 +395,67 @@ def save_model(model: Model, path):
 
 
 
-def _tuple(value):
-    return tuple(int(v) for v in np.atleast_1d(value))
+HINT_DEFAULT = ("convert the model again with `python -m reproduce convert-weights` "
+        "(or `make weights-embedded`)")
 
 
 def load_model(path) -> Model:
-    """Read one of our HDF5 files; anything else gets a one-line UserError."""
-    path = os.fspath(path)
-    target = MAKE_TARGETS.get(os.path.basename(path), "make weights")
-    with open_ours(path, FORMAT, VERSION, "weights file", "a reproduce weights file",
-                   "run `%s` or convert a model with "
-                   "`python -m reproduce convert-weights`" % target, needs=("layers",)) as f:
-        version = int(f.attrs.get("version", 0))
-        layers = []
-        for name in (_text(n) for n in f["layers"].attrs["order"]):
-            g = f["layers"][group_key(name) if version >= 2 else name]
-            a = g.attrs
-            spec = LayerSpec(name=name, type=_text(a["type"]))
-            if "input" in a:
-                spec.input = _text(a["input"])
-            if spec.type == "conv":
-                spec.W, spec.b = g["W"][...], g["b"][...]
-                pad = a["pad"]
-                spec.pad = _text(pad) if isinstance(pad, (str, bytes)) else _tuple(pad)
-                spec.stride, spec.groups = _tuple(a["stride"]), int(a["groups"])
-            elif spec.type == "pool":
-                spec.method, spec.size = _text(a["method"]), _tuple(a["size"])
-                spec.stride, spec.pad = _tuple(a["stride"]), _tuple(a["pad"])
-                spec.rounding = _text(a.get("rounding", "floor"))
-            elif spec.type == "lrn":
-                spec.local_size, spec.k = int(a["local_size"]), float(a["k"])
-                spec.alpha, spec.beta = float(a["alpha"]), float(a["beta"])
-            if spec.type in ("add", "concat"):
-                spec.inputs = tuple(_text(n) for n in a["inputs"])
-            layers.append(spec)
-        norm = f["normalization"]
-        model = Model(
-            layers=layers, model_name=_text(f.attrs.get("model_name", "model")),
-            channel_order=_text(norm.attrs["channel_order"]),
-            mean=np.asarray(norm.attrs["mean"], np.float32),
-            scale=float(norm.attrs["scale"]),
-            image_shape=_tuple(norm.attrs["image_size"]),
-            average_image=norm["average_image"][...] if "average_image" in norm else None,
-            source_file=_text(f.attrs.get("source_file", "")),
-            source_sha256=_text(f.attrs.get("source_sha256", "")))
-        if "classes" in f:
-            model.descriptions = [_text(s) for s in f["classes/descriptions"][...]]
-            model.wnids = [_text(s) for s in f["classes/wnids"][...]]
+    """Read one of our HDF5 files, whole schema checked before any graph is
+    built; anything else (missing, damaged, crafted) is a one-line UserError."""
+    target = MAKE_TARGETS.get(os.path.basename(os.fspath(path)), "make weights")
+    hint = ("run `%s` or convert a model with `python -m reproduce convert-weights`"
+            % target)
+    return h5read.load_isolated(path, lambda f, where: _read_model(f, where, hint),
+                                "weights", hint)
+
+
+def _read_model(f, path, hint=None) -> Model:
+    """The reader :func:`load_model` runs in its child process."""
+    hint = hint or HINT_DEFAULT
+    h5read.check_format(f, path, FORMAT, VERSION, hint, "a reproduce weights file")
+    version = h5read.read_attr(f, "version", path, "int")
+    h5read.check_tree(f, path)
+    for group in ("layers", "normalization"):
+        if not isinstance(f.get(group), h5py.Group):
+            raise UserError("%s: the group /%s is missing; %s" % (path, group, hint))
+    attr = h5read.read_attr
+    order = attr(f["layers"], "order", path + ": /layers", "str[]")
+    if len(order) > MAX_LAYERS:
+        raise UserError("%s: %d layers; at most %d" % (path, len(order), MAX_LAYERS))
+    layers = []
+    for name in order:
+        where = "%s: layer %r" % (path, name)
+        g = f["layers"].get(group_key(name) if version >= 2 else name)
+        if not isinstance(g, h5py.Group):
+            raise UserError("%s: listed in /layers order but missing from the file"
+                            % where)
+        spec = LayerSpec(name=name, type=attr(g, "type", where, "str"))
+        kind = LAYER_KINDS.get(spec.type)
+        if kind is None:
+            spec.check(path)  # names the supported types
+        spec.input = attr(g, "input", where, "str", default=None)
+        for key, (field, schema) in kind.attrs.items():
+            value = attr(g, key, where, schema,
+                         default=OPTIONAL_ATTRS.get((spec.type, key), KeyError))
+            setattr(spec, field, tuple(value) if isinstance(value, list) else value)
+        for field, ndim in kind.arrays:
+            setattr(spec, field, h5read.read_array(g, field, where, ndim))
+        layers.append(spec)
+    norm, nwhere = f["normalization"], path + ": /normalization"
+    model = Model(
+        layers=layers, model_name=attr(f, "model_name", path, "str", default="model"),
+        channel_order=attr(norm, "channel_order", nwhere, "str"),
+        mean=attr(norm, "mean", nwhere, "float[3]"),
+        scale=attr(norm, "scale", nwhere, "float"),
+        image_shape=attr(norm, "image_size", nwhere, "int[2]"),
+        average_image=(h5read.read_array(norm, "average_image", nwhere, 3)
+                       if "average_image" in norm else None),
+        source_file=attr(f, "source_file", path, "str", default=""),
+        source_sha256=attr(f, "source_sha256", path, "str", default=""))
+    if "classes" in f:
+        cwhere = path + ": /classes"
+        model.descriptions = h5read.read_array(f["classes"], "descriptions", cwhere, 1, "S")
+        model.wnids = h5read.read_array(f["classes"], "wnids", cwhere, 1, "S")
     model.check(path)
     return model
 

@@ -59,7 +59,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import atomic_path, open_ours, text as _text
+from ..fileio import atomic_path, text as _text
 
 FORMAT = "reproduce-prior"
 VERSION = 1
@@ -439,20 +439,42 @@ def save_prior(prior, path):
 
 
 
+MAX_COMPONENTS = 4096  # filters per prior; ours has 192 (the patch dimension)
+
+
 def load_prior(path):
-    """Read a prior written by :func:`save_prior`; anything else -> one-line UserError."""
-    path = os.fspath(path)
-    with open_ours(path, FORMAT, VERSION, "prior file", "a prior",
-                   "make one with `python -m reproduce fit-prior --out %s`" % path,
-                   needs=("filters", "mean")) as f:
-        a = f.attrs
-        optional = {name: a[name].item() for name in ("nu", "n_patches", "seed",
-                                                      "log_likelihood") if name in a}
-        prior = Prior(kind=_text(a.get("kind", "")),
-                      filters=np.asarray(f["filters"][...], np.float32),
-                      mean=np.asarray(f["mean"][...], np.float32),
-                      source=_text(a.get("source", "")),
-                      photos=tuple(json.loads(_text(a.get("photos", "[]")))), **optional)
+    """Read a prior written by :func:`save_prior`, whole schema checked (in a
+    child process, see h5read); anything else -> one-line UserError."""
+    from .. import h5read
+    hint = "make one with `python -m reproduce fit-prior --out %s`" % os.fspath(path)
+    return h5read.load_isolated(path, lambda f, where: _read_prior(f, where, hint),
+                                "prior", hint)
+
+
+def _read_prior(f, path, hint):
+    from .. import h5read
+    h5read.check_format(f, path, FORMAT, VERSION, hint, "a prior")
+    h5read.check_tree(f, path)
+    attr = h5read.read_attr
+    filters = h5read.read_array(f, "filters", path, 4, shape=(PATCH, PATCH, 3, None))
+    if not 1 <= filters.shape[3] <= MAX_COMPONENTS:
+        raise UserError("%s: %d filters; expected 1..%d" % (path, filters.shape[3],
+                                                          MAX_COMPONENTS))
+    photos = attr(f, "photos", path, "str", default="[]")
+    try:
+        photos = json.loads(photos)
+    except ValueError:
+        photos = None
+    if not (isinstance(photos, list) and all(isinstance(p, str) for p in photos)):
+        raise UserError("%s: attribute 'photos' must be a JSON list of names" % path)
+    prior = Prior(kind=attr(f, "kind", path, "str"), filters=filters,
+                  mean=h5read.read_array(f, "mean", path, 1),
+                  nu=attr(f, "nu", path, "float", default=None),
+                  source=attr(f, "source", path, "str", default=""),
+                  photos=tuple(photos),
+                  n_patches=attr(f, "n_patches", path, "int", default=None),
+                  seed=attr(f, "seed", path, "int", default=None),
+                  log_likelihood=attr(f, "log_likelihood", path, "float", default=None))
     prior.check(path)
     return prior
 

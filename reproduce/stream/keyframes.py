@@ -473,8 +473,8 @@ class LiveStream:
         self.stop()
 
     # -- what the server calls
-    def submit(self, text):
-        return self.board.submit(text)
+    def submit(self, text, client=None):
+        return self.board.submit(text, client)
 
     def status(self):
         """JSON-ready: request board, frame counters, measured fps, errors, restarts."""

@@ -7,6 +7,7 @@ the same video.  Requests follow each other every ``hold`` seconds of video.
 """
 import math
 import os
+import sys
 
 from ..errors import UserError
 
@@ -33,6 +34,8 @@ def requests_from(setup, texts, lead=True):
 def check_outputs(out, preview=None):
     """(video codec, preview path or None) for video ``out`` and ``preview``
     (None: ``out`` with .webp; "none": no preview); UserError for unknown suffixes."""
+    from ..fileio import check_output
+    check_output(out)
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in VIDEO_CODECS:
         raise UserError("%s: unknown video type; use %s" % (out,
@@ -42,6 +45,7 @@ def check_outputs(out, preview=None):
         return VIDEO_CODECS[suffix], None
     if os.path.splitext(preview)[1].lower() not in (".webp", ".gif"):
         raise UserError("%s: the preview must be .webp or .gif" % preview)
+    check_output(preview, [out], option="--preview")
     return VIDEO_CODECS[suffix], preview
 
 
@@ -86,7 +90,7 @@ def record(setup, requests, seconds, out, preview_path=None, hold=None, quality=
     import imageio_ffmpeg
 
     from .keyframes import recorded_frames
-    from ..fileio import atomic_path
+    from ..fileio import atomic_path, deferred_interrupts
     from ..loop import Loop, Result
     from ..recipes import build_dreamer
 
@@ -106,7 +110,10 @@ def record(setup, requests, seconds, out, preview_path=None, hold=None, quality=
     frames = recorded_frames(dreamer, setup.image, setup.profile, requests, hold,
                              (height, width))
     preview, frame = Preview(total), None
-    with atomic_path(out) as tmp:
+    # from the end of the loop to past the rename, Ctrl-C and SIGTERM wait:
+    # the video and its preview are published together or not at all
+    final = deferred_interrupts(active=False)
+    with final, atomic_path(out) as tmp:
         writer = imageio_ffmpeg.write_frames(
             tmp, (width, height), fps=fps, codec=codec, pix_fmt_out="yuv420p",
             quality=quality, macro_block_size=2, ffmpeg_log_level="error")
@@ -121,9 +128,16 @@ def record(setup, requests, seconds, out, preview_path=None, hold=None, quality=
                     if loop.count >= total:
                         break
         finally:
+            final.start()
             writer.close()  # finalises the file, also after Ctrl-C
         if loop.count == 0:
             raise KeyboardInterrupt  # nothing recorded: leave no empty video
-    wrote_preview = bool(preview_path) and preview.save(preview_path)
+        wrote_preview = False
+        if preview_path:
+            try:  # before the video's rename: a failure leaves no half-publication
+                wrote_preview = preview.save(preview_path)
+            except (OSError, ValueError) as exc:
+                print("warning: %s: preview not written (%s); the video is kept"
+                      % (preview_path, exc), file=sys.stderr)
     return Result(frame, loop.count, loop.seconds, loop.interrupted, [],
                   setup.profile, tuple(r.classes for r in requests)), wrote_preview

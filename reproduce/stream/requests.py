@@ -234,11 +234,14 @@ class RequestBoard:
     order; more are turned away with status "busy".  ``policy`` "2015":
     the latest :data:`POOL_2015` wait in a pool, and one is drawn (with a
     ``random.Random(seed)``) when the hold ends, as read_the_chat.py did.
-    A request for what shows now is skipped in both.  Thread-safe.
+    A request for what shows now is skipped in both.  One client (an
+    address) may hold at most ``max_per_client`` of the waiting requests
+    (default half of ``max_waiting``), so that one visitor cannot fill the
+    queue.  Thread-safe.
     """
 
     def __init__(self, parser, start, hold_seconds=HOLD_SECONDS_2015, max_waiting=8,
-                 clock=time.monotonic, policy="queue", seed=0):
+                 clock=time.monotonic, policy="queue", seed=0, max_per_client=None):
         if policy not in POLICIES:
             raise ValueError("policy must be one of %s, not %r" % (POLICIES, policy))
         self.parser, self.hold, self.max_waiting, self.clock = (
@@ -247,10 +250,13 @@ class RequestBoard:
         self._lock = threading.Lock()
         self._current, self._since, self._held = start, clock(), False
         self._waiting = collections.deque(maxlen=POOL_2015 if policy == "2015" else None)
+        self.max_per_client = int(max_per_client or max(1, self.max_waiting // 2))
+        self._owners = {}  # id(request) -> the client that sent it, while it waits
         self.submitted = self.accepted = 0
 
-    def submit(self, text):
-        """Parse ``text`` and queue it -> a JSON-ready reply.
+    def submit(self, text, client=None):
+        """Parse ``text`` from ``client`` (an address; None: anonymous) and
+        queue it -> a JSON-ready reply.
 
         status: "acknowledged" (position 0: showing now, k: k-th in the
         queue, ``starts_in`` seconds; policy 2015: ``position`` is None, it
@@ -270,7 +276,15 @@ class RequestBoard:
                 reply.update(status="acknowledged", position=0, starts_in=0.0,
                              message="already dreaming of %s" % self._current.overlay)
                 return reply
+            self._owners = {id(r): self._owners[id(r)] for r in self._waiting
+                            if id(r) in self._owners}
+            mine = sum(1 for owner in self._owners.values() if owner == client)
+            if client is not None and mine >= self.max_per_client:
+                reply.update(status="busy", message="you have %d requests waiting; "
+                             "send more once they show" % mine)
+                return reply
             if self.policy == "2015":
+                self._owners[id(request)] = client
                 return self._pool(request, reply, now)
             if len(self._waiting) >= self.max_waiting:
                 reply.update(status="busy", message="the queue is full (%d waiting); "
@@ -278,6 +292,7 @@ class RequestBoard:
                 return reply
             self.accepted += 1
             self._waiting.append(request)
+            self._owners[id(request)] = client
             self._advance(now)
             position = next((i + 1 for i, r in enumerate(self._waiting) if r is request), 0)
             reply.update(status="acknowledged", position=position,

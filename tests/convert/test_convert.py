@@ -150,7 +150,8 @@ def test_classify_json_matches_numpy(tmp_path, tiny_model, capsys, layout):
     Image.fromarray(image).save(image_path)
     capsys.readouterr()
 
-    assert main(["classify", str(image_path), "--weights", str(weights), "--json"]) == 0
+    assert main(["classify", str(image_path), "--weights", str(weights), "--json",
+                 "--size", "native"]) == 0  # the logit map at the image's own size
     result = json.loads(capsys.readouterr().out)
 
     expected = numpy_logits(src, image.astype(np.float64))

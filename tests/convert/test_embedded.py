@@ -272,3 +272,37 @@ def test_hed_conv1_1_is_keras_correlation_on_bgr(hed_forward):
     for y, x in [(0, 0), (100, 57), (223, 223), (13, 200)]:
         direct = np.einsum("ijc,ijco->o", bgr[y:y + 3, x:x + 3], W) + b
         np.testing.assert_allclose(ours[:, y, x], direct, rtol=1e-4, atol=1e-2)
+
+
+def test_header_pickles_refuse_code(tmp_path):
+    """The legacy stream's header pickles go through a restricted unpickler too."""
+    from reproduce.convert.torch_legacy import load_state_dict
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    f = io.BytesIO()
+    pickle.dump(Evil(), f, protocol=2)
+    path = tmp_path / "evil.pth"
+    path.write_bytes(f.getvalue())
+    with pytest.raises(UserError, match="refusing"):
+        load_state_dict(str(path))
+
+
+@pytest.mark.slow
+def test_classify_command_names_rocket_cat_cup(lite0_path, capsys):
+    """From the command line, at the model's own view (shorter side resized,
+    centre crop): each photo's class is in its top 5."""
+    import json
+    import skimage.data
+    from reproduce.cli import main
+    folder = os.path.dirname(skimage.data.__file__)
+    wanted = {"rocket.jpg": ("missile", "projectile", "space shuttle"),
+              "chelsea.png": ("tabby", "tiger cat", "Egyptian cat"),
+              "coffee.png": ("cup", "espresso", "coffee mug")}
+    for name, classes in wanted.items():
+        assert main(["classify", os.path.join(folder, name), "--weights", lite0_path,
+                     "--json"]) == 0
+        top = [d for _, d, _ in json.loads(capsys.readouterr().out)["top"]]
+        assert any(d.split(",")[0] in classes for d in top), (name, top)
