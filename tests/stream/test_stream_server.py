@@ -592,7 +592,7 @@ def test_a_killed_or_stalled_optimiser_is_restarted(tiny_model):
             frames = status(srv)["frames"]
             assert wait_until(lambda: status(srv)["frames"] > frames + 25)
             assert get(srv, "/frame.jpg")[0] == 200
-            assert wait_until(lambda: status(srv)["restarts"] == restarts + 1, 300)
+            assert wait_until(lambda: status(srv)["restarts"] == restarts + 1, 600)
             assert wait_until(lambda: status(srv)["key_frames"] > keys + 1, 120)
             s = status(srv)
             assert stream.worker is not old and not old.alive
