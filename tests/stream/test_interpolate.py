@@ -37,10 +37,9 @@ def test_frames_equal_the_2015_formula(name, out_shape):
     # OpenCV's bilinear weights are fixed-point (1/32 pixel): the error is up
     # to 1/64 of the step between neighbouring pixels.  Measured: more than 1
     # level at 0.16-0.18% of the photo's pixels and 1.6-1.8% of the
-    # texture's, at most 4-5 levels (5 since the key-frame zoom became
-    # scikit-image's cubic convolution); mean 0.08 and 0.35 levels.
+    # texture's, never more than 4 levels; mean 0.08 and 0.35 levels.
     within, mean = {"photo": (0.005, 0.15), "texture": (0.03, 0.5)}[name]
-    assert np.mean(diff > 1) < within and diff.max() <= 5, (np.mean(diff > 1), diff.max())
+    assert np.mean(diff > 1) < within and diff.max() <= 4, (np.mean(diff > 1), diff.max())
     assert np.mean(diff) < mean
 
 
