@@ -8,7 +8,8 @@ computes the same frames with ``cv2.warpAffine`` (bilinear, edges
 repeated), ``cv2.addWeighted`` and a masked copy where the next key frame
 has no pixels (:func:`outside`), in float32, and returns them as uint8.  OpenCV's
 bilinear weights are fixed-point (1/32 pixel), so a frame differs from the
-reference by at most 1 grey level on pictures (tests/test_interpolate.py);
+reference by at most 4 grey levels, more than 1 at under 2% of a texture's
+pixels (tests/stream/test_interpolate.py);
 in exchange it is many times faster and releases the GIL.
 
 :func:`overlay` writes the request on a frame from a patch rendered once
@@ -26,15 +27,9 @@ from ..lsd2015 import frames as framelib
 
 
 def affine(in_shape, out_shape, scale, degrees):
-    """The 2x3 map from output (x, y) to input (x, y) of ``frames.warp``:
-    input = R (p - c_out) / scale + c_in, R the rotation by -``degrees``,
-    true centres (n - 1) / 2.  For ``cv2.WARP_INVERSE_MAP``."""
-    theta = np.deg2rad(degrees)
-    c_in = (np.array(in_shape[1::-1], float) - 1) / 2.0      # (x, y)
-    c_out = (np.array(out_shape[1::-1], float) - 1) / 2.0
-    rotate = np.array([[np.cos(theta), np.sin(theta)],
-                       [-np.sin(theta), np.cos(theta)]]) / scale
-    return np.hstack([rotate, (c_in - rotate.dot(c_out))[:, None]])
+    """The 2x3 map from output (x, y) to input (x, y) of ``frames.warp``
+    (:func:`reproduce.lsd2015.frames.warp_matrix`), for ``cv2.WARP_INVERSE_MAP``."""
+    return framelib.warp_matrix(in_shape[:2], out_shape[:2], scale, degrees)[:2]
 
 
 def warp_linear(image, scale, degrees, out_shape, outside=None):
@@ -87,36 +82,50 @@ def outside(in_shape, out_shape, scale, degrees):
 
 
 def to_uint8(frame):
-    """(H, W, 3) float32 on 0..255 -> uint8, rounded and clipped (as
-    ``fileio.to_uint8``; OpenCV's saturating conversion, frames are >= 0)."""
+    """(H, W, 3) float32 -> uint8, rounded and clipped to 0..255 (as
+    ``fileio.to_uint8``).  The key-frame zoom's cubic kernel overshoots below
+    0, and ``convertScaleAbs`` alone would fold -17 up to 17: negatives go to
+    0 first (in place)."""
+    cv2.threshold(frame, 0, 0, cv2.THRESH_TOZERO, dst=frame)
     return cv2.convertScaleAbs(frame)
 
 
 @functools.lru_cache(maxsize=16)
 def _patch(text, size):
-    """The overlay of ``text`` as a uint8 patch: what ``frames.overlay_text``
-    draws, the black box and the text on it, and where it goes (top, left)."""
+    """What ``frames.overlay_text`` draws for ``text``, as two read-only bool
+    masks over one region (the black box; the white glyphs, which may reach
+    past the box) and where the region goes (top, left)."""
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    probe.fontmode = "1"
     font = framelib._font(size)
     left, top, right, bottom = probe.textbbox((5, 5), text, font=font)
-    box = (max(0, left - 2), max(0, top - 2), right + 3, bottom + 3)
-    image = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), (0, 0, 0))
-    ImageDraw.Draw(image).text((5 - box[0], 5 - box[1]), text, fill=(255, 255, 255),
-                               font=font)
-    patch = np.asarray(image, np.uint8)
-    patch.flags.writeable = False
-    return patch, box[1], box[0]
+    # the box is one pixel larger all round, both ends inclusive; the margin
+    # holds glyph pixels outside the text's bounding box
+    margin = size
+    x0, y0 = max(0, left - 1 - margin), max(0, top - 1 - margin)
+    shape = (bottom + 1 + margin - y0, right + 1 + margin - x0)
+    box = np.zeros(shape, bool)
+    box[top - 1 - y0:bottom + 1 - y0, left - 1 - x0:right + 1 - x0] = True
+    glyphs = Image.new("L", shape[::-1], 0)
+    draw = ImageDraw.Draw(glyphs)
+    draw.fontmode = "1"  # unsmoothed glyphs, as frames.overlay_text
+    draw.text((5 - x0, 5 - y0), text, fill=255, font=font)
+    glyphs = np.asarray(glyphs) > 0
+    box.flags.writeable = glyphs.flags.writeable = False
+    return box, glyphs, y0, x0
 
 
 def overlay(frame, text, size):
     """``frame`` (H, W, 3) uint8 with ``text`` written on it (a copy)."""
     out = frame.copy()
     if text:
-        patch, top, left = _patch(text, size)
-        rows = min(patch.shape[0], out.shape[0] - top)
-        cols = min(patch.shape[1], out.shape[1] - left)
+        box, glyphs, top, left = _patch(text, size)
+        rows = min(box.shape[0], out.shape[0] - top)
+        cols = min(box.shape[1], out.shape[1] - left)
         if rows > 0 and cols > 0:
-            out[top:top + rows, left:left + cols] = patch[:rows, :cols]
+            region = out[top:top + rows, left:left + cols]
+            region[box[:rows, :cols]] = 0
+            region[glyphs[:rows, :cols]] = 255
     return out
 
 
