@@ -36,15 +36,20 @@ def local_cluster(workers=None):
     """A Dask cluster on this machine: ``workers`` processes (default: one
     per core), one task at a time each, the cores shared among them for
     BLAS and our Ops.  Returns a ``distributed.LocalCluster``."""
+    import dask
     from distributed import LocalCluster
     cores = len(os.sched_getaffinity(0))
     workers = workers or cores
     threads = str(max(1, cores // workers))
-    return LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True,
-        dashboard_address=":0", silence_logs=logging.ERROR,
-        scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
-        env={"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+    # Saturation 1: a worker holds only the task it runs.  Dask's default
+    # (1.1) queues a second one there, and a worker that dies takes that
+    # queued class's allowed failure with it.
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=":0", silence_logs=logging.ERROR,
+            scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
+            env={"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
 
 
 @contextlib.contextmanager
