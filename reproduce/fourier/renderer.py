@@ -59,6 +59,7 @@ class FourierProfile:
     frames_per_key: int = STREAM2015.frames_per_key
     rotation_per_frame: float = STREAM2015.rotation_per_frame
     clip: Tuple[float, float] = STREAM2015.clip
+    zoom_kernel: str = STREAM2015.zoom_kernel
     stream_size: Tuple[int, int] = STREAM2015.stream_size
     start_image: str = STREAM2015.start_image
     sources: Tuple[Tuple[str, str], ...] = (

@@ -76,3 +76,15 @@ def test_key_frames_continue_from_the_zoomed_previous_one(zooming, tiny_model):
             to_uint8(start), to_uint8(frames.zoom(previous.image, profile, 9)))
     assert all(k.frames == 9 and k.classes == (1, 2) for k in keys)
     assert not np.allclose(keys[-1].image, starts[-1])   # the steps moved it
+
+
+def test_the_2015_key_frame_zoom_takes_the_fourier_profile():
+    """The zooming Fourier recipe zooms with frames.zoom under its own
+    profile: every setting the zoom reads is there, with the 2015 kernel."""
+    from reproduce.fourier.renderer import FOURIER
+    from reproduce.lsd2015 import frames
+    from reproduce.lsd2015.profiles import STREAM2015
+    image = np.random.RandomState(0).rand(24, 40, 3).astype(np.float32) * 255
+    assert FOURIER.zoom_kernel == STREAM2015.zoom_kernel == "cubic2015"
+    np.testing.assert_array_equal(frames.zoom(image, FOURIER, 17),
+                                  frames.zoom(image, STREAM2015, 17))
