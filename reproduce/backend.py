@@ -152,11 +152,4 @@ import lasagne  # noqa: E402
 floatX = theano.config.floatX
 
 
-def __getattr__(name):
-    # the shared CorrMM buffer, read by tests as backend._corrmm_workspace
-    if name == "_corrmm_workspace":
-        from .ops import corrmm_workspace
-        return corrmm_workspace.buffer
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
-
 __all__ = ["theano", "T", "lasagne", "floatX", "blas_ldflags", "thread_budget", "CACHE_ROOT"]

@@ -68,6 +68,10 @@ def load_isolated(path, reader, what, hint):
         raise UserError("%s: not a regular file; give a %s file" % (path, what))
     if not hasattr(os, "fork"):
         return _unwrap(_payload(path, reader, what, hint), path)
+    key = _cache_key(path, reader, what, hint)
+    cached = _cached(key)
+    if cached is not None:
+        return _unwrap(pickle.loads(cached), path)
     data_r, data_w = os.pipe()
     beat_r, beat_w = os.pipe()
     pid = os.fork()
@@ -117,7 +121,81 @@ def load_isolated(path, reader, what, hint):
     if not any(chunks):
         raise UserError("%s: the HDF5 library crashed reading this %s file (%s): it is "
                         "damaged; %s" % (path, what, _describe(status), hint))
-    return _unwrap(pickle.loads(b"".join(chunks)), path)
+    data = b"".join(chunks)
+    _remember(key, path, data)
+    return _unwrap(pickle.loads(data), path)
+
+
+# --- what the children read, kept while the file stays the same --------------
+# A fork costs 0.1-0.5 s; the same unchanged file read again gives the same
+# answer, so a process keeps the child's pickle (unpickled afresh on each
+# load: a caller changing what it got cannot change the next caller's).
+# The checks ran in the child that made it: external links and external
+# storage were refused, so no other file can have changed the answer.
+
+CACHE_BYTES = 256 << 20       # all kept pickles together; bigger ones are not kept
+RECENT_NS = 2 * 10 ** 9       # a file changed less than this long ago is not kept
+_CACHE = {}                   # key -> pickle, oldest first
+_CACHE_LOCK = threading.Lock()
+
+
+def _identity(path):
+    """What says the file is unchanged: (device, inode, size, mtime_ns)."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _cache_key(path, reader, what, hint):
+    """The file as named and as it is, and the reader: its code and what it
+    closes over (None, so no caching, if that does not hash or the file
+    cannot be looked at)."""
+    cells = tuple(cell.cell_contents for cell in getattr(reader, "__closure__", None) or ())
+    key = (path, os.path.realpath(path), None, getattr(reader, "__code__", reader),
+           cells, what, hint)
+    try:
+        hash(key)
+        return key[:2] + (_identity(path),) + key[3:]
+    except (TypeError, OSError):
+        return None
+
+
+def _cached(key):
+    if key is None:
+        return None
+    with _CACHE_LOCK:
+        data = _CACHE.pop(key, None)
+        if data is not None:
+            _CACHE[key] = data  # the newest again
+        return data
+
+
+def _remember(key, path, data):
+    """Keep ``data`` unless the file changed while the child read it, or was
+    written so recently that a change to come could keep its mtime (a file
+    system stamps times in ticks of up to a second or two)."""
+    if key is None:
+        return
+    try:
+        identity = _identity(path)
+    except OSError:
+        return
+    if identity != key[2] or identity[3] > time.time_ns() - RECENT_NS:
+        return
+    if len(data) > CACHE_BYTES:
+        return
+    with _CACHE_LOCK:
+        for old in [k for k in _CACHE if k[1] == key[1] and k[2] != key[2]]:
+            del _CACHE[old]  # an earlier state of the file
+        _CACHE.pop(key, None)
+        _CACHE[key] = data
+        while sum(len(d) for d in _CACHE.values()) > CACHE_BYTES:
+            del _CACHE[next(iter(_CACHE))]
+
+
+def clear_cache():
+    """Forget what was read: the next load of every file forks again."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
 
 
 def _beat(fd):

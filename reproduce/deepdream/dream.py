@@ -27,7 +27,7 @@ import numpy as np
 import scipy.ndimage
 
 from ..backend import T, theano
-from .settings import DreamSettings  # noqa: F401  (re-exported)
+from .settings import DreamSettings
 from ..errors import UserError
 from ..loop import Loop, Result
 from ..nets.build import from_batch, preprocess, to_batch

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backend import T, theano
 from ..nets.pooling import mean_pool
-from ..ops.patch_prior import PatchEnergy, _Projection  # noqa: F401  (_Projection: tests check its split)
+from ..ops.patch_prior import PatchEnergy
 from .fit import OFFSET, PATCH, usable_scales
 
 

@@ -5,9 +5,12 @@ frame rate, frame count, audio) and refuses what is not one with a
 UserError; :func:`read_frames` decodes it, scaled by ffmpeg when asked;
 :func:`write_video` encodes H.264 (yuv420p, so even sizes only) with, when
 asked, the audio track of another file cut to the video's length;
-:func:`save_preview` writes an animated WebP/GIF time-lapse for pages.
+:func:`encoding` is the encode itself, for callers that send frames as they
+make them; :func:`save_preview` (or :class:`Preview`, frame by frame) writes
+an animated WebP/GIF time-lapse for pages.
 Every output is written to a temporary file and renamed.
 """
+import contextlib
 import dataclasses
 import logging
 import math
@@ -24,6 +27,7 @@ VIDEO_CODECS = {".mp4": "libx264", ".mkv": "libx264", ".mov": "libx264"}
 COPY_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac"}
 PREVIEW_FRAMES = 100        # at most, spread over the video (a time-lapse)
 PREVIEW_WIDTH = 336
+PREVIEW_MS = 80              # per preview frame of a time-lapse: 12.5 a second
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +109,48 @@ def check_even(size, what="the frames"):
                         "--size with even numbers" % ((what,) + tuple(size)))
 
 
+class Encoder:
+    """An ffmpeg H.264 encode in progress (see :func:`encoding`)."""
+
+    def __init__(self, writer):
+        self.writer, self.count, self.closed = writer, 0, False
+
+    def send(self, frame):
+        """Encode one (H, W, 3) uint8 frame."""
+        self.writer.send(np.ascontiguousarray(frame, np.uint8))
+        self.count += 1
+
+    def close(self):
+        """Finish the file (it plays from here on); later calls do nothing."""
+        if not self.closed:
+            self.closed = True
+            self.writer.close()
+
+
+@contextlib.contextmanager
+def encoding(path, fps, size, quality=7.0, audio=None):
+    """Yield an :class:`Encoder` writing H.264 (``size`` = (W, H), even) to a
+    temporary file beside ``path``; ffmpeg is closed when the ``with`` ends,
+    also on Ctrl-C, and the file renamed onto ``path`` unless it ends with an
+    exception.  The body may close it first, to do more before the rename
+    (a preview that goes with it).  No frame sent raises UserError, no file.
+    ``audio``: imageio-ffmpeg's audio keywords (see :func:`write_video`)."""
+    import imageio_ffmpeg
+    codec = check_video_path(path)
+    check_even(size)
+    with atomic_path(path) as tmp:
+        video = Encoder(imageio_ffmpeg.write_frames(
+            tmp, tuple(size), fps=fps, codec=codec, pix_fmt_out="yuv420p",
+            quality=quality, macro_block_size=2, ffmpeg_log_level="error", **(audio or {})))
+        video.writer.send(None)  # starts ffmpeg
+        try:
+            yield video
+        finally:
+            video.close()
+        if video.count == 0:
+            raise UserError("%s: no frames to write" % path)
+
+
 def write_video(frames, path, fps, size, audio_from=None, audio_codec=None,
                 quality=7.0, count=None):
     """Encode ``frames`` (an iterable of (H, W, 3) uint8, ``size`` = (W, H)) to
@@ -113,8 +159,7 @@ def write_video(frames, path, fps, size, audio_from=None, audio_codec=None,
     video, cut to the video's length, ``count`` frames (default: len(frames)).
     Returns the number of frames written; none written raises UserError and
     leaves no file."""
-    import imageio_ffmpeg
-    codec = check_video_path(path)
+    check_video_path(path)
     check_even(size)
     audio = {}
     if audio_from is not None and audio_codec is not None:
@@ -125,45 +170,52 @@ def write_video(frames, path, fps, size, audio_from=None, audio_codec=None,
         # (AAC codes whole 1024-sample frames) must not cut video frames off
         audio = dict(audio_path=audio_from, output_params=["-t", "%.6f" % (count / fps)],
                      audio_codec="copy" if audio_codec in COPY_AUDIO else "aac")
-    count = 0
-    with atomic_path(path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            tmp, tuple(size), fps=fps, codec=codec, pix_fmt_out="yuv420p",
-            quality=quality, macro_block_size=2, ffmpeg_log_level="error", **audio)
-        writer.send(None)  # starts ffmpeg
-        try:
-            for frame in frames:
-                writer.send(np.ascontiguousarray(frame, np.uint8))
-                count += 1
-        finally:
-            writer.close()
-        if count == 0:
-            raise UserError("%s: no frames to write" % path)
-    return count
+    with encoding(path, fps, size, quality, audio) as video:
+        for frame in frames:
+            video.send(frame)
+    return video.count
 
 
-def save_preview(frames, path, total=None, frame_ms=80, width=PREVIEW_WIDTH):
+class Preview:
+    """Every ``stride``-th of ``total`` frames, at most PREVIEW_FRAMES of them,
+    downscaled to ``width``, gathered as they come for an animated time-lapse.
+    ``least_stride``: keep no more than every so many frames."""
+
+    def __init__(self, total, width=PREVIEW_WIDTH, least_stride=1):
+        self.stride = max(least_stride, math.ceil(total / float(PREVIEW_FRAMES)))
+        self.width, self.frames = width, []
+
+    def add(self, index, frame):
+        """Frame ``index`` (uint8 (H, W, 3)): kept when the stride picks it."""
+        from PIL import Image
+        if index % self.stride == 0 and len(self.frames) < PREVIEW_FRAMES:
+            image = Image.fromarray(np.asarray(frame, np.uint8))
+            if image.width > self.width:
+                image = image.resize((self.width, round(image.height * self.width
+                                                        / image.width)), Image.LANCZOS)
+            self.frames.append(image)
+
+    def save(self, path, frame_ms=PREVIEW_MS):
+        """An animated WebP (or GIF, by suffix), ``frame_ms`` per frame,
+        atomically -> the number of frames (0: none kept, no file)."""
+        if not self.frames:
+            return 0
+        kind = "GIF" if path.lower().endswith(".gif") else "WEBP"
+        with atomic_path(path) as tmp:
+            self.frames[0].save(tmp, format=kind, save_all=True,
+                                append_images=self.frames[1:], duration=frame_ms, loop=0,
+                                **({"quality": 60} if kind == "WEBP" else {}))
+        return len(self.frames)
+
+
+def save_preview(frames, path, total=None, frame_ms=PREVIEW_MS, width=PREVIEW_WIDTH):
     """An animated WebP (or GIF, by suffix) of every k-th of ``frames`` (uint8),
-    at most PREVIEW_FRAMES of them and ``width`` pixels wide, atomically.
+    at most PREVIEW_FRAMES of them and ``width`` pixels wide, atomically,
+    ``frame_ms`` per source frame (k times that per preview frame).
     ``total``: the number of frames, to choose k up front (default: all are
     kept in memory first).  Returns the number of preview frames."""
-    from PIL import Image
     frames = frames if total is not None else list(frames)
-    total = len(frames) if total is None else total
-    stride = max(1, math.ceil(total / float(PREVIEW_FRAMES)))
-    images = []
+    preview = Preview(len(frames) if total is None else total, width)
     for i, frame in enumerate(frames):
-        if i % stride == 0 and len(images) < PREVIEW_FRAMES:
-            image = Image.fromarray(np.asarray(frame, np.uint8))
-            if image.width > width:
-                image = image.resize((width, round(image.height * width / image.width)),
-                                     Image.LANCZOS)
-            images.append(image)
-    if not images:
-        return 0
-    kind = "GIF" if path.lower().endswith(".gif") else "WEBP"
-    with atomic_path(path) as tmp:
-        images[0].save(tmp, format=kind, save_all=True, append_images=images[1:],
-                       duration=frame_ms * stride, loop=0,
-                       **({"quality": 60} if kind == "WEBP" else {}))
-    return len(images)
+        preview.add(i, frame)
+    return preview.save(path, frame_ms * preview.stride)

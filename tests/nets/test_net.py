@@ -65,7 +65,7 @@ def test_corrmm_shares_one_growing_im2col_buffer():
     """backend patches CorrMM to take its im2col buffer from one shared array.
     Convolutions of different sizes, forward and backward, in turn, must
     still match numpy; a smaller one after a larger reuses the same array."""
-    import reproduce.backend as backend
+    from reproduce.ops import corrmm_workspace
     rng = np.random.RandomState(3)
     x, w = T.tensor4("x"), T.tensor4("w")
     y = T.nnet.conv2d(x, w, border_mode=(1, 1), filter_flip=False)
@@ -86,7 +86,7 @@ def test_corrmm_shares_one_growing_im2col_buffer():
         # d sum(y) / dx at an interior pixel: the sum of all the taps
         np.testing.assert_allclose(grad[0, :, size // 2, size // 2],
                                    filters.sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-4)
-        buffers.append(backend._corrmm_workspace)
+        buffers.append(corrmm_workspace.buffer)
         assert buffers[-1].size >= 27 * size * size  # (3 * 3 * 3) x (size * size)
     assert buffers[2] is buffers[1]
 

@@ -10,6 +10,7 @@ from helpers.shared import LSD2015, lsd2015_file
 from reproduce.lsd2015.profiles import IMAGE2015, STREAM2015
 from reproduce.prior import fit as P
 from reproduce.prior import energy as PE
+from reproduce.ops.patch_prior import _Projection
 from reproduce.backend import T, theano
 from reproduce.errors import UserError
 
@@ -77,7 +78,7 @@ def test_our_filters_are_exactly_even_or_odd(small_prior):
     even = (flipped == f).all(axis=(0, 1, 2))
     odd = (flipped == -f).all(axis=(0, 1, 2))
     assert np.all(even | odd) and even.sum() == 96
-    assert PE._Projection(f.transpose(3, 2, 0, 1)).split
+    assert _Projection(f.transpose(3, 2, 0, 1)).split
 
 
 def test_gaussian_fit_is_the_sample_moments():

@@ -25,7 +25,7 @@ def preview_frames(path):
     frames are counted by duration, in PREVIEW_MS units."""
     from PIL import Image, ImageSequence
 
-    from reproduce.stream.record import PREVIEW_MS
+    from reproduce.video.io import PREVIEW_MS
     total = 0
     with Image.open(path) as im:
         for frame in ImageSequence.Iterator(im):
