@@ -18,7 +18,10 @@ to the machine's own speed.  CPU seconds (all threads) are printed too.
 * Key frame: ``Dreamer.run(10)`` of the stream profile with the prior, that
   is, a zoom and 10 steps of the 2015 rule.  It runs at 320x256, not at
   840x472, to keep the bench near five minutes.  Step time grows with pixels,
-  as the VGG rows show.
+  as the VGG rows show.  Both dreamers come from ``recipes.build_dreamer``, as
+  everywhere else.  When torch sees a CUDA device, one more row gives the
+  torch key frame on it at 840x472 (the stream's size); else the bench says
+  "no CUDA device".  That row's % of peak is left out: the peak is the CPU's.
 
 The table gives seconds per call for each backend, and Theano/PyTorch (above
 1 means that Theano is slower).  It also gives effective GFLOP/s, that is,
@@ -51,6 +54,7 @@ STREAM_SCALES = STREAM2015.prior_scales
 SIZES = ("224x224", "448x448", "840x472")
 PRIOR_SIZE = "840x472"
 KEY_FRAME_SIZE = "320x256"
+CUDA_KEY_FRAME_SIZE = "840x472"  # the 2015 stream's image size
 CLASSES = (330, 409)  # wood rabbit below, analog clock above
 
 
@@ -120,27 +124,59 @@ def prior_steps(prior, shape, backends):
     return steps
 
 
-def key_frame(backend, model, prior, shape):
-    """f() running Dreamer.run(10) from the same start: a zoom and 10 steps."""
+def key_frame(backend, model, prior, shape, device="cpu", classes=CLASSES):
+    """f() running Dreamer.run(10) from the same start: a zoom and 10 steps.
+    The dreamer is the recipe's (recipes.build_dreamer), on ``device`` for torch."""
+    from reproduce.job import StreamJob
     from reproduce.lsd2015.profiles import get_profile
+    from reproduce.recipes import build_dreamer
     from reproduce.reference import start_image
     profile = get_profile("stream2015", {"image_size": shape[::-1], "steps_per_zoom": 10})
-    if backend == "theano":
-        from reproduce.lsd2015.dreamer import Dreamer
-        dreamer = Dreamer(build_net(model), profile, prior)
-    else:
-        from reproduce_torch import Dreamer, build_net as torch_net
-        dreamer = Dreamer(torch_net(model, "cpu"), profile, prior)
+    job = StreamJob(weights=model, prior=prior, backend=backend,
+                    device=device if backend == "torch" else None)
+    dreamer = build_dreamer(job, profile, model)
     start = start_image(shape[::-1], 0)
-    dreamer.set_classes(*CLASSES)
+    dreamer.set_classes(*classes)
     dreamer.set_image(start)
     dreamer.step()  # warm-up: first-call allocations, outside the timing
+    synchronize = _synchronize(device if backend == "torch" else "cpu")
 
     def run():
         dreamer.set_image(start)
         for _ in dreamer.run(10):
             pass
+        synchronize()
     return run
+
+
+def _synchronize(device):
+    """A call that waits for ``device``'s queued work (CUDA runs asynchronously)."""
+    if not str(device).startswith("cuda"):
+        return lambda: None
+    import torch
+    return lambda: torch.cuda.synchronize(device)
+
+
+def cuda_key_frame(model, prior, rows, size=CUDA_KEY_FRAME_SIZE, device="cuda",
+                   classes=CLASSES):
+    """The torch key frame on ``device`` (CUDA) at ``size``, appended to ``rows``
+    as a table row; "no CUDA device" when torch sees none.  Its GFLOP/s are
+    not compared with the CPU's sgemm peak."""
+    name = "key frame %s, torch on %s (zoom + 10 steps)" % (size, device)
+    try:
+        import torch
+    except ImportError:
+        print("  %s: no CUDA device (PyTorch is not installed)" % name, flush=True)
+        return False
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        print("  %s: no CUDA device (torch %s)" % (name, torch.__version__), flush=True)
+        return False
+    shape = parse_shape(size)
+    frame, seconds = timed(lambda: key_frame("torch", model, prior, shape, device, classes))
+    print("  key frame torch on %s set up in %.1f s" % (device, seconds), flush=True)
+    gflop = 10 * (step_flops(build_net(model), *shape) + prior_flops(shape)) / 1e9
+    race(name, gflop, {"torch": frame}, (), 1, None, rows, warmup=False)
+    return True
 
 
 def timed(make):
@@ -182,8 +218,9 @@ def print_table(rows):
         cells = []
         for backend in ("theano", "torch"):
             s = seconds.get(backend)
-            cells.append(("%.3f" % s, "%.1f (%.0f%%)" % (gflop / s, 100 * gflop / s / peak))
-                         if s else ("-", "-"))
+            rate = "%.1f" % (gflop / s) if s else "-"
+            cells.append(("%.3f" % s, rate + (" (%.0f%%)" % (100 * gflop / s / peak)
+                                              if peak else "")) if s else ("-", "-"))
         ratio = ("%.2f" % (seconds["theano"] / seconds["torch"])
                  if len(seconds) == 2 else "-")
         print("| %s | %.1f | %s | %s | %s | %s | %s |"
@@ -252,6 +289,7 @@ def run(backends=("theano", "torch"), sizes=SIZES, repeats=2, key_frame_size=KEY
         gflop = 10 * (step_flops(net, *shape) + prior_flops(shape)) / 1e9
         race("key frame %s (zoom + 10 steps)" % key_frame_size, gflop, frames, (), 1,
              peak, rows, warmup=False)
+        cuda_key_frame(model, prior, rows)
     print_table(rows)
     print_prior_share(rows)
     print("%.0f s in all; load average at the end %.1f"

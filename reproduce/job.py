@@ -34,6 +34,8 @@ class PictureJob:
         unless ``overrides`` set ``image_size``
     seed: of the noise, the random parameters and the transforms
     backend: "theano" (the reference) or "torch" (the PyTorch port)
+    device: where the torch backend runs: "cpu", "cuda", "cuda:1", ... (None:
+        CUDA when torch sees a GPU, else the CPU); Theano runs on the CPU
     overlay: write the class names on the picture, as the stream did
     """
     weights: Any = paths.VGG16
@@ -46,6 +48,7 @@ class PictureJob:
     start: Optional[str] = None
     seed: int = 0
     backend: str = "theano"
+    device: Optional[str] = None
     overlay: bool = False
 
     def __post_init__(self):

@@ -81,6 +81,15 @@ def backend_classes(name):
     return Dreamer, build_net
 
 
+def torch_device(device):
+    """The torch backend's ``device`` (None: torch's choice), refused in one
+    line when it names CUDA and torch sees none."""
+    import torch
+    if device is not None and str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("device %r: torch sees no CUDA device here; use cpu" % device)
+    return device
+
+
 def load_weights(weights):
     """A job's ``weights``: a path (loaded) or a Model (as it is)."""
     if isinstance(weights, (str, os.PathLike)):
@@ -111,7 +120,8 @@ class Lsd2015Recipe:
         from .prior.fit import load_prior_spec
         Dreamer, build_net = backend_classes(job.backend)
         # conv (Winograd or CorrMM) is a Theano setting; the port has its own convolutions
-        net = build_net(model, conv=profile.conv) if job.backend == "theano" else build_net(model)
+        net = build_net(model, conv=profile.conv) if job.backend == "theano" \
+            else build_net(model, torch_device(job.device))
         return Dreamer(net, profile,
                        load_prior_spec(job.prior, job.prior_dir))
 
@@ -124,7 +134,7 @@ class Lsd2015Recipe:
         backend_classes("torch")  # PyTorch installed?
         from reproduce_torch import build_net
         from reproduce_torch.batch import BatchDreamer
-        return BatchDreamer(build_net(model), profile,
+        return BatchDreamer(build_net(model, torch_device(job.device)), profile,
                             load_prior_spec(job.prior, job.prior_dir))
 
     def begin(self, dreamer, image, seed):
@@ -242,6 +252,9 @@ def check_job(job):
             raise UserError("unknown backend %r; choose theano or torch" % job.backend)
         raise UserError("--recipe %s runs on the Theano engine only; leave out "
                         "--backend %s" % (recipe.name, job.backend))
+    if job.device not in (None, "cpu") and job.backend != "torch":
+        raise UserError("device %r: only the torch backend runs off the CPU; add "
+                        "--backend torch" % job.device)
     return recipe
 
 
@@ -265,12 +278,14 @@ def build_dreamer(job, profile, model=None):
     """The compiled dreamer of ``job`` under ``profile`` (its final settings).
 
     A compile takes seconds to minutes, so the last one is kept within a
-    process and reused while weights, settings, prior and backend stay.
+    process and reused while weights, settings, prior, backend and device stay.
     """
     recipe = check_job(job)
     weights = job.weights if isinstance(job.weights, (str, os.PathLike)) else id(job.weights)
+    prior = job.prior if job.prior is None or isinstance(job.prior, (str, os.PathLike)) \
+        else id(job.prior)  # a loaded Prior does not hash
     key = (os.path.abspath(weights) if not isinstance(weights, int) else weights,
-           profile, job.prior, job.prior_dir, job.backend, recipe.name)
+           profile, prior, job.prior_dir, job.backend, job.device, recipe.name)
     if key not in _DREAMERS:
         _DREAMERS.clear()
         _DREAMERS[key] = recipe.build(job, model or load_weights(job.weights), profile)

@@ -47,3 +47,16 @@ def test_a_recipe_checks_its_backend():
         check_job(PictureJob(recipe="fourier", backend="torch"))
     with pytest.raises(UserError, match="unknown recipe"):
         check_job(PictureJob(recipe="lucid"))
+
+
+def test_the_device_is_the_torch_backends():
+    from reproduce.recipes import torch_device
+    check_job(PictureJob(backend="torch", device="cuda"))
+    check_job(PictureJob(device="cpu"))
+    with pytest.raises(UserError, match="only the torch backend"):
+        check_job(PictureJob(device="cuda"))
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA device"):
+            torch_device("cuda")
+    assert torch_device("cpu") == "cpu" and torch_device(None) is None
