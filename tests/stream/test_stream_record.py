@@ -76,6 +76,22 @@ def test_ctrl_c_keeps_what_was_recorded(tmp_path, tiny_weights, monkeypatch, cap
     assert "stopped early" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_a_failed_preview_keeps_the_video(tmp_path, tiny_weights, monkeypatch, capsys):
+    from reproduce.video import io
+
+    def full(self, path, frame_ms=io.PREVIEW_MS):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(io.Preview, "save", full)
+    out = tmp_path / "v.mp4"
+    assert main(["stream", "--weights", tiny_weights, "--out", str(out), "--classes",
+                 "volcano", "--seconds", "0.4"] + COMMON) == 0
+    assert "preview not written" in capsys.readouterr().err
+    assert video_frames(out)[0].shape[0] == 10
+    assert os.listdir(tmp_path) == ["v.mp4"]  # no preview, no temporary files
+
+
 @pytest.mark.parametrize("extra, out_name, names", [
     (["--request", "volcanoe"], "v.mp4", "volcano"),   # unknown, with close matches
     (["--size", "63x48"], "v.mp4", "even"),              # H.264 needs even sizes

@@ -301,3 +301,18 @@ def test_gallery_shows_a_video(tmp_path):
     assert n == 1 and '<video src="v.mp4" poster="v.webp"' in text
     assert '<img src="v.webp"' in text
     assert json.load(open(tmp_path / "v.json"))["video"] == "v.mp4"
+
+
+def test_a_preview_keeps_every_kth_frame_at_the_films_pace(tmp_path):
+    from PIL import ImageSequence
+    frames = [np.full((48, 672, 3), i, np.uint8) for i in range(250)]
+    path = str(tmp_path / "p.gif")
+    assert io.save_preview(iter(frames), path, frame_ms=40) == 84  # every 3rd
+    with Image.open(path) as im:
+        shown = [(f.info["duration"], f.convert("L").getpixel((0, 0)))
+                 for f in ImageSequence.Iterator(im)]
+        assert im.size == (io.PREVIEW_WIDTH, 24)
+    assert [value for _, value in shown] == list(range(0, 250, 3))
+    assert {duration for duration, _ in shown} == {120}  # 3 frames of 40 ms each
+    assert io.save_preview([], str(tmp_path / "none.gif")) == 0
+    assert sorted(os.listdir(tmp_path)) == ["p.gif"]
