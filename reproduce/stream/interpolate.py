@@ -2,15 +2,24 @@
 
 :func:`reproduce.lsd2015.frames.in_between` is the reference: frame i of n
 warps the previous key frame forward by i frames and the next one back by
-n - i (both bilinear), blends them (n - i)/n and i/n, and shows the
-previous one where the next has no pixels.  :func:`in_between` here
-computes the same frames with ``cv2.warpAffine`` (bilinear, edges
-repeated), ``cv2.addWeighted`` and a masked copy where the next key frame
-has no pixels (:func:`outside`), in float32, and returns them as uint8.  OpenCV's
-bilinear weights are fixed-point (1/32 pixel), so a frame differs from the
-reference by at most 4 grey levels, more than 1 at under 2% of a texture's
-pixels (tests/stream/test_interpolate.py);
-in exchange it is many times faster and releases the GIL.
+n - i (both bilinear, scikit-image in float64), blends them (n - i)/n and
+i/n, and shows the previous one where the next has no pixels.
+:func:`in_between` here computes the same frames and returns them as uint8,
+two ways:
+
+* ``exact=True`` (default): within 1 grey level of the reference everywhere
+  (tests/stream/test_interpolate.py).  OpenCV's bilinear warps quantise the
+  sample position to 1/32 pixel, so none of them is used; a bilinear warp
+  is built from OpenCV's exact parts instead (:func:`warp_exact`): four
+  nearest-neighbour ``cv2.remap`` gathers of the 2x2 neighbours (integer
+  positions, nothing rounded) and three ``cv2.blendLinear`` passes with the
+  float32 fractions as weights, strip by strip so that the intermediates
+  stay in the cache.
+* ``exact=False``: ``cv2.warpAffine`` (fixed-point weights, 1/32 pixel):
+  faster, but up to 4-7 grey levels off on textures.
+
+Both blend with the "no pixels" mask from the map (:func:`outside`,
+computed once per frame geometry) and round like ``fileio.to_uint8``.
 
 :func:`overlay` writes the request on a frame from a patch rendered once
 per text (the 2015 overlay: white on a black box, top left), instead of
@@ -25,6 +34,13 @@ from PIL import Image, ImageDraw
 
 from ..lsd2015 import frames as framelib
 
+#: rows of output per pass of the exact warp: 32 rows of 1024x3 float32 are
+#: 384 KiB per intermediate, so a strip's work stays in the L2/L3 cache
+STRIP_ROWS = 32
+#: ``cv2.blendLinear`` computes (w1 a + w2 b) / (w1 + w2 + 1e-5); weights
+#: summing to 2^16 instead of 1 make its 1e-5 negligible (2^16 scales exactly)
+_WEIGHT = np.float32(2.0 ** 16)
+
 
 def affine(in_shape, out_shape, scale, degrees):
     """The 2x3 map from output (x, y) to input (x, y) of ``frames.warp``
@@ -34,7 +50,8 @@ def affine(in_shape, out_shape, scale, degrees):
 
 def warp_linear(image, scale, degrees, out_shape, outside=None):
     """``frames.warp(image, scale, degrees, out_shape, order=1, cval=outside)``
-    with OpenCV: (rows, cols, 3) float32 -> (out_rows, out_cols, 3) float32."""
+    with OpenCV's fixed-point bilinear ``warpAffine`` (1/32 pixel, so up to a
+    few grey levels off): (rows, cols, 3) float32 -> (out_rows, out_cols, 3) float32."""
     matrix = affine(image.shape, out_shape, scale, degrees)
     border = (dict(borderMode=cv2.BORDER_REPLICATE) if outside is None else
               dict(borderMode=cv2.BORDER_CONSTANT, borderValue=(outside,) * 4))
@@ -43,25 +60,132 @@ def warp_linear(image, scale, degrees, out_shape, outside=None):
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, **border)
 
 
-def in_between(previous, following, n_frames, profile, out_shape=None):
-    """The ``n_frames`` uint8 stream frames from key frame ``previous`` up to
-    (not including) ``following``, as ``frames.in_between`` computes them
-    (then rounded); ``out_shape`` (rows, cols) is the stream size."""
-    out_shape = tuple(out_shape or previous.shape[:2])
+# ------------------------------------------------------------ exact warp
+
+def neighbours(image):
+    """The four (rows + 2, cols + 2, 3) float32 views (top left, top right,
+    bottom left, bottom right) of one edge-padded copy of ``image``: view
+    (dy, dx) at [j, i] is image[clamp(j - 1 + dy), clamp(i - 1 + dx)].
+
+    Gathered at (x0 + 1, y0 + 1), x0 = floor(x), with ``cv2.remap``'s own
+    clamping (``BORDER_REPLICATE``) beyond the views, they give the 2x2
+    neighbours of any sample point with ``frames.warp``'s rule, edges
+    repeated (scikit-image's mode "edge": each neighbour clamped).  Made
+    once per key frame."""
+    image = np.ascontiguousarray(image, np.float32)
+    rows, cols = image.shape[:2]
+    padded = cv2.copyMakeBorder(image, 1, 2, 1, 2, cv2.BORDER_REPLICATE)
+    return tuple(padded[dy:dy + rows + 2, dx:dx + cols + 2] for dy in (0, 1) for dx in (0, 1))
+
+
+def taps(in_shape, out_shape, scale, degrees, rows=None):
+    """Where output rows ``rows`` (start, stop; default all) sample the input:
+    (positions (r, cols, 2) int16 (x0 + 1, y0 + 1) for ``cv2.remap``, and the
+    ``blendLinear`` weights (1 - fx, fx, 1 - fy, fy) * 2^16, (r, cols) float32).
+
+    float32 positions: at most ~1e-4 pixel off the reference's float64 ones,
+    a few thousandths of a level."""
+    m = affine(in_shape, out_shape, scale, degrees)
+    start, stop = rows or (0, out_shape[0])
+    y = np.arange(start, stop, dtype=np.float64)
+    x = np.arange(out_shape[1], dtype=np.float64)
+    sx = np.add.outer(np.float32(m[0, 1] * y + m[0, 2] + 1), np.float32(m[0, 0] * x))
+    sy = np.add.outer(np.float32(m[1, 1] * y + m[1, 2] + 1), np.float32(m[1, 0] * x))
+    x0, y0 = np.floor(sx), np.floor(sy)
+    fx = np.multiply(np.subtract(sx, x0, out=sx), _WEIGHT, out=sx)
+    fy = np.multiply(np.subtract(sy, y0, out=sy), _WEIGHT, out=sy)
+    positions, _ = cv2.convertMaps(x0, y0, cv2.CV_16SC2, nninterpolation=True)
+    return positions, _WEIGHT - fx, fx, _WEIGHT - fy, fy
+
+
+def _warp_strip(views, taps_, scratch, out):
+    """One strip of the exact bilinear warp into ``out`` (r, cols, 3) float32;
+    ``scratch`` is 6 arrays of that shape."""
+    positions, gx, fx, gy, fy = taps_
+    for view, gathered in zip(views, scratch[:4]):
+        cv2.remap(view, positions, None, cv2.INTER_NEAREST, dst=gathered,
+                  borderMode=cv2.BORDER_REPLICATE)
+    cv2.blendLinear(scratch[0], scratch[1], gx, fx, dst=scratch[4])
+    cv2.blendLinear(scratch[2], scratch[3], gx, fx, dst=scratch[5])
+    cv2.blendLinear(scratch[4], scratch[5], gy, fy, dst=out)
+    return out
+
+
+def warp_exact(image, scale, degrees, out_shape):
+    """``frames.warp(image, scale, degrees, out_shape, order=1)`` (edges
+    repeated) from OpenCV's exact parts: (rows, cols, 3) -> (out_rows,
+    out_cols, 3) float32, within ~1e-3 of the reference."""
+    views, out_shape = neighbours(image), tuple(out_shape[:2])
+    out = np.empty(out_shape + (3,), np.float32)
+    scratch = [np.empty((min(STRIP_ROWS, out_shape[0]), out_shape[1], 3), np.float32)
+               for _ in range(6)]
+    for start in range(0, out_shape[0], STRIP_ROWS):
+        stop = min(out_shape[0], start + STRIP_ROWS)
+        _warp_strip(views, taps(image.shape, out_shape, scale, degrees, (start, stop)),
+                    [s[:stop - start] for s in scratch], out[start:stop])
+    return out
+
+
+# ------------------------------------------------------------ the frames
+
+def _geometry(previous, following, n_frames, profile, out_shape):
+    """Per frame i: the (in_shape, out_shape, scale, degrees) of the previous
+    key frame's warp and of the following one's (None at i = 0, where its
+    weight is 0)."""
     fit = min(out_shape[0] / previous.shape[0], out_shape[1] / previous.shape[1])
     per_frame = profile.zoom_speed ** (1.0 / profile.fps)
     degrees = profile.rotation_per_frame
     for i in range(n_frames):
-        a = warp_linear(previous, fit * per_frame ** i, degrees * i, out_shape)
         back = n_frames - i
-        if i == 0:  # weight 0 for the next key frame: the previous one alone
+        yield ((previous.shape[:2], out_shape, fit * per_frame ** i, degrees * i),
+               (following.shape[:2], out_shape, fit * per_frame ** -back, -degrees * back)
+               if i else None)
+
+
+def in_between(previous, following, n_frames, profile, out_shape=None, exact=True):
+    """The ``n_frames`` uint8 stream frames from key frame ``previous`` up to
+    (not including) ``following``, as ``frames.in_between`` computes them
+    (then rounded); ``out_shape`` (rows, cols) is the stream size.
+    ``exact=False``: OpenCV's fixed-point ``warpAffine`` (faster, a few
+    levels off on textures)."""
+    out_shape = tuple(out_shape or previous.shape[:2])
+    frames = _exact_frames if exact else _fixed_point_frames
+    return frames(previous, following, n_frames,
+                  _geometry(previous, following, n_frames, profile, out_shape), out_shape)
+
+
+def _exact_frames(previous, following, n_frames, geometry, out_shape):
+    views_a, views_b = neighbours(previous), neighbours(following)
+    strip = min(STRIP_ROWS, out_shape[0])
+    scratch = [np.empty((strip, out_shape[1], 3), np.float32) for _ in range(8)]
+    weight_a = np.empty((strip, out_shape[1]), np.float32)
+    for i, (ga, gb) in enumerate(geometry):
+        frame = np.empty(out_shape + (3,), np.uint8)
+        if gb is not None:
+            # the blend's weights, 0 for the next key frame where it has no pixels
+            weight_b = np.multiply(_inside(*gb), _WEIGHT * i / float(n_frames),
+                                   dtype=np.float32)
+            weight_a.fill(_WEIGHT * (n_frames - i) / float(n_frames))
+        for start in range(0, out_shape[0], strip):
+            stop = min(out_shape[0], start + strip)
+            s = [buf[:stop - start] for buf in scratch]
+            a = _warp_strip(views_a, taps(*ga, rows=(start, stop)), s, s[6])
+            if gb is not None:
+                b = _warp_strip(views_b, taps(*gb, rows=(start, stop)), s, s[7])
+                cv2.blendLinear(a, b, weight_a[:stop - start], weight_b[start:stop], dst=a)
+            to_uint8(a, out=frame[start:stop])
+        yield frame
+
+
+def _fixed_point_frames(previous, following, n_frames, geometry, out_shape):
+    for i, (ga, gb) in enumerate(geometry):
+        a = warp_linear(previous, ga[2], ga[3], out_shape)
+        if gb is None:  # weight 0 for the next key frame: the previous one alone
             yield to_uint8(a)
             continue
-        scale = fit * per_frame ** -back
-        b = warp_linear(following, scale, -degrees * back, out_shape)
-        frame = cv2.addWeighted(a, back / float(n_frames), b, i / float(n_frames), 0.0)
-        np.copyto(frame, a, where=outside(following.shape, out_shape, scale,
-                                          -degrees * back)[..., None])
+        b = warp_linear(following, gb[2], gb[3], out_shape)
+        frame = cv2.addWeighted(a, (n_frames - i) / float(n_frames), b, i / float(n_frames), 0.0)
+        np.copyto(frame, a, where=~_inside(*gb)[..., None])
         yield to_uint8(frame)
 
 
@@ -81,13 +205,25 @@ def outside(in_shape, out_shape, scale, degrees):
     return (sx < 0) | (sx > cols - 1) | (sy < 0) | (sy > rows - 1)
 
 
-def to_uint8(frame):
-    """(H, W, 3) float32 -> uint8, rounded and clipped to 0..255 (as
-    ``fileio.to_uint8``).  The key-frame zoom's cubic kernel overshoots below
-    0, and ``convertScaleAbs`` alone would fold -17 up to 17: negatives go to
-    0 first (in place)."""
+@functools.lru_cache(maxsize=64)
+def _inside(in_shape, out_shape, scale, degrees):
+    """~:func:`outside`, read-only, kept per frame geometry (each key-frame
+    span repeats the same ones; 0.6 MB each at 1024x576)."""
+    inside = ~outside(in_shape, out_shape, scale, degrees)
+    inside.flags.writeable = False
+    return inside
+
+
+def to_uint8(frame, out=None):
+    """(H, W, 3) float32 -> uint8 (into ``out`` if given), rounded and
+    clipped to 0..255 (as ``fileio.to_uint8``).  The key-frame zoom's cubic
+    kernel overshoots below 0, and ``convertScaleAbs`` alone would fold -17
+    up to 17: negatives go to 0 first (in place)."""
     cv2.threshold(frame, 0, 0, cv2.THRESH_TOZERO, dst=frame)
-    return cv2.convertScaleAbs(frame)
+    if out is None:
+        return cv2.convertScaleAbs(frame)
+    cv2.convertScaleAbs(frame, dst=out)
+    return out
 
 
 @functools.lru_cache(maxsize=16)
