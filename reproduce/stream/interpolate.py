@@ -78,24 +78,28 @@ def neighbours(image):
     return tuple(padded[dy:dy + rows + 2, dx:dx + cols + 2] for dy in (0, 1) for dx in (0, 1))
 
 
-def taps(in_shape, out_shape, scale, degrees, rows=None):
-    """Where output rows ``rows`` (start, stop; default all) sample the input:
-    (positions (r, cols, 2) int16 (x0 + 1, y0 + 1) for ``cv2.remap``, and the
-    ``blendLinear`` weights (1 - fx, fx, 1 - fy, fy) * 2^16, (r, cols) float32).
+def taps(in_shape, out_shape, scale, degrees):
+    """Where each output row samples the input: a function of rows (start,
+    stop) -> (positions (r, cols, 2) int16 (x0 + 1, y0 + 1) for
+    ``cv2.remap``, and the ``blendLinear`` weights (1 - fx, fx, 1 - fy, fy)
+    * 2^16, (r, cols) float32), x0 and fx the integer and fractional parts.
 
     float32 positions: at most ~1e-4 pixel off the reference's float64 ones,
     a few thousandths of a level."""
     m = affine(in_shape, out_shape, scale, degrees)
-    start, stop = rows or (0, out_shape[0])
-    y = np.arange(start, stop, dtype=np.float64)
     x = np.arange(out_shape[1], dtype=np.float64)
-    sx = np.add.outer(np.float32(m[0, 1] * y + m[0, 2] + 1), np.float32(m[0, 0] * x))
-    sy = np.add.outer(np.float32(m[1, 1] * y + m[1, 2] + 1), np.float32(m[1, 0] * x))
-    x0, y0 = np.floor(sx), np.floor(sy)
-    fx = np.multiply(np.subtract(sx, x0, out=sx), _WEIGHT, out=sx)
-    fy = np.multiply(np.subtract(sy, y0, out=sy), _WEIGHT, out=sy)
-    positions, _ = cv2.convertMaps(x0, y0, cv2.CV_16SC2, nninterpolation=True)
-    return positions, _WEIGHT - fx, fx, _WEIGHT - fy, fy
+    along = np.float32(m[0, 0] * x), np.float32(m[1, 0] * x)
+
+    def rows(start, stop):
+        y = np.arange(start, stop, dtype=np.float64)
+        sx = np.add.outer(np.float32(m[0, 1] * y + m[0, 2] + 1), along[0])
+        sy = np.add.outer(np.float32(m[1, 1] * y + m[1, 2] + 1), along[1])
+        x0, y0 = np.floor(sx), np.floor(sy)
+        fx = np.multiply(np.subtract(sx, x0, out=sx), _WEIGHT, out=sx)
+        fy = np.multiply(np.subtract(sy, y0, out=sy), _WEIGHT, out=sy)
+        positions, _ = cv2.convertMaps(x0, y0, cv2.CV_16SC2, nninterpolation=True)
+        return positions, _WEIGHT - fx, fx, _WEIGHT - fy, fy
+    return rows
 
 
 def _warp_strip(views, taps_, scratch, out):
@@ -119,9 +123,10 @@ def warp_exact(image, scale, degrees, out_shape):
     out = np.empty(out_shape + (3,), np.float32)
     scratch = [np.empty((min(STRIP_ROWS, out_shape[0]), out_shape[1], 3), np.float32)
                for _ in range(6)]
+    where = taps(image.shape, out_shape, scale, degrees)
     for start in range(0, out_shape[0], STRIP_ROWS):
         stop = min(out_shape[0], start + STRIP_ROWS)
-        _warp_strip(views, taps(image.shape, out_shape, scale, degrees, (start, stop)),
+        _warp_strip(views, where(start, stop),
                     [s[:stop - start] for s in scratch], out[start:stop])
     return out
 
@@ -161,7 +166,9 @@ def _exact_frames(previous, following, n_frames, geometry, out_shape):
     weight_a = np.empty((strip, out_shape[1]), np.float32)
     for i, (ga, gb) in enumerate(geometry):
         frame = np.empty(out_shape + (3,), np.uint8)
+        where_a = taps(*ga)
         if gb is not None:
+            where_b = taps(*gb)
             # the blend's weights, 0 for the next key frame where it has no pixels
             weight_b = np.multiply(_inside(*gb), _WEIGHT * i / float(n_frames),
                                    dtype=np.float32)
@@ -169,9 +176,9 @@ def _exact_frames(previous, following, n_frames, geometry, out_shape):
         for start in range(0, out_shape[0], strip):
             stop = min(out_shape[0], start + strip)
             s = [buf[:stop - start] for buf in scratch]
-            a = _warp_strip(views_a, taps(*ga, rows=(start, stop)), s, s[6])
+            a = _warp_strip(views_a, where_a(start, stop), s, s[6])
             if gb is not None:
-                b = _warp_strip(views_b, taps(*gb, rows=(start, stop)), s, s[7])
+                b = _warp_strip(views_b, where_b(start, stop), s, s[7])
                 cv2.blendLinear(a, b, weight_a[:stop - start], weight_b[start:stop], dst=a)
             to_uint8(a, out=frame[start:stop])
         yield frame
