@@ -1,4 +1,7 @@
-"""``python -m bench [SECTION ...]``: run the named bench sections, or all of them."""
+"""``python -m bench [SECTION ...]``: run the named bench sections, or all of them.
+
+``python -m bench SECTION --option ...``: one section, the options passed to
+it (``python -m bench stream --repeats 2``)."""
 import argparse
 import importlib
 import sys
@@ -20,14 +23,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("sections", nargs="*", metavar="SECTION",
                         help="any of: %s (default: all)" % ", ".join(names))
-    args = parser.parse_args(argv)
+    args, passed = parser.parse_known_args(argv)
+    if passed and len(args.sections) != 1:
+        parser.error("options (%s) go to one section: name exactly one" % " ".join(passed))
     unknown = sorted(set(args.sections) - set(names))
     if unknown:
         parser.error("unknown section(s) %s; choose from %s"
                      % (", ".join(unknown), ", ".join(names)))
     for name, module in SECTIONS:
         if not args.sections or name in args.sections:
-            importlib.import_module(module).main([])
+            importlib.import_module(module).main(passed)
     return 0
 
 
