@@ -37,6 +37,11 @@ from ..lsd2015 import frames as framelib
 #: rows of output per pass of the exact warp: 32 rows of 1024x3 float32 are
 #: 384 KiB per intermediate, so a strip's work stays in the L2/L3 cache
 STRIP_ROWS = 32
+#: bytes of sampling positions and fractions kept across key-frame spans
+#: (every span repeats the same frame geometries: frame i warps the previous
+#: key frame i frames on and the next n - i back); 7 MB a geometry at
+#: 1024x576, so 17 frames a key frame (34 geometries) fit
+TAPS_CACHE_BYTES = 256 << 20
 #: ``cv2.blendLinear`` computes (w1 a + w2 b) / (w1 + w2 + 1e-5); weights
 #: summing to 2^16 instead of 1 make its 1e-5 negligible (2^16 scales exactly)
 _WEIGHT = np.float32(2.0 ** 16)
@@ -102,10 +107,43 @@ def taps(in_shape, out_shape, scale, degrees):
     return rows
 
 
+class _TapsCache:
+    """Per frame geometry, the strips' (positions, fx, fy) of :func:`taps`,
+    kept while they fit in ``TAPS_CACHE_BYTES`` and never evicted (the spans
+    cycle through the same geometries, where least-recently-used eviction
+    would keep nothing useful); cleared when the shapes change."""
+
+    def __init__(self):
+        self._held, self._bytes, self._shapes = {}, 0, None
+
+    def strips(self, geometry, strip):
+        """[(positions, fx * 2^16, fy * 2^16) per strip of ``strip`` rows]."""
+        in_shape, out_shape = geometry[:2]
+        if self._shapes != (in_shape, out_shape, strip):
+            self._held, self._bytes, self._shapes = {}, 0, (in_shape, out_shape, strip)
+        held = self._held.get(geometry)
+        if held is None:
+            where = taps(*geometry)
+            held = [where(start, min(out_shape[0], start + strip))[::2]
+                    for start in range(0, out_shape[0], strip)]
+            size = sum(a.nbytes for parts in held for a in parts)
+            if self._bytes + size <= TAPS_CACHE_BYTES:
+                self._held[geometry], self._bytes = held, self._bytes + size
+        return held
+
+
+_taps_cache = _TapsCache()
+
+
 def _warp_strip(views, taps_, scratch, out):
     """One strip of the exact bilinear warp into ``out`` (r, cols, 3) float32;
-    ``scratch`` is 6 arrays of that shape."""
-    positions, gx, fx, gy, fy = taps_
+    ``taps_`` is (positions, fx, fy) or :func:`taps`'s five, ``scratch`` 6
+    arrays of ``out``'s shape."""
+    if len(taps_) == 3:
+        positions, fx, fy = taps_
+        gx, gy = _WEIGHT - fx, _WEIGHT - fy
+    else:
+        positions, gx, fx, gy, fy = taps_
     for view, gathered in zip(views, scratch[:4]):
         cv2.remap(view, positions, None, cv2.INTER_NEAREST, dst=gathered,
                   borderMode=cv2.BORDER_REPLICATE)
@@ -166,19 +204,19 @@ def _exact_frames(previous, following, n_frames, geometry, out_shape):
     weight_a = np.empty((strip, out_shape[1]), np.float32)
     for i, (ga, gb) in enumerate(geometry):
         frame = np.empty(out_shape + (3,), np.uint8)
-        where_a = taps(*ga)
+        taps_a = _taps_cache.strips(ga, strip)
         if gb is not None:
-            where_b = taps(*gb)
+            taps_b = _taps_cache.strips(gb, strip)
             # the blend's weights, 0 for the next key frame where it has no pixels
             weight_b = np.multiply(_inside(*gb), _WEIGHT * i / float(n_frames),
                                    dtype=np.float32)
             weight_a.fill(_WEIGHT * (n_frames - i) / float(n_frames))
-        for start in range(0, out_shape[0], strip):
+        for k, start in enumerate(range(0, out_shape[0], strip)):
             stop = min(out_shape[0], start + strip)
             s = [buf[:stop - start] for buf in scratch]
-            a = _warp_strip(views_a, where_a(start, stop), s, s[6])
+            a = _warp_strip(views_a, taps_a[k], s, s[6])
             if gb is not None:
-                b = _warp_strip(views_b, where_b(start, stop), s, s[7])
+                b = _warp_strip(views_b, taps_b[k], s, s[7])
                 cv2.blendLinear(a, b, weight_a[:stop - start], weight_b[start:stop], dst=a)
             to_uint8(a, out=frame[start:stop])
         yield frame
