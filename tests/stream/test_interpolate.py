@@ -80,6 +80,21 @@ def test_exact_warp_is_the_reference_warp(scale, degrees, out_shape):
                                expected, rtol=0, atol=0.01)
 
 
+def test_kept_sampling_positions_give_the_same_frames(monkeypatch):
+    """The second span of the same geometries reads the kept positions; a
+    cache too small to keep any computes them afresh: the same frames."""
+    previous = picture("noise", (48, 80))
+    following = frames.zoom(previous, STREAM2015, 5)
+    spans = [np.stack(list(interpolate.in_between(previous, following, 5, STREAM2015, (60, 100))))
+             for _ in range(2)]
+    monkeypatch.setattr(interpolate, "TAPS_CACHE_BYTES", 0)
+    monkeypatch.setattr(interpolate, "_taps_cache", interpolate._TapsCache())
+    fresh = np.stack(list(interpolate.in_between(previous, following, 5, STREAM2015, (60, 100))))
+    np.testing.assert_array_equal(spans[0], spans[1])
+    np.testing.assert_array_equal(spans[0], fresh)
+    assert not interpolate._taps_cache._held
+
+
 def test_where_the_next_key_frame_has_no_pixels_is_where_the_reference_has_nan():
     image = pictures()["photo"]
     for scale, degrees in ((3.0 / 1.05 ** 0.5, -0.1), (0.93, -0.17), (1.0, 0.0)):
