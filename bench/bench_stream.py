@@ -22,8 +22,13 @@ optimised and stream sizes), from a 336x192 key frame scaled up as the
 stream does.  It prints the load (``os.getloadavg``): on a shared machine
 the numbers are what was left over.
 
+``--candidates``: instead, the ways to make one bilinear warp that were
+weighed for the exact path (OpenCV, Pillow, scipy, numpy, scikit-image,
+PyTorch when installed), ms per warp and max error against scikit-image's
+float64 warp, interleaved (docs/stream.md).
+
 Run: ``python -m bench stream`` (``make bench``) or
-``python -m bench.bench_stream [--sizes ...] [--repeats 3] [--no-optimiser]``.
+``python -m bench stream [--sizes ...] [--repeats 3] [--no-optimiser] [--candidates]``.
 """
 import argparse
 import os
@@ -63,6 +68,117 @@ def frames_per_second(previous, following, out_shape, how, profile=STREAM2015):
     return n / (time.perf_counter() - started)
 
 
+def warp_candidates(image, scale, degrees, out_shape):
+    """{name: function()} making ``frames.warp(image, scale, degrees,
+    out_shape, order=1)`` each way; what can be kept across frames of one
+    geometry (positions, matrices) is made here, outside the timing."""
+    from concurrent.futures import ThreadPoolExecutor
+    import cv2
+    from PIL import Image
+    from scipy import ndimage, sparse
+    (rows, cols), size = image.shape[:2], (out_shape[1], out_shape[0])
+    m = interpolate.affine(image.shape, out_shape, scale, degrees)
+    # Pillow: pixel centres at +0.5, and an edge-padded copy for the edge rule
+    padded = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    data = [m[r, c] for r in (0, 1) for c in (0, 1)]
+    data = (data[0], data[1], m[0, 2] + 1.5 - 0.5 * (data[0] + data[1]),
+            data[2], data[3], m[1, 2] + 1.5 - 0.5 * (data[2] + data[3]))
+    planes = [Image.fromarray(np.ascontiguousarray(padded[..., c]), "F") for c in range(3)]
+    pool = ThreadPoolExecutor(2)
+
+    def pillow(plane):
+        return np.asarray(plane.transform(size, Image.AFFINE, data, resample=Image.BILINEAR))
+
+    # kept 4-tap indices and weights (clamped: the edge rule)
+    x = np.arange(out_shape[1], dtype=np.float64)
+    y = np.arange(out_shape[0], dtype=np.float64)[:, None]
+    sx = np.clip(m[0, 0] * x + m[0, 1] * y + m[0, 2], 0, cols - 1)
+    sy = np.clip(m[1, 0] * x + m[1, 1] * y + m[1, 2], 0, rows - 1)
+    x0, y0 = np.minimum(np.floor(sx), cols - 2), np.minimum(np.floor(sy), rows - 2)
+    fx, fy = (sx - x0).ravel(), (sy - y0).ravel()
+    at = (y0 * cols + x0).astype(np.int64).ravel()
+    weights = np.float32(np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], 1))
+    taps = np.stack([at, at + 1, at + cols, at + cols + 1], 1)
+    matrix = sparse.csr_matrix((weights.ravel(), taps.ravel(), np.arange(0, taps.size + 1, 4)),
+                               shape=(at.size, rows * cols))
+    flat = image.reshape(-1, 3)
+    # the exact path, positions kept as in_between keeps them
+    views, strip = interpolate.neighbours(image), interpolate.STRIP_ROWS
+    kept = interpolate._taps_cache.strips((image.shape[:2], out_shape, scale, degrees), strip)
+    scratch = [np.empty((strip, out_shape[1], 3), np.float32) for _ in range(6)]
+    out = np.empty(out_shape + (3,), np.float32)
+
+    def exact_kept():
+        for k, start in enumerate(range(0, out_shape[0], strip)):
+            stop = min(out_shape[0], start + strip)
+            interpolate._warp_strip(views, kept[k], [a[:stop - start] for a in scratch],
+                                    out[start:stop])
+        return out
+
+    found = {
+        "cv2.warpAffine (fixed point)": lambda: interpolate.warp_linear(image, scale, degrees,
+                                                                       out_shape),
+        "exact (default), positions kept": exact_kept,
+        "exact, positions made": lambda: interpolate.warp_exact(image, scale, degrees,
+                                                               out_shape),
+        "scipy.sparse, matrix kept": lambda: (matrix @ flat).reshape(out_shape + (3,)),
+        "Pillow mode F x 3": lambda: cv2.merge([pillow(p) for p in planes]),
+        "Pillow mode F x 3, 2 threads": lambda: cv2.merge(list(pool.map(pillow, planes))),
+        "numpy gather, taps kept": lambda: sum(
+            flat[taps[:, k]] * weights[:, k:k + 1] for k in range(4)).reshape(out_shape + (3,)),
+        "scikit-image warp (reference)": lambda: reference.warp(image, scale, degrees,
+                                                                out_shape, order=1),
+        "scipy.ndimage.affine_transform": lambda: cv2.merge([ndimage.affine_transform(
+            np.ascontiguousarray(image[..., c]), m[1::-1, 1::-1], m[1::-1, 2],
+            output_shape=out_shape, order=1, mode="nearest", prefilter=False)
+            for c in range(3)]),
+    }
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return found
+    grid = np.dstack([(m[0, 0] * x + m[0, 1] * y + m[0, 2]) / (cols - 1),
+                      (m[1, 0] * x + m[1, 1] * y + m[1, 2]) / (rows - 1)]) * 2 - 1
+    grid = torch.from_numpy(np.float32(grid))[None]
+    planar = torch.from_numpy(image.transpose(2, 0, 1).copy())[None]
+    found["torch grid_sample (not a stream dependency)"] = lambda: F.grid_sample(
+        planar, grid, mode="bilinear", padding_mode="border",
+        align_corners=True)[0].numpy().transpose(1, 2, 0)
+    return found
+
+
+def compare_warps(repeats):
+    """Print ms per warp and max error of :func:`warp_candidates`, interleaved,
+    on uniform noise (the hardest case for the weights) at the three sizes."""
+    slow = ("numpy", "scikit-image", "scipy.ndimage")
+    print("one bilinear warp of a 3-channel float32 frame of uniform noise, best of %d "
+          "(2 for the slowest); load average %.1f on %d cores"
+          % (repeats, os.getloadavg()[0], os.cpu_count()))
+    for key, out_shape in (((192, 336), (192, 336)), ((472, 840), (472, 840)),
+                           ((472, 840), (576, 1024))):
+        image = np.float32(np.random.RandomState(0).rand(*key, 3) * 255)
+        fit = min(out_shape[0] / key[0], out_shape[1] / key[1])
+        scale = fit * STREAM2015.zoom_speed ** (5.0 / STREAM2015.fps)
+        degrees = 5 * STREAM2015.rotation_per_frame
+        expected = reference.warp(image, scale, degrees, out_shape, order=1)
+        found = warp_candidates(image, scale, degrees, out_shape)
+        error = {name: float(np.abs(make() - expected).max()) for name, make in found.items()}
+        best = dict.fromkeys(found, float("inf"))
+        for repeat in range(repeats):
+            for name, make in found.items():
+                if repeat >= 2 and name.startswith(slow):
+                    continue
+                started = time.perf_counter()
+                make()
+                best[name] = min(best[name], time.perf_counter() - started)
+        print("%dx%d from %dx%d key frames (load %.1f)" % (
+            out_shape[1], out_shape[0], key[1], key[0], os.getloadavg()[0]))
+        for name in found:
+            print("  %-44s %8.2f ms   max error %.2g levels"
+                  % (name, best[name] * 1e3, error[name]), flush=True)
+
+
 def start_optimiser(tiny):
     """The stream's optimiser process, making key frames."""
     from reproduce.job import StreamJob
@@ -90,7 +206,12 @@ def main(argv=None):
                         help="time the frames alone, without the optimiser beside them")
     parser.add_argument("--tiny", action="store_true",
                         help="run the tiny test net as the optimiser (fast to compile)")
+    parser.add_argument("--candidates", action="store_true",
+                        help="instead: the ways to make one exact warp, compared")
     args = parser.parse_args(argv)
+    if args.candidates:
+        compare_warps(max(args.repeats, 2))
+        return 0
     fps = STREAM2015.fps
     worker, what = (None, "none") if args.no_optimiser else start_optimiser(args.tiny)
     done, keys = threading.Event(), [0]
