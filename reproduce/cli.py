@@ -15,6 +15,7 @@ import warnings
 
 from . import commands
 from .errors import exit_status
+from .fileio import interrupt_scope
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -45,27 +46,51 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
         return exc.code if isinstance(exc.code, int) else 2
-    with warnings.catch_warnings(), terminate_as_interrupt():
+    with warnings.catch_warnings(), terminate_as_interrupt() as scope:
         # numpy's and the libraries' warnings are not the user's business; our
         # errors are one line
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return exit_status(lambda: args.func(args))
+        return exit_status(lambda: _run(args, scope))
 
 
-class terminate_as_interrupt:
+def _run(args, scope):
+    """The command; an interrupt it did not handle itself (one before its
+    first step: loading, compiling) ends it with one line and status 130,
+    as its own "stopped early" does.  Every file it wrote was renamed into
+    place whole (``fileio.atomic_path``), so the line says what is kept."""
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        if scope.written:
+            print("interrupted: kept %s%s" % (
+                scope.written[-1], " and %d files before it" % (len(scope.written) - 1)
+                if len(scope.written) > 1 else ""), file=sys.stderr)
+        else:
+            print("interrupted before anything was made: nothing written",
+                  file=sys.stderr)
+        return 130
+
+
+class terminate_as_interrupt(interrupt_scope):
     """SIGTERM (kill, timeout, systemd, docker) ends a command the way Ctrl-C
-    does: as KeyboardInterrupt, so that every command keeps what it made."""
+    does: as KeyboardInterrupt, in every phase (loading, compiling, the
+    steps, the save), so that every command keeps what it made; the exit
+    status is 130 for both.  Also the command's :class:`~reproduce.fileio.
+    interrupt_scope`."""
 
     def __enter__(self):
+        super().__enter__()
         self.previous = None
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGTERM, _interrupt)
         return self
 
     def __exit__(self, *exc):
+        super().__exit__(*exc)  # restores what a stopping hold replaced
         if self.previous is not None:
             signal.signal(signal.SIGTERM, self.previous)
+        return False
 
 
 def _interrupt(signum, frame):

@@ -57,6 +57,98 @@ def check_output(path, inputs=(), option="--out"):
 _TMP_EXTRA = len(".tmp-") + 8 + 8  # mkstemp's prefix and random part, a suffix
 
 
+# --- interrupts ------------------------------------------------------------
+#
+# Ctrl-C (SIGINT) and SIGTERM are one thing: under the CLI both arrive as
+# KeyboardInterrupt (``reproduce.cli``).  Two rules keep the work:
+# * a save holds them until its file is renamed into place
+#   (:class:`deferred_interrupts`), so no signal leaves a ``.tmp-*`` file or
+#   half a result;
+# * once an interrupt has stopped a run loop, the command is only saving
+#   what was made: further interrupts are noted, not raised, until the
+#   command returns (:func:`stopping`, inside an :class:`interrupt_scope`).
+#   A double Ctrl-C 5-50 ms apart therefore cannot discard the first save.
+
+class interrupt_scope:
+    """One command's life under the CLI: ``written`` gathers every file
+    :func:`atomic_path` put in place, and :func:`stopping` may hold
+    interrupts until the scope ends.  Handlers are restored on leaving."""
+    current = None
+
+    def __enter__(self):
+        self.written, self.held, self.handlers = [], [], {}
+        self.outer, interrupt_scope.current = interrupt_scope.current, self
+        return self
+
+    def hold(self):
+        import signal
+        import threading
+        if self.handlers or threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.handlers[sig] = signal.signal(sig, self._note)
+
+    def _note(self, signum, frame):
+        import sys
+        if not self.held:
+            print("(still saving what was made; the interrupt waits until it is "
+                  "written)", file=sys.stderr, flush=True)
+        self.held.append(signum)
+
+    def __exit__(self, *exc):
+        import signal
+        for sig, handler in self.handlers.items():
+            signal.signal(sig, handler)
+        self.handlers = {}
+        interrupt_scope.current = self.outer
+        return False
+
+
+def stopping():
+    """An interrupt has ended the run loop: from now on the command only
+    saves, so hold further interrupts until it returns (a no-op outside an
+    :class:`interrupt_scope`, e.g. a library caller keeps its own Ctrl-C)."""
+    if interrupt_scope.current is not None:
+        interrupt_scope.current.hold()
+
+
+def _holding():
+    scope = interrupt_scope.current
+    return scope is not None and bool(scope.handlers)
+
+
+_checkpoint_hits = {}
+
+
+def checkpoint(name):
+    """A point a test can wait on, for signals that must land in a phase.
+
+    Only with ``REPRODUCE_CHECKPOINTS=DIR`` in the environment (tests set
+    it; nothing else does): print ``checkpoint NAME K pid=PID`` on stderr
+    (K: the K-th time this process got here), and while ``DIR/NAME.hold``
+    exists and K is at least the number it holds (empty: 1), wait, at most
+    60 s, so that the test can send its signals to a process known to be
+    at this point, then remove the file."""
+    folder = os.environ.get("REPRODUCE_CHECKPOINTS")
+    if not folder:
+        return
+    import sys
+    import time
+    hits = _checkpoint_hits[name] = _checkpoint_hits.get(name, 0) + 1
+    print("checkpoint %s %d pid=%d" % (name, hits, os.getpid()), file=sys.stderr,
+          flush=True)
+    hold, deadline = os.path.join(folder, name + ".hold"), time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with open(hold) as f:
+                first = f.read().strip()
+        except OSError:  # no hold, or the test has just removed it
+            return
+        if hits < int(first or 1):
+            return
+        time.sleep(0.005)
+
+
 class deferred_interrupts:
     """Hold Ctrl-C and SIGTERM while a file is written and renamed, then
     deliver them: a second Ctrl-C during the final save must not lose the
@@ -64,7 +156,8 @@ class deferred_interrupts:
 
     ``deferred_interrupts(active=False)`` holds nothing until :meth:`start`,
     so that a ``with`` can hold from the end of a loop to past a rename
-    made by an inner ``with``."""
+    made by an inner ``with``.  Where the command is already stopping
+    (:func:`stopping`), interrupts are held anyway and nothing is raised."""
 
     def __init__(self, active=True):
         self.active, self.caught, self.handlers = active, [], {}
@@ -74,17 +167,23 @@ class deferred_interrupts:
             self.start()
         return self
 
+    holding = 0  # how many are holding now: an inner one leaves it to the outer
+
     def start(self):
         import signal
         import threading
-        if self.handlers or threading.current_thread() is not threading.main_thread():
+        if self.handlers or _holding() or deferred_interrupts.holding or \
+                threading.current_thread() is not threading.main_thread():
             return
+        deferred_interrupts.holding += 1
         for sig in (signal.SIGINT, signal.SIGTERM):
             self.handlers[sig] = signal.signal(
                 sig, lambda signum, frame: self.caught.append(signum))
 
     def __exit__(self, kind, value, traceback):
         import signal
+        if self.handlers:
+            deferred_interrupts.holding -= 1
         for sig, handler in self.handlers.items():
             signal.signal(sig, handler)
         self.handlers = {}
@@ -113,7 +212,10 @@ def atomic_path(dst, suffix=None):
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual mode
     try:
         yield tmp
+        checkpoint("save" + os.path.splitext(dst)[1])  # e.g. "save.png"
         os.replace(tmp, dst)
+        if interrupt_scope.current is not None:
+            interrupt_scope.current.written.append(dst)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from .errors import UserError
+from .fileio import checkpoint
 
 SILENCE_SECONDS = 3.0         # a child silent this long is stuck in the library
 BEAT_SECONDS = 0.2
@@ -83,12 +84,15 @@ def load_isolated(path, reader, what, hint):
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             threading.Thread(target=_beat, args=(beat_w,), daemon=True).start()
+            checkpoint("h5read")
             data = pickle.dumps(_payload(path, reader, what, hint),
                                 protocol=pickle.HIGHEST_PROTOCOL)
             view = memoryview(data)
             while view:
                 view = view[os.write(data_w, view[:1 << 22]):]
             status = 0
+        except KeyboardInterrupt:  # a signal before the handlers above were reset
+            status = INTERRUPTED
         finally:
             os._exit(status)
     os.close(data_w)
@@ -109,11 +113,17 @@ def load_isolated(path, reader, what, hint):
                 chunks.append(chunk)
                 finished = not chunk
     finally:
+        # also on Ctrl-C or SIGTERM (KeyboardInterrupt under the CLI): the
+        # child goes with the parent's read, killed and reaped
         os.close(data_r)
         os.close(beat_r)
         if not finished:
             _kill(pid)
-    _, status = os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
+    if _interrupted(status):
+        # the terminal's Ctrl-C (or `timeout`'s SIGTERM to the process group)
+        # reached the child too: an interrupt, not a damaged file
+        raise KeyboardInterrupt
     if not finished:
         raise UserError("%s: reading this %s file stalled for %.0f s inside the HDF5 "
                         "library: its metadata is damaged (the library loops on it); %s"
@@ -213,6 +223,15 @@ def _kill(pid):
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+INTERRUPTED = 130  # the child's exit status for a KeyboardInterrupt
+
+
+def _interrupted(status):
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status) == INTERRUPTED
+    return os.WTERMSIG(status) in (signal.SIGINT, signal.SIGTERM)
 
 
 def _describe(status):

@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 
+from .fileio import checkpoint, stopping
+
 
 @dataclasses.dataclass
 class Result:
@@ -27,8 +29,9 @@ class Loop:
 
     A tqdm bar of ``total`` ticks (``progress=False``: none); on leaving,
     ``loop.seconds`` is the time inside and ``loop.interrupted`` says
-    whether Ctrl-C ended it.  The KeyboardInterrupt goes no further: the
-    caller keeps what was made and reports it.
+    whether Ctrl-C (or SIGTERM) ended it.  The KeyboardInterrupt goes no
+    further: the caller keeps what was made and reports it, and under the
+    CLI further interrupts wait until the command has saved it.
     """
 
     def __init__(self, total=None, desc=None, progress=True, unit="step", initial=0):
@@ -46,6 +49,7 @@ class Loop:
 
     def tick(self, n=1, **postfix):
         """``n`` more done; ``postfix`` values are shown beside the bar."""
+        checkpoint("step")
         if postfix:
             self.bar.set_postfix(postfix, refresh=False)
         self.bar.update(n)
@@ -55,4 +59,6 @@ class Loop:
         self.bar.close()
         self.seconds = time.time() - self._started
         self.interrupted = kind is not None and issubclass(kind, KeyboardInterrupt)
+        if self.interrupted:
+            stopping()  # only the save is left: a second Ctrl-C must not lose it
         return self.interrupted

@@ -6,6 +6,7 @@ Theano's cache holds the ops; the very first compile of a fresh cache
 takes about a minute).
 """
 import os
+import sys
 
 from .. import paths
 from ..deepdream.sweep import SWEEP_SETTINGS, SWEEP_SIDE
@@ -17,6 +18,8 @@ EPILOG = """examples:
   python -m reproduce sweep photo.jpg --layers conv3_3,conv4_3 --size 320 --steps 10
 
 Writes NN_LAYER.png and NN_LAYER.json per layer, and index.html, to --out-dir.
+The page is rewritten after each layer: Ctrl-C (or SIGTERM) leaves a complete
+gallery of the layers made so far, or nothing before the first one.
 """
 
 
@@ -36,7 +39,7 @@ def register(sub):
 def run(args):
     from ..deepdream.dream import check_octaves
     from ..deepdream.inputs import load_photo
-    from ..deepdream.sweep import resolve_layers, sweep_intro, sweep_layers, write_input
+    from ..deepdream.sweep import resolve_layers, sweep_intro, sweep_layers
     from ..errors import UserError
     from ..nets.build import build_net
     from ..nets.weights import load_model
@@ -61,13 +64,20 @@ def run(args):
         check_octaves(net, layer, image.shape[:2], settings)
 
     meta = {"weights": os.path.basename(args.weights), "prior": "none", "quick": False}
-    first = write_input(image, os.path.basename(args.image), args.out_dir, meta)
+    title = "Layer sweep: %s on %s" % (os.path.basename(args.image), net.model.model_name)
+    pages = []
+
+    def publish(records):
+        pages[:] = [build(args.out_dir, title, sweep_intro(settings), records)[0]]
+
     records, interrupted = sweep_layers(net, image, layers, settings, args.out_dir,
-                                        meta, not args.no_progress)
-    page, _ = build(args.out_dir, "Layer sweep: %s on %s"
-                    % (os.path.basename(args.image), net.model.model_name),
-                    sweep_intro(settings), [first] + records)
+                                        meta, publish, os.path.basename(args.image),
+                                        not args.no_progress)
+    if not pages:
+        print("interrupted before the first layer was made: nothing written",
+              file=sys.stderr)
+        return 130
     print("%s %s: %d of %d layers in %.1f s" % (
-        "stopped early," if interrupted else "wrote", page, len(records), len(layers),
-        sum(r["seconds"] for r in records)))
+        "stopped early," if interrupted else "wrote", pages[0], len(records) - 1,
+        len(layers), sum(r["seconds"] for r in records)))
     return 130 if interrupted else 0

@@ -28,47 +28,70 @@ def layer_caption(net, layer, index, total):
     return "%s; layer %d of %d in the sweep" % (what, index, total)
 
 
-def dream_layer(net, image, layer, settings, out_dir, name, caption, meta,
-                progress=True, desc=None, gradients=None, **extra_settings):
-    """DeepDream ``image`` at ``layer`` (0.5 * mean(a^2)); write NAME.png and
-    its record.  ``gradients``: a {layer: compiled gradient} cache to share
-    compiles between calls.  Returns (record, result)."""
+def dream_layer(net, image, layer, settings, progress=True, desc=None, gradients=None):
+    """DeepDream ``image`` at ``layer`` (0.5 * mean(a^2)) -> its Result.
+    ``gradients``: a {layer: compiled gradient} cache to share compiles
+    between calls.  Ctrl-C during the steps ends it with what was made."""
     from .. import objectives
     from .dream import compile_gradient, deepdream
-    from ..fileio import save_image
-    from ..report.gallery import write_record
 
     gradients = {} if gradients is None else gradients
     if layer not in gradients:
         gradients[layer] = compile_gradient(net, objectives.layer_l2(layer))
-    result = deepdream(gradients[layer], image, settings, progress, desc=desc or layer)
+    return deepdream(gradients[layer], image, settings, progress, desc=desc or layer)
+
+
+def save_layer(result, image, layer, settings, out_dir, name, caption, meta, **extra):
+    """Write NAME.png and its record NAME.json; returns the record."""
+    from ..fileio import save_image
+    from ..report.gallery import write_record
     save_image(result.image, os.path.join(out_dir, name + ".png"))
     record = dict(meta, name=name, image=name + ".png", classes=[layer], caption=caption,
                   seconds=round(result.seconds, 1), steps=result.steps,
                   interrupted=result.interrupted,
-                  settings=dict(settings.settings(), layer=layer, **extra_settings,
+                  settings=dict(settings.settings(), layer=layer, **extra,
                                 size="%dx%d" % image.shape[1::-1]))
     write_record(record, os.path.join(out_dir, name + ".json"))
-    return record, result
+    return record
 
 
-def sweep_layers(net, image, layers, settings, out_dir, meta, progress=True,
-                 prefix="", gradients=None):
+def sweep_layers(net, image, layers, settings, out_dir, meta, publish, image_name,
+                 progress=True, prefix="", gradients=None):
     """Dream ``image`` at each of ``layers`` in turn; write PREFIXNN_LAYER.png/.json.
 
     ``meta``: record fields shared by every picture (weights, prior, quick);
-    ``gradients``: as :func:`dream_layer`.  Returns (records, interrupted):
-    Ctrl-C keeps the layer in progress and stops the sweep.
+    ``gradients``: as :func:`dream_layer`.  After each layer,
+    ``publish(records)`` (the gallery page) gets the start photo's record
+    and those of every layer so far.  A layer's picture, its record and the
+    page are written while Ctrl-C and SIGTERM wait, and the start photo
+    only with the first layer, so an interrupt at any moment leaves either
+    nothing (before the first layer's first step) or a complete gallery of
+    the layers made so far (the one in progress kept as it was, marked
+    interrupted).  Returns (records, interrupted).
     """
+    from ..fileio import deferred_interrupts
     records = []
     for i, layer in enumerate(layers, 1):
-        record, result = dream_layer(
-            net, image, layer, settings, out_dir,
-            "%s%02d_%s" % (prefix, i, safe_name(layer)),
-            layer_caption(net, layer, i, len(layers)), meta, progress,
-            desc="%d/%d %s" % (i, len(layers), layer), gradients=gradients,
-            objective="0.5*mean(a^2)")
-        records.append(record)
+        try:  # an interrupt while compiling: nothing of this layer
+            result = dream_layer(net, image, layer, settings, progress,
+                                 desc="%d/%d %s" % (i, len(layers), layer),
+                                 gradients=gradients)
+        except KeyboardInterrupt:
+            return records, True
+        if result.steps == 0:  # interrupted before its first step
+            return records, True
+        try:
+            with deferred_interrupts():
+                done = records or [write_input(image, image_name, out_dir, meta, prefix)]
+                done = done + [save_layer(
+                    result, image, layer, settings, out_dir,
+                    "%s%02d_%s" % (prefix, i, safe_name(layer)),
+                    layer_caption(net, layer, i, len(layers)), meta,
+                    objective="0.5*mean(a^2)")]
+                publish(done)
+                records = done
+        except KeyboardInterrupt:  # it came during the writes, now done
+            return records, True
         if result.interrupted:
             return records, True
     return records, False

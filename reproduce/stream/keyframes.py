@@ -40,6 +40,7 @@ import math
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 import time
 
@@ -248,13 +249,39 @@ def _environ(**values):
                 os.environ[k] = v
 
 
-def _work(job, profile, image, classes, keys, stop, adaptive, heartbeat):
+def _die_with(parent):
+    """End this process when ``parent`` (a pid) dies, even by SIGKILL, which
+    leaves it no time to stop us: the kernel's parent-death signal on Linux,
+    checked once against a parent gone before it was armed.  Elsewhere the
+    steps' heartbeat polls :func:`os.getppid` (:func:`_orphaned`)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the heartbeat's poll only
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _orphaned(parent):
+    return os.getppid() != parent
+
+
+def _work(job, profile, image, classes, keys, stop, adaptive, heartbeat, parent):
     """The optimiser process: messages ("ready",), ("key", KeyFrame), ("error", text).
 
     ``heartbeat`` (a shared double) gets the monotonic time after every
     step and while it waits for room in the queue: the watchdog's sign of life.
+    ``parent``: the server's pid; the process ends when the server does
+    (SIGKILL of the server included), never holding its memory alone.
     """
+    _die_with(parent)
+
     def beat():
+        if _orphaned(parent):
+            os._exit(1)
         heartbeat.value = time.monotonic()
 
     def put(message):
@@ -321,7 +348,7 @@ class KeyFrameWorker:
         self._process = ctx.Process(
             target=_work, name="dream-optimiser", daemon=True,
             args=(job, profile, np.asarray(image, np.float32), self._classes,
-                  self._keys, self._stop, adaptive, self._heartbeat))
+                  self._keys, self._stop, adaptive, self._heartbeat, os.getpid()))
         self.threads = threads or max(1, (os.cpu_count() or 2) - 1)
         self.error = None
 
