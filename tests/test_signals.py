@@ -33,7 +33,7 @@ DOUBLE = 0.02  # seconds between the two signals of a double Ctrl-C
 pytestmark = pytest.mark.slow
 
 
-RUNNING = []
+RUNNING, CHILDREN = [], []  # commands started, and serve's optimiser processes
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +51,14 @@ def _kill_leftovers():
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+    while CHILDREN:  # a worker that outlived its server (the failure tested for)
+        pid = CHILDREN.pop()
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"multiprocessing" in f.read():
+                    os.kill(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
 
 
 class Command:
@@ -129,6 +137,18 @@ class Command:
     def stderr(self):
         return [line for line in self.lines["err"]
                 if line is not None and not line.startswith("checkpoint ")]
+
+
+def stop_then_save(run, k, first, save, *second):
+    """``first`` at the K-th step, then ``second`` (signals 20 ms apart)
+    while the file of checkpoint ``save`` waits to be renamed; status 130."""
+    run.checkpoint("step", k)
+    run.send(first)
+    run.release("step")
+    run.checkpoint(save)
+    run.send(*second)
+    run.release(save)
+    assert run.finish() == 130, run.text()
 
 
 def no_tmp(*folders):
@@ -231,13 +251,7 @@ def test_dream_interrupt_then_double_interrupt_in_the_save(tiny_weights, tmp_pat
     during its save (20 ms apart) do not lose it."""
     out = tmp_path / "x.png"
     run = Command(dream_argv(tiny_weights, out), tmp_path, {"step": 3, "save.png": 1})
-    run.checkpoint("step", 3)
-    run.send(signal.SIGTERM)
-    run.release("step")
-    run.checkpoint("save.png")
-    run.send(signal.SIGINT, signal.SIGTERM)
-    run.release("save.png")
-    assert run.finish() == 130, run.text()
+    stop_then_save(run, 3, signal.SIGTERM, "save.png", signal.SIGINT, signal.SIGTERM)
     decoded_png(out, (48, 64))
     assert "stopped early, %s: 3 steps" % out in run.text()
     no_tmp(tmp_path)
@@ -262,13 +276,7 @@ def test_deepdream_double_interrupt_in_the_save(tiny_weights, tmp_path, photo):
     run = Command(["deepdream", photo, "--weights", tiny_weights, "--layer", "conv2_1",
                    "--octaves", "2", "--steps", "3", "--no-progress", "--out", out],
                   tmp_path, {"step": 2, "save.png": 1})
-    run.checkpoint("step", 2)
-    run.send(signal.SIGINT)
-    run.release("step")
-    run.checkpoint("save.png")
-    run.send(signal.SIGINT, signal.SIGTERM)
-    run.release("save.png")
-    assert run.finish() == 130, run.text()
+    stop_then_save(run, 2, signal.SIGINT, "save.png", signal.SIGINT, signal.SIGTERM)
     decoded_png(out, (36, 44))
     assert "stopped early" in run.text()
     no_tmp(tmp_path)
@@ -280,13 +288,7 @@ def test_class_model_double_interrupt_in_the_save(tiny_weights, tmp_path, tiny_m
     run = Command(["class-model", "--weights", tiny_weights, "--classes", name,
                    "--steps", "50", "--learning-rate", "10", "--no-progress", "--out", out],
                   tmp_path, {"step": 2, "save.png": 1})
-    run.checkpoint("step", 2)
-    run.send(signal.SIGTERM)
-    run.release("step")
-    run.checkpoint("save.png")
-    run.send(signal.SIGTERM, signal.SIGINT)
-    run.release("save.png")
-    assert run.finish() == 130, run.text()
+    stop_then_save(run, 2, signal.SIGTERM, "save.png", signal.SIGTERM, signal.SIGINT)
     decoded_png(out, (28, 28))
     no_tmp(tmp_path)
 
@@ -299,13 +301,7 @@ def test_stream_double_interrupt_in_the_save(tiny_weights, tmp_path):
                    "--seconds", "10", "--size", "64x48", "--prior", "none", "--set",
                    "steps_per_zoom=2", "--no-progress", "--preview", preview],
                   tmp_path, {"step": 4, "save.mp4": 1})
-    run.checkpoint("step", 4)
-    run.send(signal.SIGINT)
-    run.release("step")
-    run.checkpoint("save.mp4")
-    run.send(signal.SIGINT, signal.SIGINT)
-    run.release("save.mp4")
-    assert run.finish() == 130, run.text()
+    stop_then_save(run, 4, signal.SIGINT, "save.mp4", signal.SIGINT, signal.SIGINT)
     meta, frames = video_frames(out)
     assert frames == 4
     with Image.open(preview) as im:
@@ -326,13 +322,7 @@ def test_video_double_interrupt_in_the_save(tiny_weights, tmp_path):
     run = Command(["video", clip, "--weights", tiny_weights, "--out", out, "--layer",
                    "conv2_1", "--octaves", "1", "--steps", "2", "--jitter", "0",
                    "--no-progress"], tmp_path, {"step": 4, "save.mp4": 1})
-    run.checkpoint("step", 4)
-    run.send(signal.SIGTERM)
-    run.release("step")
-    run.checkpoint("save.mp4")
-    run.send(signal.SIGINT, signal.SIGTERM)
-    run.release("save.mp4")
-    assert run.finish() == 130, run.text()
+    stop_then_save(run, 4, signal.SIGTERM, "save.mp4", signal.SIGINT, signal.SIGTERM)
     assert video_frames(out)[1] == 1
     no_tmp(tmp_path)
 
@@ -416,6 +406,7 @@ def serve(tiny_weights, tmp_path, *extra):
     run.wait_for(r"^dreaming of ", "out")  # the optimiser is compiled and running
     assert http_get(port, "/status")[0] == 200
     workers = descendants(run.proc.pid)
+    CHILDREN.extend(workers)
     assert workers, "serve started no optimiser process"
     return run, port, workers
 
