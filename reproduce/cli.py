@@ -7,6 +7,7 @@ adds its parser and sets ``func``.  Errors a user can fix arrive as
 """
 import argparse
 import importlib
+import os
 import pkgutil
 import signal
 import sys
@@ -62,10 +63,11 @@ def _run(args, scope):
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        if scope.written:
+        kept = [path for path in scope.written if os.path.exists(path)]  # not since removed
+        if kept:
             print("interrupted: kept %s%s" % (
-                scope.written[-1], " and %d files before it" % (len(scope.written) - 1)
-                if len(scope.written) > 1 else ""), file=sys.stderr)
+                kept[-1], " and %d files before it" % (len(kept) - 1)
+                if len(kept) > 1 else ""), file=sys.stderr)
         else:
             print("interrupted before anything was made: nothing written",
                   file=sys.stderr)

@@ -33,6 +33,22 @@ DOUBLE = 0.02  # seconds between the two signals of a double Ctrl-C
 pytestmark = pytest.mark.slow
 
 
+RUN_CLI = "\nimport sys\nfrom reproduce.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+# every compile passes checkpoint "compile" (a test-only wrapper of theano.function)
+COMPILE_CHECKPOINT = """
+import reproduce.backend
+import theano
+from reproduce.fileio import checkpoint
+compile_function = theano.function
+
+
+def function(*args, **kwargs):
+    checkpoint("compile")
+    return compile_function(*args, **kwargs)
+
+
+theano.function = function
+"""
 RUNNING, CHILDREN = [], []  # commands started, and serve's optimiser processes
 
 
@@ -64,7 +80,7 @@ def _kill_leftovers():
 class Command:
     """``python -m reproduce ARGV`` with checkpoints; ``holds``: {name: K}."""
 
-    def __init__(self, argv, folder, holds=(), new_session=False):
+    def __init__(self, argv, folder, holds=(), new_session=False, prelude=None):
         self.folder = folder / "checkpoints"
         self.folder.mkdir(exist_ok=True)
         for name, k in dict(holds).items():
@@ -72,7 +88,8 @@ class Command:
         env = dict(os.environ, REPRODUCE_CHECKPOINTS=str(self.folder),
                    PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reproduce"] + [str(a) for a in argv],
+            [sys.executable] + (["-m", "reproduce"] if prelude is None else
+                                ["-c", prelude + RUN_CLI]) + [str(a) for a in argv],
             cwd=str(folder), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, start_new_session=new_session)
         RUNNING.append(self.proc)
@@ -223,25 +240,48 @@ def dream_argv(weights, out, steps=20):
 
 # ------------------------------------------------------- before the first step
 
-@pytest.mark.parametrize("sig, group", [(signal.SIGTERM, False), (signal.SIGINT, True)],
-                         ids=["sigterm", "ctrl-c-to-the-group"])
-def test_interrupt_while_loading_writes_nothing(tiny_weights, tmp_path, sig, group):
+@pytest.mark.parametrize("sig, target", [(signal.SIGTERM, "command"),
+                                         (signal.SIGINT, "group"), (signal.SIGINT, "reader")],
+                         ids=["sigterm", "ctrl-c-to-the-group", "ctrl-c-reaching-the-reader"])
+def test_interrupt_while_loading_writes_nothing(tiny_weights, tmp_path, sig, target):
     """During the weights' load (the reader's child process, before any
     compile): one line, status 130, no file, and the child gone too, also
     when the signal reaches the whole process group, as the terminal's
-    Ctrl-C and `timeout`'s SIGTERM do."""
+    Ctrl-C and `timeout`'s SIGTERM do, and when it ends the reader first
+    (an interrupt, not a "damaged file" with status 2)."""
     out = tmp_path / "out" / "x.png"
-    run = Command(dream_argv(tiny_weights, out), tmp_path, {"h5read": 1}, new_session=group)
+    run = Command(dream_argv(tiny_weights, out), tmp_path, {"h5read": 1},
+                  new_session=target == "group")
     child = run.checkpoint("h5read")
     assert child != run.proc.pid
-    if group:
+    if target == "group":
         os.killpg(run.proc.pid, sig)
+    elif target == "reader":
+        os.kill(child, sig)
     else:
         run.send(sig)
     assert run.finish() == 130
     assert run.stderr() == ["interrupted before anything was made: nothing written"]
     assert gone(child)
     assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("command", ["dream", "deepdream"])
+def test_interrupt_while_compiling_writes_nothing(tiny_weights, tmp_path, photo, command):
+    """SIGTERM to the process group (as `timeout` sends it) while Theano
+    compiles the step: one line, status 130, no file."""
+    out = tmp_path / "out" / "x.png"
+    argv = dream_argv(tiny_weights, out) if command == "dream" else [
+        "deepdream", photo, "--weights", tiny_weights, "--layer", "conv2_1",
+        "--no-progress", "--out", out]
+    run = Command(argv, tmp_path, {"compile": 1}, new_session=True,
+                  prelude=COMPILE_CHECKPOINT)
+    run.checkpoint("compile")
+    os.killpg(run.proc.pid, signal.SIGTERM)
+    assert run.finish() == 130, run.text()
+    assert run.stderr() == ["interrupted before anything was made: nothing written"]
+    assert not out.parent.exists()
+    no_tmp(tmp_path)
 
 
 # ------------------------------------------------------- steps, then the save
