@@ -32,14 +32,16 @@ FROM_KEY = 2          # judged from the third key frame on (index 2)
 def key_frames_of(recipe_name, cls, seconds, weights, size, seed=0, keys=None):
     """Yield the recording's key frames: (index, image)."""
     from reproduce.job import StreamJob
-    from reproduce.recipes import build_dreamer
+    from reproduce.recipes import build_dreamer, check_job
     from reproduce.stream.keyframes import Pace, key_frames
     from reproduce.stream.setup import prepare
     setup = prepare(StreamJob(weights=weights, recipe=recipe_name, classes=(cls,),
                               size=size, seed=seed))
     profile = setup.profile
     dreamer = build_dreamer(setup.job, profile)
-    dreamer.set_image(setup.image)
+    # each class starts afresh from the seed, as a new stream does (the
+    # compiled dreamer is shared between classes)
+    check_job(setup.job).begin(dreamer, setup.image, seed)
     count = keys or int(round(seconds * profile.fps / float(profile.frames_per_key)))
     pace = Pace(profile, adaptive=False)
     for k, key in enumerate(key_frames(dreamer, profile, lambda: setup.start.classes,

@@ -29,7 +29,10 @@ class FourierProfile:
     as the 2015 profiles).  ``layer=""`` means the model's last layer (its
     logits); ``param`` may also be "pixels" or "pyramid".  The zoom fields
     are the 2015 ones: ``steps_per_zoom`` (None: never) adds the 2015 zoom
-    between steps."""
+    between steps.  ``scale_filter``: "bilinear" (Lucid's) or "antialias"
+    (a widened triangle when the scale shrinks: transforms.resize_matrix);
+    ``zoom_moments``: "reset" (Adam starts afresh after every zoom) or
+    "keep" (Adam's moments carry over a zoom)."""
     name: str = "fourier"
     param: str = "fourier"
     dft: str = params.DEFAULT_DFT
@@ -50,6 +53,8 @@ class FourierProfile:
     scales: Tuple[float, ...] = transforms.lucid_scales()
     angles: Tuple[int, ...] = transforms.lucid_angles()
     jitter_after: int = 4
+    scale_filter: str = "bilinear"
+    zoom_moments: str = "reset"
     layer: str = ""
     mean: str = "channel"
     mean_logit_weight: float = 0.0
@@ -101,6 +106,8 @@ FOURIER_RULES = dict(
     pyramid_levels=Rule(int, low=1, high=16), pad=Rule(int, low=0, high=1024),
     jitter=Rule(int, low=0, high=1024), scales=Rule(float, n="+", above=0, high=16),
     angles=Rule(float, n="+", low=-360, high=360), jitter_after=Rule(int, low=0, high=1024),
+    scale_filter=Rule(str, choices=("bilinear", "antialias")),
+    zoom_moments=Rule(str, choices=("reset", "keep")),
     mean_logit_weight=Rule(float, low=-1e6, high=1e6))
 
 FOURIER = FourierProfile()
@@ -125,7 +132,8 @@ def param_for(profile, seed=0):
 def make_transforms(profile, seed=0):
     """Lucid's robust set from the profile, plus the 2015 zoom if it asks for one."""
     chain = transforms.standard(profile.pad, profile.jitter, profile.scales,
-                                profile.angles, profile.jitter_after, seed)
+                                profile.angles, profile.jitter_after, seed,
+                                antialias=profile.scale_filter == "antialias")
     if profile.steps_per_zoom:
         chain = transforms.Compose(chain.transforms + [transforms.Zoom(profile)], seed)
     return chain
@@ -197,8 +205,18 @@ class Renderer:
     def zoom(self, frames_ahead=None):
         """The 2015 zoom of the current image by ``frames_ahead`` stream frames
         (default: the profile's frames_per_key), as the stream takes it between
-        key frames; the moments start afresh."""
-        self.set_image(frames.zoom(self.get_image(), self.profile, frames_ahead))
+        key frames."""
+        self._zoomed(frames.zoom(self.get_image(), self.profile, frames_ahead))
+
+    def _zoomed(self, image):
+        """Continue from the zoomed ``image``: the moments start afresh, or,
+        with ``zoom_moments="keep"``, carry over (a zoom of a few per cent
+        barely moves the low frequencies, and a fresh Adam's first steps
+        are as long on every coefficient, the noisy ones too)."""
+        if self.profile.zoom_moments == "keep":
+            self.param.set_image(image)
+        else:
+            self.set_image(image)
 
     def set_classes(self, lower, upper=None):
         self.targets.set_value(np.array([lower, lower if upper is None else upper],
@@ -213,9 +231,9 @@ class Renderer:
     def run(self, steps=None):
         """Yield (step, loss, objective, 0.0) per step -- the Dreamer's tuple,
         with no prior energy.  Between-step transforms (the 2015 zoom) act on
-        the image before the steps they are due at, and reset the moments."""
+        the image before the steps they are due at (:meth:`_zoomed`)."""
         for i in range(self.profile.steps if steps is None else steps):
             for t in self.transforms.between:
                 if t.due(i):
-                    self.set_image(t.apply(self.get_image()))
+                    self._zoomed(t.apply(self.get_image()))
             yield (i,) + self.step() + (0.0,)

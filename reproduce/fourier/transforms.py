@@ -129,9 +129,21 @@ def bilinear_taps(coords, n):
     return i0, i1, 1 - w1, w1, inside
 
 
-def resize_matrix(n_in, n_out):
+def resize_matrix(n_in, n_out, antialias=False):
     """(n_out, n_in) bilinear resampling matrix, half-pixel centres (as PIL and
-    TensorFlow 2 resize): output i samples input (i + 0.5) n_in / n_out - 0.5."""
+    TensorFlow 2 resize): output i samples input (i + 0.5) n_in / n_out - 0.5.
+
+    ``antialias``: when shrinking, the triangle is widened to n_in / n_out
+    input pixels (PIL's bilinear ``resize``), so every input pixel counts.
+    Plain bilinear samples only 2 taps per output pixel: at a scale well
+    below 1 most pixels get no gradient, and Adam, which steps as far on a
+    tiny gradient as on a large one, fills them with high-frequency noise.
+    """
+    if antialias and n_out < n_in:
+        support = n_in / float(n_out)
+        centre = (np.arange(n_out) + 0.5) * support - 0.5
+        m = np.maximum(0.0, 1 - np.abs(np.arange(n_in)[None, :] - centre[:, None]) / support)
+        return (m / m.sum(axis=1, keepdims=True)).astype(floatX)
     src = np.clip((np.arange(n_out) + 0.5) * n_in / float(n_out) - 0.5, 0, n_in - 1)
     i0, i1, w0, w1, _ = bilinear_taps(src, n_in)
     m = np.zeros((n_out, n_in), np.float64)
@@ -145,11 +157,13 @@ class Scale(Transform):
 
     Separable bilinear: y = R_rows . x . R_cols^T per channel, with both
     matrices drawn per step (two GEMMs and their transposes for the gradient).
+    ``antialias``: shrink with a widened triangle (:func:`resize_matrix`).
     """
 
-    def __init__(self, scales, seed=0):
+    def __init__(self, scales, antialias=False, seed=0):
         super().__init__(seed)
         self.scales = tuple(float(s) for s in scales)
+        self.antialias = bool(antialias)
 
     def build(self, x):
         rows, cols = T.matrix("scale_rows"), T.matrix("scale_cols")
@@ -162,10 +176,12 @@ class Scale(Transform):
 
     def values(self, shape, scale):
         out = tuple(max(1, int(round(scale * n))) for n in shape)
-        return [resize_matrix(shape[0], out[0]), resize_matrix(shape[1], out[1])], out
+        return [resize_matrix(shape[0], out[0], self.antialias),
+                resize_matrix(shape[1], out[1], self.antialias)], out
 
     def __repr__(self):
-        return "scale(%s)" % ", ".join("%g" % s for s in self.scales)
+        return "scale(%s%s)" % (", ".join("%g" % s for s in self.scales),
+                                ", antialiased" if self.antialias else "")
 
 
 @functools.lru_cache(maxsize=16)
@@ -287,12 +303,13 @@ def lucid_angles(limit=10, zeros=5):
 
 
 def standard(pad=12, jitter=8, scales=lucid_scales(), angles=lucid_angles(),
-             jitter_after=4, seed=0):
+             jitter_after=4, seed=0, antialias=False):
     """Lucid's ``standard_transforms``: pad, jitter, scale, rotate, jitter.
-    A zero or empty setting leaves that transform out."""
+    A zero or empty setting leaves that transform out; ``antialias``: the
+    scale's (:class:`Scale`)."""
     chain = [Pad(pad)] if pad else []
     chain += [Jitter(jitter)] if jitter else []
-    chain += [Scale(scales)] if scales else []
+    chain += [Scale(scales, antialias)] if scales else []
     chain += [Rotate(angles)] if angles else []
     chain += [Jitter(jitter_after)] if jitter_after else []
     return Compose(chain, seed)
