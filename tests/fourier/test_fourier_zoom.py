@@ -20,8 +20,10 @@ SIZE = (72, 40)   # (width, height): odd half spectrum, rows != cols
 
 @pytest.fixture(scope="module")
 def zooming(tiny_model):
+    # scales from 0.9: 0.4 of 40 rows is too small for the tiny VGG
     profile = dataclasses.replace(FOURIER_ZOOM, image_size=SIZE, steps_per_zoom=2,
-                                  pad=2, jitter=2, jitter_after=1).for_model(tiny_model)
+                                  pad=2, jitter=2, jitter_after=1,
+                                  scales=(0.9, 1.0, 1.1)).for_model(tiny_model)
     job = PictureJob(weights=tiny_model, recipe="fourier-zoom", seed=3)
     return profile, build_dreamer(job, profile)
 
@@ -88,3 +90,25 @@ def test_the_2015_key_frame_zoom_takes_the_fourier_profile():
     assert FOURIER.zoom_kernel == STREAM2015.zoom_kernel == "cubic2015"
     np.testing.assert_array_equal(frames.zoom(image, FOURIER, 17),
                                   frames.zoom(image, STREAM2015, 17))
+
+
+def test_the_zoom_keeps_or_resets_adams_moments_as_the_profile_says(zooming):
+    """fourier-zoom keeps the moments over a zoom (a fresh Adam's first
+    steps are as long on every spectrum coefficient, noise and all);
+    ``zoom_moments="reset"`` starts them afresh."""
+    profile, dreamer = zooming
+    assert profile.zoom_moments == "keep"
+    dreamer.reset(0)
+    dreamer.set_classes(1)
+    dreamer.step()
+    moments = [r.m.get_value().copy() for r in dreamer.rules]
+    assert all(np.abs(m).max() > 0 for m in moments)
+    dreamer.zoom(9)
+    for rule, m in zip(dreamer.rules, moments):
+        np.testing.assert_array_equal(rule.m.get_value(), m)
+    dreamer.profile = dataclasses.replace(profile, zoom_moments="reset")
+    try:
+        dreamer.zoom(9)
+    finally:
+        dreamer.profile = profile
+    assert all(not np.abs(r.m.get_value()).any() for r in dreamer.rules)

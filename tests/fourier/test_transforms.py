@@ -84,6 +84,23 @@ def test_scale_is_bilinear_and_approximately_invertible():
                                atol=2.0)
 
 
+def test_antialiased_shrinking_weighs_every_pixel():
+    """Plain bilinear at 0.4 reads 2 of every 2.5 input columns (some get no
+    gradient at all); the widened triangle reads every one, keeps a constant
+    and is plain bilinear when enlarging."""
+    plain, smooth = tr.resize_matrix(50, 20), tr.resize_matrix(50, 20, antialias=True)
+    assert (plain.sum(axis=0) == 0).any()
+    assert (smooth.sum(axis=0) > 0).all()
+    np.testing.assert_allclose(smooth.sum(axis=1), 1.0, rtol=1e-6)
+    assert ((smooth > 0).sum(axis=1) >= 4).all()
+    np.testing.assert_array_equal(tr.resize_matrix(20, 22, antialias=True),
+                                  tr.resize_matrix(20, 22))
+    scale = tr.Scale([0.4], antialias=True)
+    values, shape = scale.draw((40, 50))
+    assert shape == (16, 20) and "antialiased" in repr(scale)
+    np.testing.assert_array_equal(values[1], smooth)
+
+
 def test_rotation_turns_clockwise_and_back():
     rotate = tr.Rotate([0.0], fill=tr.GREY)
     fn = compiled(rotate)
