@@ -11,6 +11,7 @@ import numpy as np
 
 from ..backend import T, lasagne
 from ..ops.depthwise import depthwise_corr
+from ..ops import maxpool2
 from ..ops.relu6 import relu6
 from ..ops.winograd import winograd_corr
 from ..errors import UserError
@@ -143,6 +144,8 @@ class CaffePool2DLayer(L.Layer):
         fill = np.finfo(np.float32).min if self.method == "max" else 0.0
         padded = pad_2d(input, [spans[0][:2], spans[1][:2]], fill)
         mode = "max" if self.method == "max" else "average_inc_pad"
+        if maxpool2.applies(self.size, self.stride, (0, 0), True, mode, input.dtype):
+            return maxpool2.max_pool2(padded)
         out = pool_2d(padded, self.size, ignore_border=True, stride=self.stride,
                       pad=(0, 0), mode=mode)
         if self.method == "max":
@@ -154,6 +157,18 @@ class CaffePool2DLayer(L.Layer):
         share = pool_2d(mask, self.size, ignore_border=True, stride=self.stride,
                         pad=(0, 0), mode="average_inc_pad")
         return out / share
+
+
+class Pool2DLayer(L.Pool2DLayer):
+    """Lasagne's pooling, with 2x2, stride-2, unpadded max-pooling (VGG-16's
+    five pools) on :mod:`reproduce.ops.maxpool2`, whose gradient is Theano's
+    bit for bit but takes a pass instead of Theano's generic loop."""
+
+    def get_output_for(self, input, **kwargs):
+        if maxpool2.applies(self.pool_size, self.stride, self.pad, self.ignore_border,
+                            self.mode, input.dtype):
+            return maxpool2.max_pool2(input)
+        return super().get_output_for(input, **kwargs)
 
 
 class LRNLayer(L.Layer):
@@ -273,7 +288,7 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), c
             if spec.pad[0] != spec.pad[1] or spec.pad[2] != spec.pad[3]:
                 raise UserError("layer %r: asymmetric pool padding %s is not "
                                 "supported" % (spec.name, spec.pad))
-            layer = L.Pool2DLayer(incoming, spec.size, spec.stride,
+            layer = Pool2DLayer(incoming, spec.size, spec.stride,
                                   (spec.pad[0], spec.pad[2]), ignore_border=True,
                                   mode="max" if spec.method == "max"
                                   else "average_inc_pad", name=spec.name)

@@ -341,26 +341,28 @@ static void wg_output_##ALPHA(const wg_output_job *job, const wg_lanes *lanes, l
 WG_OUTPUT(6, 4, wg_at6)
 WG_OUTPUT(4, 2, wg_at4)
 
-/* Tiles per block: a multiple of 8 such that one block's V and M take
-   about WG_BLOCK_BYTES, so that they stay in cache between the transforms
-   and the GEMMs; at most 512.  But each GEMM call packs its U[e] afresh:
-   when U[e] fills the L2 cache (256 KB: 256 x 256 channels), at least 128
-   tiles a block, or the packing and the reads of U from L3 take longer
-   than the multiplies (measured: VGG-16's 256- and 512-channel layers
-   1.3-1.5x slower with 32 tiles; its 64-channel ones 1.5x slower with
-   224).  And at least one block per thread. */
-#ifndef WG_BLOCK_BYTES
-#define WG_BLOCK_BYTES (1L << 20)
+/* Tiles per block: WG_BLOCK_TILES (a multiple of 8, at most WG_MAX_BLOCK),
+   but at least one block per thread.  Each GEMM call packs its U[e]
+   afresh, so the block must be wide enough that the packing is small
+   beside the multiplies.  Measured one thread at a time on VGG-16's F4
+   layers at 840x472 (CPU time of the three steps, best of 3 rounds
+   interleaved, scratch harness): 32 tiles, the old choice for U below
+   256 KB, took 0.44-0.59 s on conv2_2 (128 -> 128) and 0.20-0.23 s on
+   conv3_1 (128 -> 256), against 0.29-0.33 s and 0.14-0.15 s with 256;
+   128 to 1024 tiles are within the noise of each other on conv1_2,
+   conv2_1, conv3_2 and conv4_2, and 1024 or more lose on 512 channels
+   (V and M fall out of L3).  The input transform and the output
+   transform take about 25% and 20% of the time, the GEMMs the rest. */
+#ifndef WG_BLOCK_TILES
+#define WG_BLOCK_TILES 256
 #endif
 #define WG_MAX_BLOCK 512
 static long wg_block_tiles(const wg_geometry *g, long threads)
 {
-    long per_tile = (long)g->alpha * g->alpha * (g->in + g->out) * sizeof(float);
-    long least = g->in * g->out * sizeof(float) >= (256L << 10) ? 128 : 32;
-    long pb = WG_BLOCK_BYTES / per_tile / WG_LANES * WG_LANES;
+    long pb = WG_BLOCK_TILES / WG_LANES * WG_LANES;
     long share = (g->tiles + threads - 1) / threads;     /* one thread's tiles */
     share = (share + WG_LANES - 1) / WG_LANES * WG_LANES;
-    if (pb < least) pb = least;
+    if (pb < WG_LANES) pb = WG_LANES;
     if (pb > WG_MAX_BLOCK) pb = WG_MAX_BLOCK;
     return pb < share ? pb : share;
 }
