@@ -346,7 +346,7 @@ WG_OUTPUT(4, 2, wg_at4)
    afresh, so the block must be wide enough that the packing is small
    beside the multiplies.  Measured one thread at a time on VGG-16's F4
    layers at 840x472 (CPU time of the three steps, best of 3 rounds
-   interleaved, scratch harness): 32 tiles, the old choice for U below
+   interleaved, bench/winograd_phases.c): 32 tiles, the old choice for U below
    256 KB, took 0.44-0.59 s on conv2_2 (128 -> 128) and 0.20-0.23 s on
    conv3_1 (128 -> 256), against 0.29-0.33 s and 0.14-0.15 s with 256;
    128 to 1024 tiles are within the noise of each other on conv1_2,
