@@ -21,11 +21,11 @@ float32 or uint8.  No gradient: it makes pictures to show.
 """
 import functools
 
-from theano.gof import ParamsType
-from theano.scalar import int64
-
+# the backend first: it sets Theano's flags before Theano is imported
 from ..backend import T, thread_budget, theano
 from .cop import FileCOp
+
+ParamsType, int64 = theano.gof.ParamsType, theano.scalar.int64
 
 DTYPES = ("float32", "uint8")
 

@@ -49,9 +49,10 @@ def test_frames_are_the_2015_formula_within_1_level(name, key_shape, out_shape, 
     got = list(interpolate.in_between(previous, following, n, profile, out_shape))
     assert len(got) == n and got[0].dtype == np.uint8 and got[0].shape == out_shape + (3,)
     diff = np.abs(expected.astype(int) - np.stack(got))
-    # only where the reference's float value lies within a few thousandths
-    # of a half level do the roundings differ: measured at 0.004-0.06% of
-    # the values (the fixed-point path: up to 6 levels, >1 at up to 10%)
+    # the Op computes the reference's arithmetic (float64 warps, float32
+    # blend): measured identical at every value of these cases; a compiler
+    # or library that rounds a step differently moves values at the ties of
+    # the rounding only (the fixed-point path: up to 6 levels, >1 at up to 10%)
     assert diff.max() <= 1 and np.mean(diff) < 0.002, (diff.max(), np.mean(diff))
 
 
@@ -78,21 +79,6 @@ def test_exact_warp_is_the_reference_warp(scale, degrees, out_shape):
     expected = frames.warp(image, scale, degrees, out_shape, order=1)
     np.testing.assert_allclose(interpolate.warp_exact(image, scale, degrees, out_shape),
                                expected, rtol=0, atol=0.01)
-
-
-def test_kept_sampling_positions_give_the_same_frames(monkeypatch):
-    """The second span of the same geometries reads the kept positions; a
-    cache too small to keep any computes them afresh: the same frames."""
-    previous = picture("noise", (48, 80))
-    following = frames.zoom(previous, STREAM2015, 5)
-    spans = [np.stack(list(interpolate.in_between(previous, following, 5, STREAM2015, (60, 100))))
-             for _ in range(2)]
-    monkeypatch.setattr(interpolate, "TAPS_CACHE_BYTES", 0)
-    monkeypatch.setattr(interpolate, "_taps_cache", interpolate._TapsCache())
-    fresh = np.stack(list(interpolate.in_between(previous, following, 5, STREAM2015, (60, 100))))
-    np.testing.assert_array_equal(spans[0], spans[1])
-    np.testing.assert_array_equal(spans[0], fresh)
-    assert not interpolate._taps_cache._held
 
 
 def test_where_the_next_key_frame_has_no_pixels_is_where_the_reference_has_nan():
