@@ -4,13 +4,16 @@ while the optimiser runs beside them?
 The live page interpolates between key frames while the optimiser runs in
 another process.  This starts that optimiser (the stream's default: the
 embedded EfficientNet-Lite0 with the fourier-zoom recipe at 336x192; the
-tiny test net with ``--tiny``) and, while it makes key frames, times on
-one thread what the stream does for each frame:
+tiny test net with ``--tiny``) and, while it makes key frames, times what
+the stream does for each frame (the exact path's C splits its rows over
+``reproduce.backend.thread_budget()`` threads, the fixed-point path is
+OpenCV's own threading):
 
 * interpolation: :func:`reproduce.stream.interpolate.in_between` (two
   bilinear warps and a blend) for the 17 frames between two key frames,
-  both ways: exact (the default, within 1 level of the reference) and
-  OpenCV's fixed-point ``warpAffine`` (``exact=False``), and the reference
+  both ways: exact (the default, the in-between C Op, within 1 level of
+  the reference) and OpenCV's fixed-point ``warpAffine`` (``exact=False``),
+  and the reference
   :func:`reproduce.lsd2015.frames.in_between` (scikit-image, float64) for
   comparison, interleaved;
 * the whole frame: interpolation, then the overlay and the JPEG the page
@@ -102,25 +105,11 @@ def warp_candidates(image, scale, degrees, out_shape):
     matrix = sparse.csr_matrix((weights.ravel(), taps.ravel(), np.arange(0, taps.size + 1, 4)),
                                shape=(at.size, rows * cols))
     flat = image.reshape(-1, 3)
-    # the exact path, positions kept as in_between keeps them
-    views, strip = interpolate.neighbours(image), interpolate.STRIP_ROWS
-    kept = interpolate._taps_cache.strips((image.shape[:2], out_shape, scale, degrees), strip)
-    scratch = [np.empty((strip, out_shape[1], 3), np.float32) for _ in range(6)]
-    out = np.empty(out_shape + (3,), np.float32)
-
-    def exact_kept():
-        for k, start in enumerate(range(0, out_shape[0], strip)):
-            stop = min(out_shape[0], start + strip)
-            interpolate._warp_strip(views, kept[k], [a[:stop - start] for a in scratch],
-                                    out[start:stop])
-        return out
-
     found = {
         "cv2.warpAffine (fixed point)": lambda: interpolate.warp_linear(image, scale, degrees,
                                                                        out_shape),
-        "exact (default), positions kept": exact_kept,
-        "exact, positions made": lambda: interpolate.warp_exact(image, scale, degrees,
-                                                               out_shape),
+        "in-between Op (exact, default)": lambda: interpolate.warp_exact(image, scale,
+                                                                        degrees, out_shape),
         "scipy.sparse, matrix kept": lambda: (matrix @ flat).reshape(out_shape + (3,)),
         "Pillow mode F x 3": lambda: cv2.merge([pillow(p) for p in planes]),
         "Pillow mode F x 3, 2 threads": lambda: cv2.merge(list(pool.map(pillow, planes))),
@@ -229,7 +218,7 @@ def main(argv=None):
                                           (1, 1, 0))
         previous = np.float32(np.clip((texture - texture.mean()) * 4 + 128, 0, 255))
         following = reference.zoom(previous, STREAM2015)
-        print("stream frames from %dx%d key frames, one thread, best of %d runs of %d "
+        print("stream frames from %dx%d key frames, best of %d runs of %d "
               "frames (the stream needs %d a second); optimiser beside: %s; "
               "load average %.1f on %d cores" % (
                   KEY_SIZE[0], KEY_SIZE[1], args.repeats, STREAM2015.frames_per_key,
