@@ -174,15 +174,18 @@ def dream_zoom(net, gradients, out_dir, meta, q):
 
 def dream_picture(net, image, settings, out_dir, meta, gradients):
     """The one DeepDream picture: deepdream_01_relu4_3.png and its record."""
-    from reproduce.deepdream.sweep import dream_layer
+    from reproduce.deepdream.sweep import dream_layer, save_layer
     from reproduce.deepdream.dream import rectified
 
     layer = rectified(net, DREAM_LAYER)
     caption = ("DeepDream: gradient ascent on 0.5*mean(a^2) of %s (%s after its ReLU), "
                "%d octaves of %d steps" % (layer, DREAM_LAYER, settings.octaves,
                                            settings.steps))
-    return dream_layer(net, image, layer, settings, out_dir, "deepdream_01_" + layer,
-                       caption, meta, desc="deepdream " + layer, gradients=gradients)[1]
+    result = dream_layer(net, image, layer, settings, desc="deepdream " + layer,
+                         gradients=gradients)
+    save_layer(result, image, layer, settings, out_dir, "deepdream_01_" + layer,
+               caption, meta)
+    return result
 
 
 def main(argv=None):
@@ -213,10 +216,11 @@ def main(argv=None):
             return 130
         image = astronaut(q.get("sweep_size", SWEEP_SIZE))
         layers = [rectified(net, name) for name in SWEEP_LAYERS]
+        # the gallery page is built from the records by experiments/gallery.py
         records, interrupted = sweep_layers(net, image, layers,
                                             q.get("sweep", SWEEP_SETTINGS),
-                                            args.results, meta, prefix="sweep_",
-                                            gradients=gradients)
+                                            args.results, meta, lambda records: None,
+                                            None, prefix="sweep_", gradients=gradients)
         if interrupted:
             return 130
         video = dream_video(net, gradients, args.results, meta, q)

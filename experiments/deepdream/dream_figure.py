@@ -73,7 +73,7 @@ def main(model, layer, caption, argv=None):
         if not os.path.exists(args.weights):
             raise UserError("%s not found; run `%s` first (or pass --weights)"
                             % (args.weights, target))
-        from reproduce.deepdream.sweep import dream_layer, write_input
+        from reproduce.deepdream.sweep import dream_layer, save_layer, write_input
         from reproduce.deepdream.dream import check_octaves
         from reproduce.fileio import safe_name
         from reproduce.nets.build import build_net
@@ -89,10 +89,10 @@ def main(model, layer, caption, argv=None):
         write_input(image, source, args.results, meta, prefix=model + "_0")  # sorts first
         index = [n for n in net.layers].index(layer)
         name = "%s_%03d_%s" % (model, index, safe_name(layer))
-        record, result = dream_layer(
-            net, image, layer, settings, args.results, name,
-            "%s, %s: %s" % (label, layer, caption), meta, not args.no_progress,
-            objective="0.5*mean(a^2)")
+        result = dream_layer(net, image, layer, settings, not args.no_progress)
+        record = save_layer(result, image, layer, settings, args.results, name,
+                            "%s, %s: %s" % (label, layer, caption), meta,
+                            objective="0.5*mean(a^2)")
         print("%s: %s (%d steps, %.1f s)" % (layer, os.path.join(args.results,
                                                                   record["image"]),
                                              result.steps, result.seconds))

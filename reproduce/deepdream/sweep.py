@@ -60,7 +60,8 @@ def sweep_layers(net, image, layers, settings, out_dir, meta, publish, image_nam
     """Dream ``image`` at each of ``layers`` in turn; write PREFIXNN_LAYER.png/.json.
 
     ``meta``: record fields shared by every picture (weights, prior, quick);
-    ``gradients``: as :func:`dream_layer`.  After each layer,
+    ``gradients``: as :func:`dream_layer`; ``image_name`` None: no start
+    photo is written (the caller shows its own).  After each layer,
     ``publish(records)`` (the gallery page) gets the start photo's record
     and those of every layer so far.  A layer's picture, its record and the
     page are written while Ctrl-C and SIGTERM wait, and the start photo
@@ -82,7 +83,8 @@ def sweep_layers(net, image, layers, settings, out_dir, meta, publish, image_nam
             return records, True
         try:
             with deferred_interrupts():
-                done = records or [write_input(image, image_name, out_dir, meta, prefix)]
+                done = records or ([] if image_name is None else
+                                   [write_input(image, image_name, out_dir, meta, prefix)])
                 done = done + [save_layer(
                     result, image, layer, settings, out_dir,
                     "%s%02d_%s" % (prefix, i, safe_name(layer)),
