@@ -137,8 +137,8 @@ def test_the_zooming_stream_paints_bees_that_survive_the_views(view_judge, maker
     """Bees, the class that Lucid's scales (0.9..1.1) painted small and many
     (0 of 6 key frames through the blur and down-scaling): with the stream's
     scales, filter, moments and rate, at least 2 of key frames 2-7.  Runs of
-    this test gave 5 of 6 alone and 3 of 6 inside the whole suite (the
-    stream is chaotic in float32 rounding), so the bound is what separates
+    this test gave 5 of 6 alone and 3 of 6 inside the whole suite (why
+    they differ is not known), so the bound is what separates
     it from the old settings, not the measured rate (README: 41/42)."""
     hits = stream_hits(view_judge, maker, "bee", 8)
     assert sum(hits) >= 2, hits
