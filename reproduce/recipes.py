@@ -83,9 +83,15 @@ def backend_classes(name):
 
 def torch_device(device):
     """The torch backend's ``device`` (None: torch's choice), refused in one
-    line when it names CUDA and torch sees none."""
+    line when it is no device torch knows or names CUDA and torch sees none."""
     import torch
-    if device is not None and str(device).startswith("cuda") and not torch.cuda.is_available():
+    if device is None:
+        return device
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise UserError("device %r: not a torch device; use cpu, cuda or cuda:N" % (device,))
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise UserError("device %r: torch sees no CUDA device here; use cpu" % device)
     return device
 

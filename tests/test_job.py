@@ -60,3 +60,11 @@ def test_the_device_is_the_torch_backends():
         with pytest.raises(UserError, match="no CUDA device"):
             torch_device("cuda")
     assert torch_device("cpu") == "cpu" and torch_device(None) is None
+
+
+def test_a_device_torch_does_not_know_is_one_line():
+    pytest.importorskip("torch")
+    from reproduce.recipes import torch_device
+    for bad in ("gpu", "", "cuda:x", 3.5):
+        with pytest.raises(UserError, match="not a torch device"):
+            torch_device(bad)
