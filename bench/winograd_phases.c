@@ -22,7 +22,8 @@ static wg_lanes in_lanes[100000], out_lanes[100000];
 static void phases(const wg_geometry *g, const float *x, const float *u, float *y, long pb, double *tt)
 {
     long a2 = (long)g->alpha * g->alpha;
-    float *v = malloc(sizeof(float) * a2 * pb * (g->in + g->out)), *mm = v + a2 * pb * g->in;
+    long sv = wg_estride(g->in, pb), sm = wg_estride(g->out, pb);
+    float *v = malloc(sizeof(float) * a2 * (sv + sm)), *mm = v + a2 * sv;
     float one = 1, zero = 0;
     long blocks = (g->tiles + pb - 1) / pb;
     for (long block = 0; block < blocks; ++block) {
@@ -39,8 +40,8 @@ static void phases(const wg_geometry *g, const float *x, const float *u, float *
         (g->alpha == 6 ? wg_input_6 : wg_input_4)(&in_job, in_lanes, groups);
         double t1 = now();
         for (long e = 0; e < a2; ++e)
-            sgemm_("N", "N", &cols, &n_out, &n_in, &one, v + e * g->in * pb, &ldv,
-                   u + e * g->out * g->in, &n_in, &zero, mm + e * g->out * pb, &ldv);
+            sgemm_("N", "N", &cols, &n_out, &n_in, &one, v + e * sv, &ldv,
+                   u + e * g->out * g->in, &n_in, &zero, mm + e * sm, &ldv);
         double t2 = now();
         (g->alpha == 6 ? wg_output_6 : wg_output_4)(&out_job, out_lanes, groups);
         double t3 = now();

@@ -44,12 +44,21 @@ def float4(v, op, what):
 class FileCOp(COp):
     """A COp whose C is ``c_code/<c_file>`` (after ``c_code/output4.c``, the
     helpers they share) and whose entry point is ``APPLY_SPECIFIC(<c_function>)``;
-    subclasses set both, and ``params_type``."""
+    subclasses set both, and ``params_type``.  ``threaded`` Ops also get
+    ``c_code/threads.c`` (``reproduce_parallel``) and link pthreads."""
     c_file = c_function = None
+    threaded = False
 
     def __init__(self):
-        COp.__init__(self, [os.path.join(C_CODE, name) for name in ("output4.c", self.c_file)],
+        names = ("output4.c",) + (("threads.c",) if self.threaded else ()) + (self.c_file,)
+        COp.__init__(self, [os.path.join(C_CODE, name) for name in names],
                      "APPLY_SPECIFIC(%s)" % self.c_function)
+
+    def c_headers(self):
+        return ["<pthread.h>", "<stdlib.h>", "<string.h>"] if self.threaded else []
+
+    def c_libraries(self):
+        return ["pthread"] if self.threaded else []
 
     def c_code_cache_version(self):
         return content_version(*self.func_files) + (self.params_type.c_code_cache_version(),)

@@ -48,6 +48,7 @@ class _Depthwise(FileCOp):
     __props__ = ("stride", "pad")
     params_type = ParamsType(**{k: int64 for k in ("direction", "sy", "sx", "same", "pt", "pb",
                                                    "pl", "pr", "threads")})
+    threaded = True
     c_file, c_function = "depthwise.c", "depthwise"
     _cop_num_inputs = 3   # the forward Op passes no sizes: NULL
     direction = None
@@ -61,7 +62,7 @@ class _Depthwise(FileCOp):
         self.sy, self.sx = self.stride
         self.same = int(self.pad == "same")
         self.pt, self.pb, self.pl, self.pr = (0, 0, 0, 0) if self.same else self.pad
-        self.threads = min(thread_budget(), 64)  # dw_run's task table holds 64
+        self.threads = thread_budget()
 
     def out_length(self, n, k, axis):
         """Output length along ``axis`` (0 rows, 1 cols) for input length n, kernel k."""
@@ -69,12 +70,6 @@ class _Depthwise(FileCOp):
         if self.pad == "same":
             return (n + s - 1) // s
         return T.maximum((n + self.pad[2 * axis] + self.pad[2 * axis + 1] - k) // s + 1, 0)
-
-    def c_headers(self):
-        return ["<pthread.h>", "<stdlib.h>", "<string.h>"]
-
-    def c_libraries(self):
-        return ["pthread"]
 
 
 def _output_type(leading):

@@ -35,6 +35,7 @@ class InBetween(FileCOp):
     __props__ = ("dtype",)
     params_type = ParamsType(to_uint8=int64, threads=int64)
     c_file, c_function = "in_between.c", "in_between"
+    threaded = True
 
     def __init__(self, dtype="uint8"):
         super().__init__()
@@ -43,7 +44,7 @@ class InBetween(FileCOp):
                              % (", ".join(DTYPES), dtype))
         self.dtype = dtype
         self.to_uint8 = int(dtype == "uint8")
-        self.threads = min(thread_budget(), 64)  # ib_parallel's task table holds 64
+        self.threads = thread_budget()
 
     def make_node(self, previous, following, matrix_a, matrix_b, weights, shape):
         wanted = [(previous, T.ftensor3, "previous"), (following, T.ftensor3, "following"),
@@ -63,10 +64,7 @@ class InBetween(FileCOp):
         return [(shape[0], shape[1], 3)]
 
     def c_headers(self):
-        return ["<math.h>", "<pthread.h>"]
-
-    def c_libraries(self):
-        return ["pthread"]
+        return super().c_headers() + ["<math.h>"]
 
     def c_compile_args(self):
         # numpy and scikit-image round every product and sum on its own

@@ -15,7 +15,7 @@ from theano.gof import ParamsType
 from theano.scalar import int64
 from theano.tensor.signal import pool
 
-from ..backend import T, theano
+from ..backend import T, thread_budget, theano
 from .cop import FileCOp, float4
 
 _WINDOW = ((2, 2), (2, 2), (0, 0))   # ws, stride, pad, as Theano's pool Ops take them
@@ -24,10 +24,15 @@ _WINDOW = ((2, 2), (2, 2), (0, 0))   # ws, stride, pad, as Theano's pool Ops tak
 class _MaxPool2(FileCOp):
     """The pool and its gradient: one C entry point, told which by ``backward``."""
     __props__ = ()
-    params_type = ParamsType(backward=int64)
+    params_type = ParamsType(backward=int64, threads=int64)
     c_file, c_function = "maxpool2.c", "maxpool2"
+    threaded = True
     _cop_num_inputs = 3   # the pool has no z and gz: NULL
     backward = None
+
+    def __init__(self):
+        super().__init__()
+        self.threads = thread_budget()
 
 
 class MaxPool2(_MaxPool2):

@@ -9,7 +9,9 @@ alpha^2 GEMMs over the channels, so the BLAS still does the heavy work --
 and transformed back.  The C is c_code/winograd.c.
 
 Shapes: x (batch, C, rows, cols); w (K, C, 3, 3), *correlation* filters
-as stored (no flip); output (batch, K, rows, cols).  float32.  The
+as stored (no flip); an optional bias b (K,), added in the output
+transform while the tiles are in cache (the same float32 sum as Theano's
+``+ b`` after the Op); output (batch, K, rows, cols).  float32.  The
 gradient to the input is the same kind of correlation with the filters
 rotated 180 degrees and their channel axes swapped
 (:class:`WinogradCorrGradInputs`, done in the same C); the gradient to
@@ -50,6 +52,8 @@ class _Winograd(FileCOp):
     __props__ = ("tile",)
     params_type = ParamsType(direction=int64, tile=int64, threads=int64, blas=int64)
     c_file, c_function = "winograd.c", "winograd"
+    threaded = True
+    _cop_num_inputs = 3   # (data, w, bias); the bias NULL when there is none
     direction = None
     data = None   # what the first input is, for errors
 
@@ -59,13 +63,20 @@ class _Winograd(FileCOp):
             raise ValueError("winograd correlation: tile must be 2 or 4 (F(2x2, 3x3) or "
                              "F(4x4, 3x3)); got %r" % (tile,))
         self.tile = int(tile)
-        self.threads = min(thread_budget(), 64)  # wg_parallel's task table holds 64
+        self.threads = thread_budget()
         self.blas = _blas_mode()
 
-    def make_node(self, data, w):
+    def make_node(self, data, w, b=None):
         data, w = _float4(data, self.data), _float4(w, "the filters")
+        inputs = [data, w]
+        if b is not None:
+            b = T.as_tensor_variable(b)
+            if b.type != T.fvector:
+                raise TypeError("winograd correlation: the bias must be a float32 vector, "
+                                "got %s" % (b.type,))
+            inputs.append(b)
         out = T.TensorType("float32", (data.broadcastable[0], False, False, False))()
-        return theano.Apply(self, [data, w], [out])
+        return theano.Apply(self, inputs, [out])
 
     def c_support_code(self):
         # sgemm_ as CorrMM declares it (theano.tensor.blas_headers)
@@ -74,11 +85,8 @@ class _Winograd(FileCOp):
             code += "\n#define WG_OPENBLAS 1\n" + blas_headers.openblas_threads_text()
         return code + super().c_support_code()
 
-    def c_headers(self):
-        return ["<pthread.h>", "<stdlib.h>", "<string.h>"]
-
     def c_libraries(self):
-        return ldflags() + ["pthread"]
+        return ldflags() + super().c_libraries()
 
     def c_compile_args(self):
         return ldflags(libs=False, flags=True)
@@ -94,25 +102,29 @@ class _Winograd(FileCOp):
 
 
 class WinogradCorr(_Winograd):
-    """(x (batch, C, rows, cols), w (K, C, 3, 3)) -> (batch, K, rows, cols), pad 1."""
+    """(x (batch, C, rows, cols), w (K, C, 3, 3)[, b (K,)]) -> (batch, K, rows, cols), pad 1."""
     direction = 0
     data = "the input"
 
     def infer_shape(self, node, shapes):
-        (b, _, rows, cols), (k, _, _, _) = shapes
+        (b, _, rows, cols), (k, _, _, _) = shapes[:2]
         return [(b, k, rows, cols)]
 
     def grad(self, inputs, output_grads):
-        x, w = inputs
+        x, w = inputs[:2]
         (gz,) = output_grads
         gw = corr.CorrMM_gradWeights(border_mode=(1, 1))(x, gz, w.shape[2:])
-        return [WinogradCorrGradInputs(self.tile)(gz, w), gw]
+        grads = [WinogradCorrGradInputs(self.tile)(gz, w), gw]
+        return grads + [gz.sum(axis=(0, 2, 3))] * (len(inputs) == 3)
 
 
 class WinogradCorrGradInputs(_Winograd):
     """(gz (batch, K, rows, cols), w (K, C, 3, 3)) -> d/dx (batch, C, rows, cols)."""
     direction = 1
     data = "the output gradient"
+
+    def make_node(self, data, w):
+        return super().make_node(data, w)
 
     def infer_shape(self, node, shapes):
         (b, _, rows, cols), (_, c, _, _) = shapes
@@ -126,9 +138,9 @@ class WinogradCorrGradInputs(_Winograd):
         return [WinogradCorr(self.tile)(g, w), gw]
 
 
-def winograd_corr(x, w, tile=4):
-    """Symbolic pad-1 correlation of x (batch, C, rows, cols) with w (K, C, 3, 3)."""
-    return WinogradCorr(tile)(x, w)
+def winograd_corr(x, w, tile=4, b=None):
+    """Symbolic pad-1 correlation of x (batch, C, rows, cols) with w (K, C, 3, 3), plus b (K,) if given."""
+    return WinogradCorr(tile)(x, w) if b is None else WinogradCorr(tile)(x, w, b)
 
 
 def direct_flops(batch, c_in, c_out, rows, cols):

@@ -26,8 +26,9 @@ def _tied(shape, seed):
     return x
 
 
+# (2, 5, 97, 135): enough pixels that the planes are shared out over threads
 @pytest.mark.parametrize("shape", [(1, 1, 2, 2), (2, 3, 7, 9), (1, 4, 10, 6), (1, 2, 1, 5),
-                                   (1, 1, 33, 65)])
+                                   (1, 1, 33, 65), (2, 5, 97, 135)])
 def test_pool_and_gradient_are_theanos_bit_for_bit(both, shape):
     x = _tied(shape, sum(shape))
     g = np.random.RandomState(1).randn(*shape[:2], shape[2] // 2, shape[3] // 2).astype(np.float32)

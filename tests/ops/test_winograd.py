@@ -81,6 +81,31 @@ def test_gradients_match_finite_differences(tile):
                                 cast_to_output_type=True)
 
 
+@pytest.mark.parametrize("tile", W.TILES)
+@pytest.mark.parametrize("case", [(1, 3, 5, 9, 41), (2, 4, 6, 13, 77), (1, 0, 2, 3, 4)],
+                         ids=lambda c: "x".join(map(str, c)))
+def test_the_fused_bias_is_theanos_sum_after_the_op(tile, case):
+    """The bias added in the output transform gives bit for bit ``op(x, w) + b``
+    (no channels included: 0 + b), and its gradient is gz summed."""
+    x, w, gz = _case(*case, seed=7)
+    b = np.random.RandomState(8).randn(case[2]).astype(np.float32) * 10
+    xs, ws, bs, gs = T.ftensor4(), T.ftensor4(), T.fvector(), T.ftensor4()
+    fused = W.winograd_corr(xs, ws, tile, bs)
+    after = W.winograd_corr(xs, ws, tile) + bs.dimshuffle("x", 0, "x", "x")
+    f = theano.function([xs, ws, bs, gs], [fused, after] + theano.grad(
+        None, [xs, ws, bs], known_grads={fused: gs}) + theano.grad(
+        None, [xs, ws, bs], known_grads={after: gs}))
+    y_fused, y_after, *grads = f(x, w, b, gz)
+    np.testing.assert_array_equal(y_fused, y_after)
+    for ours, theirs in zip(grads[:3], grads[3:]):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(TypeError, match="bias must be a float32 vector"):
+        W.winograd_corr(xs, ws, tile, T.fmatrix())
+    g = theano.function([xs, ws, bs], W.winograd_corr(xs, ws, tile, bs))
+    with pytest.raises(ValueError, match=r"bias of shape \(%d,\)" % (case[2] + 1)):
+        g(x, w, np.zeros(case[2] + 1, np.float32))
+
+
 def test_mismatched_channels_are_one_clear_error():
     x, w, _ = _case(1, 4, 2, 5, 5, seed=0)
     f = theano.function([], W.winograd_corr(theano.shared(x), theano.shared(w[:, :3])))

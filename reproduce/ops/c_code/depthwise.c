@@ -176,46 +176,29 @@ typedef struct {
     int direction;
     const dw_geometry *g;
     float *x, *w, *out;
-    long first, last;
-    int failed;
-} dw_task;
+    int failed;          /* set to 1 by any range that fails: only ever 1 */
+} dw_job;
 
-static void *dw_task_run(void *arg)
+static void dw_range(void *ctx, long first, long last)
 {
-    dw_task *t = (dw_task *)arg;
-    t->failed = dw_planes(t->direction, t->g, t->x, t->w, t->out, t->first, t->last);
-    return NULL;
+    dw_job *job = (dw_job *)ctx;
+    if (dw_planes(job->direction, job->g, job->x, job->w, job->out, first, last))
+        job->failed = 1;
 }
 
 /* direction 0: out = corr(x, w); 1: x = the gradient to the input given the
    output's gradient in out (the transposed correlation: a stride-1
    correlation of the zero-upsampled, padded gradient with the flipped
    filter); 2: w = the filters' gradient.  Arrays C-contiguous float32.
-   The planes are split over plain threads started for the call: they sleep
-   when done, where OpenMP's spinning workers starved the BLAS threads of
-   the neighbouring GEMMs (measured: the step took 2.7x as long). */
+   The planes are shared out over threads (threads.c). */
 static int dw_run(int direction, const dw_geometry *g, long threads,
                   float *x, float *w, float *out)
 {
     long planes = direction == 2 ? g->channels : g->batch * g->channels;
     long work = g->batch * g->channels * g->out_rows * g->out_cols * g->kh * g->kw;
-    long n = work < 200000 ? 1 : threads;
-    dw_task tasks[64];
-    pthread_t ids[64];
-    int started[64], failed = 0;
-    if (n > planes) n = planes;
-    for (long i = 0; i < n; ++i) {
-        dw_task t = {direction, g, x, w, out, planes * i / n, planes * (i + 1) / n, 0};
-        tasks[i] = t;
-        started[i] = i > 0 && pthread_create(&ids[i], NULL, dw_task_run, &tasks[i]) == 0;
-    }
-    for (long i = 0; i < n; ++i)
-        if (!started[i]) dw_task_run(&tasks[i]);   /* the caller's share, or a thread that did not start */
-    for (long i = 0; i < n; ++i) {
-        if (started[i]) pthread_join(ids[i], NULL);
-        failed |= tasks[i].failed;
-    }
-    return failed;
+    dw_job job = {direction, g, x, w, out, 0};
+    reproduce_parallel(work < 200000 ? 1 : threads, planes, dw_range, &job);
+    return job.failed;
 }
 
 /* The output gradient b (batch, channels, rows', cols') must have the size

@@ -15,8 +15,6 @@
    previous frame's value shows alone.  Compiled with -ffp-contract=off:
    a fused multiply-add would round differently from numpy. */
 
-#define IB_MAX_THREADS 64
-
 typedef struct {
     const float *pixels;   /* (rows, cols, 3) */
     long rows, cols;
@@ -100,38 +98,9 @@ static void ib_rows(const ib_job *job, long first, long last)
     }
 }
 
-typedef struct {
-    const ib_job *job;
-    long first, last;
-} ib_task;
-
-static void *ib_task_run(void *arg)
+static void ib_range(void *job, long first, long last)
 {
-    ib_task *t = (ib_task *)arg;
-    ib_rows(t->job, t->first, t->last);
-    return NULL;
-}
-
-/* the rows split into `threads` ranges on plain threads (as winograd.c's
-   wg_parallel); the caller runs the first, and any a thread failed to start */
-static void ib_parallel(const ib_job *job, long threads)
-{
-    ib_task tasks[IB_MAX_THREADS];
-    pthread_t ids[IB_MAX_THREADS];
-    int started[IB_MAX_THREADS];
-    long n = job->out_rows;
-    if (threads > IB_MAX_THREADS) threads = IB_MAX_THREADS;
-    if (threads > n) threads = n;
-    if (threads < 1) threads = 1;
-    for (long i = 0; i < threads; ++i) {
-        ib_task t = {job, n * i / threads, n * (i + 1) / threads};
-        tasks[i] = t;
-        started[i] = i > 0 && pthread_create(&ids[i], NULL, ib_task_run, &tasks[i]) == 0;
-    }
-    for (long i = 0; i < threads; ++i)
-        if (!started[i]) ib_task_run(&tasks[i]);
-    for (long i = 0; i < threads; ++i)
-        if (started[i]) pthread_join(ids[i], NULL);
+    ib_rows((const ib_job *)job, first, last);
 }
 
 /* 0 if `image` is (rows > 0, cols > 0, 3) and `matrix` (2, 3), filling *im;
@@ -213,7 +182,7 @@ int APPLY_SPECIFIC(in_between)(PyArrayObject *previous_in, PyArrayObject *follow
     if (!failed) {
         job.out = PyArray_DATA(*out);
         Py_BEGIN_ALLOW_THREADS
-        ib_parallel(&job, (long)params->threads);
+        reproduce_parallel((long)params->threads, job.out_rows, ib_range, &job);
         Py_END_ALLOW_THREADS
     }
     Py_XDECREF(previous);

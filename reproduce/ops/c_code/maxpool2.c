@@ -10,7 +10,14 @@
    pixel and takes a later one only if it is greater (so a NaN first pixel
    stays, a later NaN is skipped), and the gradient goes to *every* pixel
    equal to its window's max, as 0 + gz (so a -0 gradient arrives as +0).
-   Pixels of the dropped last row or column get 0. */
+   Pixels of the dropped last row or column get 0.  Planes are shared out
+   over threads (threads.c). */
+
+typedef struct {
+    const float *x, *z, *gz;   /* z and gz: the backward pass only */
+    float *out;
+    long rows, cols;
+} mp2_job;
 
 /* z (planes, rows / 2, cols / 2) = the max of each 2x2 block of x
    (planes, rows, cols), planes first..last-1. */
@@ -29,6 +36,12 @@ static void mp2_forward(const float *x, float *z, long first, long last, long ro
                 o[j] = m;
             }
         }
+}
+
+static void mp2_forward_range(void *ctx, long first, long last)
+{
+    const mp2_job *j = (const mp2_job *)ctx;
+    mp2_forward(j->x, j->out, first, last, j->rows, j->cols);
 }
 
 /* gx (planes, rows, cols): gz of the window where x equals the window's
@@ -50,6 +63,12 @@ static void mp2_backward(const float *x, const float *z, const float *gz, float 
         if (rows % 2)
             memset(gx + (p * rows + rows - 1) * cols, 0, sizeof(float) * cols);
     }
+}
+
+static void mp2_backward_range(void *ctx, long first, long last)
+{
+    const mp2_job *j = (const mp2_job *)ctx;
+    mp2_backward(j->x, j->z, j->gz, j->out, first, last, j->rows, j->cols);
 }
 
 #section support_code_apply
@@ -86,13 +105,13 @@ int APPLY_SPECIFIC(maxpool2)(PyArrayObject *x_in, PyArrayObject *z_in, PyArrayOb
     bad = x == NULL || (backward && (z == NULL || gz == NULL));
     if (!bad) {
         long planes = (long)(d[0] * d[1]);
-        if (backward)
-            mp2_backward((const float *)PyArray_DATA(x), (const float *)PyArray_DATA(z),
-                         (const float *)PyArray_DATA(gz), (float *)PyArray_DATA(*out),
-                         0, planes, (long)d[2], (long)d[3]);
-        else
-            mp2_forward((const float *)PyArray_DATA(x), (float *)PyArray_DATA(*out),
-                        0, planes, (long)d[2], (long)d[3]);
+        mp2_job job = {(const float *)PyArray_DATA(x),
+                       backward ? (const float *)PyArray_DATA(z) : NULL,
+                       backward ? (const float *)PyArray_DATA(gz) : NULL,
+                       (float *)PyArray_DATA(*out), (long)d[2], (long)d[3]};
+        long threads = reproduce_threads_for(params->threads, planes * (long)(d[2] * d[3]));
+        reproduce_parallel(threads, planes, backward ? mp2_backward_range : mp2_forward_range,
+                           &job);
     }
     Py_XDECREF(x);
     Py_XDECREF(z);

@@ -13,13 +13,12 @@
                       a2 sgemm calls over the channels (the BLAS's own threads)
      y                = A^T M A per tile and output channel
    The transforms go over tiles 8 at a time (one GCC vector of 8 floats,
-   one lane per tile); threads take blocks of tiles, each through all three
-   steps in its own buffers; the filters' transforms are shared out over
-   output channels. */
+   one lane per tile); threads (threads.c) take blocks of tiles, each
+   through all three steps in its own buffers; the filters' transforms are
+   shared out over output channels. */
 
 typedef float wg_v8 __attribute__((vector_size(32)));
 #define WG_LANES 8
-#define WG_MAX_THREADS 64
 
 typedef struct {
     long batch, in, out, rows, cols;   /* rows x cols: input = output size */
@@ -78,44 +77,6 @@ static const float WG_G6[18] = {1.f / 4, 0, 0,
                                 0, 0, 1};
 static const float WG_G4[12] = {1, 0, 0, .5f, .5f, .5f, .5f, -.5f, .5f, 0, 0, 1};
 
-/* ---- threads ------------------------------------------------------------ */
-
-typedef struct {
-    void (*work)(const void *ctx, long first, long last);
-    const void *ctx;
-    long first, last;
-} wg_task;
-
-static void *wg_task_run(void *arg)
-{
-    wg_task *t = (wg_task *)arg;
-    t->work(t->ctx, t->first, t->last);
-    return NULL;
-}
-
-/* work(ctx, first, last) over [0, n) split into `threads` ranges, on plain
-   threads that sleep when done (OpenMP's spinning workers starve the BLAS's
-   threads, as in depthwise.c).  The caller runs the first range. */
-static void wg_parallel(long threads, long n, void (*work)(const void *, long, long),
-                        const void *ctx)
-{
-    wg_task tasks[WG_MAX_THREADS];
-    pthread_t ids[WG_MAX_THREADS];
-    int started[WG_MAX_THREADS];
-    if (threads > WG_MAX_THREADS) threads = WG_MAX_THREADS;
-    if (threads > n) threads = n;
-    if (threads < 1) threads = 1;
-    for (long i = 0; i < threads; ++i) {
-        wg_task t = {work, ctx, n * i / threads, n * (i + 1) / threads};
-        tasks[i] = t;
-        started[i] = i > 0 && pthread_create(&ids[i], NULL, wg_task_run, &tasks[i]) == 0;
-    }
-    for (long i = 0; i < threads; ++i)
-        if (!started[i]) wg_task_run(&tasks[i]);
-    for (long i = 0; i < threads; ++i)
-        if (started[i]) pthread_join(ids[i], NULL);
-}
-
 /* ---- filters: U[e][o][i] = (G g G^T)[e] ---------------------------------- */
 
 typedef struct {
@@ -125,7 +86,7 @@ typedef struct {
     float *u;
 } wg_filter_job;
 
-static void wg_filters(const void *ctx, long first, long last)
+static void wg_filters(void *ctx, long first, long last)
 {
     const wg_filter_job *job = (const wg_filter_job *)ctx;
     const wg_geometry *g = job->g;
@@ -150,6 +111,13 @@ static void wg_filters(const void *ctx, long first, long last)
 }
 
 /* ---- input tiles: V[e][c][p - p0] = (B^T d B)[e] -------------------------- */
+
+/* Floats between positions e of V and M: channels * pb plus one cache
+   line.  Without the line the 36 (or 16) positions a tile's transform
+   writes or reads lie a power of two apart -- channels and pb are -- and
+   all fall in one cache set. */
+#define WG_PAD 16
+static inline long wg_estride(long channels, long pb) { return channels * pb + WG_PAD; }
 
 typedef struct {
     const wg_geometry *g;
@@ -282,7 +250,7 @@ static inline __attribute__((always_inline)) void wg_load(
 static void wg_input_##ALPHA(const wg_block_job *job, const wg_lanes *lanes, long groups) \
 {                                                                                    \
     const wg_geometry *g = job->g;                                                   \
-    long stride = g->in * job->pb;       /* between positions e in V */             \
+    long stride = wg_estride(g->in, job->pb);   /* between positions e in V */     \
     for (long c = 0; c < g->in; ++c)     /* plane by plane: 36 sequential streams */ \
         for (long grp = 0; grp < groups; ++grp) {                                    \
             wg_v8 d[ALPHA * ALPHA], t[ALPHA * ALPHA], r[ALPHA * ALPHA];              \
@@ -302,6 +270,7 @@ WG_INPUT(4, wg_bt4)
 typedef struct {
     const wg_geometry *g;
     const float *mm;     /* (a2, out, pb) */
+    const float *bias;   /* (out,), added to y; or NULL */
     float *y;            /* (batch, out, rows, cols) */
     long p0, pb;
 } wg_output_job;
@@ -310,7 +279,7 @@ typedef struct {
 static void wg_output_##ALPHA(const wg_output_job *job, const wg_lanes *lanes, long groups) \
 {                                                                                    \
     const wg_geometry *g = job->g;                                                   \
-    long stride = g->out * job->pb;                                                  \
+    long stride = wg_estride(g->out, job->pb);                                       \
     for (long o = 0; o < g->out; ++o)                                                \
         for (long grp = 0; grp < groups; ++grp) {                                    \
             const wg_lanes *t = lanes + grp;                                         \
@@ -320,6 +289,8 @@ static void wg_output_##ALPHA(const wg_output_job *job, const wg_lanes *lanes, l
                 __builtin_memcpy(&s[e], src + e * stride, sizeof(wg_v8));            \
             for (int j = 0; j < ALPHA; ++j) AT(s + j, ALPHA, u + j, ALPHA);          \
             for (int i = 0; i < M; ++i) AT(u + i * ALPHA, 1, y + i * M, 1);          \
+            if (job->bias)      /* what Theano's "+ b" after the Op would do, in cache */ \
+                for (int k = 0; k < M * M; ++k) y[k] = y[k] + job->bias[o];          \
             if (t->fast) {                                                           \
                 float *base = job->y + ((t->n[0] * g->out + o) * g->rows + t->r[0]) * g->cols + t->q[0]; \
                 for (int i = 0; i < M; ++i) wg_row_merge(y + i * M, M, base + i * g->cols); \
@@ -369,7 +340,7 @@ static long wg_block_tiles(const wg_geometry *g, long threads)
 
 typedef struct {
     const wg_geometry *g;
-    const float *x, *u;
+    const float *x, *u, *bias;
     float *y;
     long pb;
     int failed;
@@ -377,13 +348,14 @@ typedef struct {
 
 /* Blocks first..last-1 of pb tiles: transform, alpha^2 GEMMs, transform back,
    each block in a buffer of this thread's own. */
-static void wg_blocks(const void *ctx, long first, long last)
+static void wg_blocks(void *ctx, long first, long last)
 {
     wg_run_job *job = (wg_run_job *)ctx;
     const wg_geometry *g = job->g;
     long a2 = (long)g->alpha * g->alpha, pb = job->pb;
-    float *v = (float *)malloc(sizeof(float) * a2 * pb * (g->in + g->out));
-    float *mm = v + a2 * pb * g->in;
+    long sv = wg_estride(g->in, pb), sm = wg_estride(g->out, pb);
+    float *v = (float *)malloc(sizeof(float) * a2 * (sv + sm));
+    float *mm = v + a2 * sv;
     float one = 1.f, zero = 0.f;
     wg_lanes in_lanes[WG_MAX_BLOCK / WG_LANES], out_lanes[WG_MAX_BLOCK / WG_LANES];
     if (v == NULL) {
@@ -397,7 +369,7 @@ static void wg_blocks(const void *ctx, long first, long last)
         int cols = (int)(groups * WG_LANES), ldv = (int)pb;
         int n_out = (int)g->out, n_in = (int)g->in;
         wg_block_job in_job = {g, job->x, v, p0, pb};
-        wg_output_job out_job = {g, mm, job->y, p0, pb};
+        wg_output_job out_job = {g, mm, job->bias, job->y, p0, pb};
         for (long grp = 0; grp < groups; ++grp) {
             wg_lanes_of(g, p0 + grp * WG_LANES, 0, g->alpha, g->alpha == 6 ? 36 : 18, in_lanes + grp);
             wg_lanes_of(g, p0 + grp * WG_LANES, 1, g->m, g->m * WG_LANES, out_lanes + grp);
@@ -406,31 +378,32 @@ static void wg_blocks(const void *ctx, long first, long last)
         /* M[e] (out x cols) = U[e] (out x in) V[e] (in x cols), row-major:
            in Fortran's column-major terms M^T = V^T U^T */
         for (long e = 0; e < a2; ++e)
-            sgemm_("N", "N", &cols, &n_out, &n_in, &one, v + e * g->in * pb, &ldv,
+            sgemm_("N", "N", &cols, &n_out, &n_in, &one, v + e * sv, &ldv,
                    (float *)job->u + e * g->out * g->in, &n_in, &zero,
-                   mm + e * g->out * pb, &ldv);
+                   mm + e * sm, &ldv);
         (g->alpha == 6 ? wg_output_6 : wg_output_4)(&out_job, out_lanes, groups);
     }
     free(v);
 }
 
 /* y (batch, out, rows, cols) = the pad-1 correlation of x (batch, in, rows,
-   cols) with the filters whose transforms are u, the blocks of tiles shared
+   cols) with the filters whose transforms are u, plus bias[o] unless bias
+   is NULL, the blocks of tiles shared
    out over `threads` threads, each calling a one-thread GEMM (OpenBLAS is
    told so for the call); with another BLAS (blas_mode 1: its own threads;
    0: Theano's numpy fallback, which needs the GIL) one thread does them all.
    Returns 1 if out of memory. */
-static int wg_run(const wg_geometry *g, const float *x, const float *u, float *y,
-                  long threads, int blas_mode)
+static int wg_run(const wg_geometry *g, const float *x, const float *u, const float *bias,
+                  float *y, long threads, int blas_mode)
 {
-    wg_run_job job = {g, x, u, y, wg_block_tiles(g, blas_mode == 2 ? threads : 1), 0};
+    wg_run_job job = {g, x, u, bias, y, wg_block_tiles(g, blas_mode == 2 ? threads : 1), 0};
     long blocks = (g->tiles + job.pb - 1) / job.pb;
 #ifdef WG_OPENBLAS
     int before = openblas_get_num_threads();
     if (blas_mode == 2 && threads > 1) openblas_set_num_threads(1);
 #endif
     if (blas_mode != 2) threads = 1;
-    wg_parallel(threads, blocks, wg_blocks, &job);
+    reproduce_parallel(threads, blocks, wg_blocks, &job);
 #ifdef WG_OPENBLAS
     if (blas_mode == 2 && threads > 1) openblas_set_num_threads(before);
 #endif
@@ -442,13 +415,14 @@ static int wg_run(const wg_geometry *g, const float *x, const float *u, float *y
 /* params->direction 0: out (batch, K, rows, cols) = the pad-1 correlation of
    data = x (batch, C, rows, cols) with w (K, C, 3, 3); 1: out = the
    gradient to x, (batch, C, rows, cols), from data = gz (batch, K, rows,
-   cols).  params->tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3). */
+   cols).  params->tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3).  bias (K,)
+   is added to the forward output; NULL for none. */
 int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
-                             PyArrayObject **out, PARAMS_TYPE *params)
+                             PyArrayObject *bias_in, PyArrayObject **out, PARAMS_TYPE *params)
 {
     int backward = params->direction != 0;
     const char *what = backward ? "output gradient" : "input";
-    PyArrayObject *a = NULL, *w = NULL;
+    PyArrayObject *a = NULL, *w = NULL, *bias = NULL;
     const npy_intp *dd = PyArray_DIMS(data), *dw = PyArray_DIMS(filters);
     wg_geometry g;
     npy_intp dims[4];
@@ -467,6 +441,13 @@ int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
                      backward ? "its channels, in, 3, 3" : "out, its channels, 3, 3");
         return 1;
     }
+    if (bias_in && (backward || PyArray_NDIM(bias_in) != 1 || PyArray_DIMS(bias_in)[0] != dw[0])) {
+        PyErr_Format(PyExc_ValueError, "winograd correlation: a bias of shape (%ld%s) for "
+                     "filters of shape (%ld, %ld, 3, 3); want (%ld,)",
+                     (long)PyArray_DIMS(bias_in)[0], PyArray_NDIM(bias_in) == 1 ? "," : ", ...",
+                     (long)dw[0], (long)dw[1], (long)dw[0]);
+        return 1;
+    }
     if (params->tile != 2 && params->tile != 4) {
         PyErr_Format(PyExc_ValueError, "winograd correlation: tile %ld; want 2 or 4",
                      (long)params->tile);
@@ -480,8 +461,15 @@ int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
     dims[0] = g.batch; dims[1] = g.out; dims[2] = g.rows; dims[3] = g.cols;
     if (reproduce_output4(out, dims)) return 1;
     if (g.tiles == 0 || g.out == 0) return 0;
-    if (g.in == 0) {
-        memset(PyArray_DATA(*out), 0, PyArray_NBYTES(*out));
+    if (bias_in) bias = PyArray_GETCONTIGUOUS(bias_in);
+    if (bias_in && bias == NULL) return 1;
+    if (g.in == 0) {   /* no channels: the sum is empty */
+        float *o = (float *)PyArray_DATA(*out);
+        long plane = g.rows * g.cols;
+        for (long p = 0; p < g.batch * g.out; ++p)
+            for (long k = 0; k < plane; ++k)
+                o[p * plane + k] = bias ? 0.f + ((const float *)PyArray_DATA(bias))[p % g.out] : 0.f;
+        Py_XDECREF(bias);
         return 0;
     }
     a = PyArray_GETCONTIGUOUS(data);
@@ -497,9 +485,10 @@ int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
         long threads = params->threads;
         int failed, blas_mode = (int)params->blas;
         PyThreadState *saved = blas_mode ? PyEval_SaveThread() : NULL;
-        wg_parallel(threads, g.out, wg_filters, &fj);
-        failed = wg_run(&g, (const float *)PyArray_DATA(a), u, (float *)PyArray_DATA(*out),
-                        threads, blas_mode);
+        reproduce_parallel(threads, g.out, wg_filters, &fj);
+        failed = wg_run(&g, (const float *)PyArray_DATA(a), u,
+                        bias ? (const float *)PyArray_DATA(bias) : NULL,
+                        (float *)PyArray_DATA(*out), threads, blas_mode);
         if (saved) PyEval_RestoreThread(saved);
         if (failed) {
             PyErr_NoMemory();
@@ -509,5 +498,6 @@ int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
     free(u);
     Py_XDECREF(a);
     Py_XDECREF(w);
+    Py_XDECREF(bias);
     return bad;
 }
