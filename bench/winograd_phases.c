@@ -16,6 +16,7 @@
 #include <time.h>
 void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*, const float*, const int*, const float*, float*, const int*);
 void openblas_set_num_threads(int);
+#include "threads_support.h"
 #include "wg_support.h"
 static double now(void){struct timespec t;clock_gettime(CLOCK_THREAD_CPUTIME_ID,&t);return t.tv_sec+1e-9*t.tv_nsec;}
 static wg_lanes in_lanes[100000], out_lanes[100000];
@@ -31,7 +32,7 @@ static void phases(const wg_geometry *g, const float *x, const float *u, float *
         long groups = (count + 7) / 8;
         int cols = groups * 8, ldv = pb, n_out = g->out, n_in = g->in;
         wg_block_job in_job = {g, x, v, p0, pb};
-        wg_output_job out_job = {g, mm, y, p0, pb};
+        wg_output_job out_job = {g, mm, NULL, y, p0, pb};
         double t0 = now();
         for (long grp = 0; grp < groups; ++grp) {
             wg_lanes_of(g, p0 + grp * 8, 0, g->alpha, g->alpha == 6 ? 36 : 18, in_lanes + grp);

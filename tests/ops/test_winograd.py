@@ -106,6 +106,39 @@ def test_the_fused_bias_is_theanos_sum_after_the_op(tile, case):
         g(x, w, np.zeros(case[2] + 1, np.float32))
 
 
+@pytest.mark.parametrize("tile", W.TILES)
+def test_kept_filter_transforms_follow_the_filters(tile):
+    """Each Op keeps its last filter transforms: filters changed in place, set
+    anew, of another shape, or NaN (never equal to itself) give the right answer."""
+    x, w, gz = _case(1, 3, 4, 6, 7, seed=3)
+    ws = theano.shared(w.copy())
+    xs, gs = T.ftensor4(), T.ftensor4()
+    y = W.winograd_corr(xs, ws, tile)
+    f = theano.function([xs, gs], [y, theano.grad(None, xs, known_grads={y: gs})])
+
+    def check(filters):
+        flipped = np.ascontiguousarray(filters.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+        out, gx = f(x[:, :filters.shape[1]], gz[:, :filters.shape[0]])
+        assert _rel(out, W.reference(x[:, :filters.shape[1]], filters)) < BOUND[tile]
+        assert _rel(gx, W.reference(gz[:, :filters.shape[0]], flipped)) < BOUND[tile]
+
+    check(w)
+    check(w)                                   # the kept transforms
+    ws.get_value(borrow=True)[1, 2, 0, 1] += 5  # the same buffer, edited
+    check(ws.get_value())
+    ws.set_value(w[::-1].copy())
+    check(w[::-1])
+    ws.set_value(w[:2, :2].copy())             # another shape
+    check(w[:2, :2])
+    nan = w.copy()
+    nan[0, 0, 1, 1] = np.nan
+    ws.set_value(nan)
+    y = f(x, gz)[0]
+    assert np.isnan(y[0, 0]).all() and not np.isnan(y[0, 1:]).any()
+    ws.set_value(w)
+    check(w)
+
+
 def test_mismatched_channels_are_one_clear_error():
     x, w, _ = _case(1, 4, 2, 5, 5, seed=0)
     f = theano.function([], W.winograd_corr(theano.shared(x), theano.shared(w[:, :3])))
