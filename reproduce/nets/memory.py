@@ -40,7 +40,7 @@ def estimate_bytes(net, rows, cols, layer=None):
     input, plus the largest im2col buffer -- Theano's CorrMM unfolds a
     conv's input into an (in/groups * kh * kw, out_rows * out_cols) matrix,
     one conv at a time; depthwise convs (reproduce.ops.depthwise) need none --
-    plus the parameters).
+    plus the parameters, plus what the Winograd Ops keep of them).
     """
     activations, largest_col = 3 * rows * cols, 0
     for name in layers_up_to(net, layer):
@@ -51,7 +51,21 @@ def estimate_bytes(net, rows, cols, layer=None):
             largest_col = max(largest_col, int(np.prod(spec.W.shape[1:]))
                               * shape[2] * shape[3])
     params = sum(s.W.size + s.b.size for s in net.model.layers if s.type == "conv")
-    return FLOAT_BYTES * (BACKWARD_FACTOR * activations + largest_col + params)
+    return FLOAT_BYTES * (BACKWARD_FACTOR * activations + largest_col + params
+                          + winograd_kept(net, layer))
+
+
+def winograd_kept(net, layer=None):
+    """Floats the Winograd Ops keep between calls (reproduce.ops.winograd):
+    for each layer on Winograd, the forward and the input-gradient Op each
+    keep the filters' transforms (alpha^2 per filter, alpha = tile + 2) and
+    a copy of the filters (9 each)."""
+    kept = 0
+    for name in layers_up_to(net, layer):
+        tile = getattr(net.layers[name], "winograd_tile", None)
+        if tile:
+            kept += 2 * ((tile + 2) ** 2 + 9) * net.model.layer(name).W[:, :, 0, 0].size
+    return kept
 
 
 def available_bytes():
