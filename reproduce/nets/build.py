@@ -12,7 +12,6 @@ import numpy as np
 from ..backend import T, lasagne
 from ..ops.depthwise import depthwise_corr
 from ..ops import maxpool2
-from ..ops.rectify import rectify
 from ..ops.relu6 import relu6
 from ..ops.winograd import winograd_corr
 from ..errors import UserError
@@ -276,7 +275,8 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), c
                                            spec.stride, spec.groups, name=spec.name,
                                            winograd_tile=winograd_tile(spec, conv, incoming))
         elif spec.type == "relu":
-            layer = L.NonlinearityLayer(incoming, rectify, name=spec.name)
+            layer = L.NonlinearityLayer(incoming, lasagne.nonlinearities.rectify,
+                                        name=spec.name)
         elif spec.type == "relu6":
             layer = L.NonlinearityLayer(incoming, relu6, name=spec.name)
         elif spec.type == "pool" and spec.rounding == "ceil":
