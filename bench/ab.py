@@ -90,7 +90,11 @@ def main(argv=None):
             for i in order if r % 2 == 0 else order[::-1]:
                 workers[i].stdin.write("go\n")
                 workers[i].stdin.flush()
-                times[i].append(float(workers[i].stdout.readline()))
+                line = workers[i].stdout.readline()
+                if not line:
+                    raise SystemExit("bench.ab: the worker for %s stopped (its error is "
+                                     "above)" % versions[i])
+                times[i].append(float(line))
     finally:
         for w in workers:
             w.stdin.close()
