@@ -56,10 +56,11 @@ def estimate_bytes(net, rows, cols, layer=None):
 
 
 def winograd_kept(net, layer=None):
-    """Floats the Winograd Ops keep between calls (reproduce.ops.winograd):
-    for each layer on Winograd, the forward and the input-gradient Op each
-    keep the filters' transforms (alpha^2 per filter, alpha = tile + 2) and
-    a copy of the filters (9 each)."""
+    """Floats the Winograd Ops keep between calls (reproduce.ops.winograd,
+    one table for the process, so functions compiled on the same net share
+    them): for each layer on Winograd, the forward and the input gradient
+    each keep the filters' transforms (alpha^2 per filter, alpha = tile + 2)
+    and a copy of the filters (9 each)."""
     kept = 0
     for name in layers_up_to(net, layer):
         tile = getattr(net.layers[name], "winograd_tile", None)

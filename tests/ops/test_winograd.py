@@ -108,8 +108,8 @@ def test_the_fused_bias_is_theanos_sum_after_the_op(tile, case):
 
 @pytest.mark.parametrize("tile", W.TILES)
 def test_kept_filter_transforms_follow_the_filters(tile):
-    """Each Op keeps its last filter transforms: filters changed in place, set
-    anew, of another shape, or NaN (never equal to itself) give the right answer."""
+    """The Ops keep filter transforms: filters changed in place, set anew, of
+    another shape, or NaN (never equal to itself) give the right answer."""
     x, w, gz = _case(1, 3, 4, 6, 7, seed=3)
     ws = theano.shared(w.copy())
     xs, gs = T.ftensor4(), T.ftensor4()
@@ -137,6 +137,23 @@ def test_kept_filter_transforms_follow_the_filters(tile):
     assert np.isnan(y[0, 0]).all() and not np.isnan(y[0, 1:]).any()
     ws.set_value(w)
     check(w)
+
+
+@pytest.mark.parametrize("tile", W.TILES)
+def test_the_kept_table_evicts_and_stays_right(tile):
+    """More distinct filters than the table keeps (64), in turn and again:
+    the least recently used go, and every answer stays right."""
+    x, _, gz = _case(1, 2, 3, 5, 6, seed=4)
+    xs, ws, gs = T.ftensor4(), T.ftensor4(), T.ftensor4()
+    y = W.winograd_corr(xs, ws, tile)
+    f = theano.function([xs, ws, gs], [y, theano.grad(None, xs, known_grads={y: gs})])
+    rng = np.random.RandomState(5)
+    filters = [rng.randn(3, 2, 3, 3).astype(np.float32) for _ in range(70)]
+    for w in filters + filters[::-1]:
+        out, gx = f(x, w, gz)
+        flipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+        assert _rel(out, W.reference(x, w)) < BOUND[tile]
+        assert _rel(gx, W.reference(gz, flipped)) < BOUND[tile]
 
 
 def test_mismatched_channels_are_one_clear_error():

@@ -113,46 +113,99 @@ static void wg_filters(void *ctx, long first, long last)
 /* ---- the filters' transforms, kept between calls ------------------------ */
 
 /* A net's filters stay the same over a dream's hundreds of steps, and
-   transforming VGG-16's 512 x 512 ones takes 40 ms of one core each (as
-   long as their GEMMs): each Op keeps the last transforms with a copy of
-   the filters they came from, and reuses them when this call's filters are
-   bit for bit those (memcmp: about 1 ms for 9 MB). */
-typedef struct {
-    float *u, *w;        /* U (a2, out, in); the filters, as given */
-    long out, in, alpha;
-} wg_filter_cache;
+   transforming VGG-16's 512 x 512 ones takes 40-56 ms of one core each,
+   longer than that layer's GEMMs.  So the transforms are kept, with a copy
+   of the filters they came from, and reused when a call's filters are bit
+   for bit those (memcmp: about 1 ms for 9 MB).  The table is the process's
+   (this module's), not an Op's: the functions a DeepDream sweep compiles
+   for each layer share one net's filters and so one set of transforms.  It
+   holds at most WG_KEPT entries and WG_KEPT_BYTES, the least recently used
+   going first; a transform larger than that is made for the call alone.
+   A mutex serialises the calls that use it. */
+#define WG_KEPT 64
+#define WG_KEPT_BYTES (1L << 30)
 
-static void wg_cache_free(wg_filter_cache *c)
+typedef struct {
+    const float *filters;  /* where they were: the lookup key (the content decides) */
+    float *u, *w;          /* U (a2, out, in); the filters, as given */
+    long out, in, alpha;
+    int flip;
+    unsigned long used;    /* when last used, for the eviction */
+} wg_kept;
+
+static wg_kept wg_table[WG_KEPT];
+static size_t wg_table_bytes;
+static unsigned long wg_clock;
+static pthread_mutex_t wg_table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t wg_kept_bytes(const wg_kept *k)
 {
-    free(c->u);
-    free(c->w);
-    memset(c, 0, sizeof *c);
+    return sizeof(float) * (size_t)k->out * k->in * ((size_t)k->alpha * k->alpha + 9);
+}
+
+static void wg_forget(wg_kept *k)
+{
+    if (k->u) wg_table_bytes -= wg_kept_bytes(k);
+    free(k->u);
+    free(k->w);
+    memset(k, 0, sizeof *k);
 }
 
 /* U for filters w (the geometry's out x in, flipped for the input
-   gradient): the kept one if w is bit for bit the filters it came from,
-   else made now and kept.  NULL if out of memory. */
-static const float *wg_filters_of(wg_filter_cache *c, const wg_geometry *g, const float *w,
-                                  int flip, long threads)
+   gradient), with wg_table_lock held: the kept one if w is bit for bit the
+   filters it came from, else made now and kept.  *scratch: set when U was
+   made for this call alone (the caller frees it).  NULL if out of memory. */
+static const float *wg_filters_of(const wg_geometry *g, const float *w, int flip,
+                                  long threads, float **scratch)
 {
     size_t n_w = (size_t)g->out * g->in * 9, n_u = (size_t)g->alpha * g->alpha * g->out * g->in;
-    if (c->u && c->out == g->out && c->in == g->in && c->alpha == g->alpha
-            && memcmp(c->w, w, sizeof(float) * n_w) == 0)
-        return c->u;
-    wg_cache_free(c);
-    c->u = (float *)malloc(sizeof(float) * n_u);
-    c->w = (float *)malloc(sizeof(float) * n_w);
-    if (c->u == NULL || c->w == NULL) {
-        wg_cache_free(c);
-        return NULL;
+    size_t bytes = sizeof(float) * (n_u + n_w);
+    wg_kept *slot = NULL;
+    *scratch = NULL;
+    for (int k = 0; k < WG_KEPT; ++k) {
+        wg_kept *e = wg_table + k;
+        if (e->u && e->filters == w && e->out == g->out && e->in == g->in
+                && e->alpha == g->alpha && e->flip == flip) {
+            if (memcmp(e->w, w, sizeof(float) * n_w) == 0) {
+                e->used = ++wg_clock;
+                return e->u;
+            }
+            wg_forget(e);   /* the same place, other filters */
+        }
+    }
+    if (bytes <= WG_KEPT_BYTES) {
+        for (;;) {   /* a free slot, with room: evict the least recently used */
+            wg_kept *oldest = NULL;
+            slot = NULL;
+            for (int k = 0; k < WG_KEPT; ++k) {
+                if (!wg_table[k].u) slot = slot ? slot : wg_table + k;
+                else if (!oldest || wg_table[k].used < oldest->used) oldest = wg_table + k;
+            }
+            if (slot && wg_table_bytes + bytes <= WG_KEPT_BYTES) break;
+            wg_forget(oldest);
+        }
+        slot->u = (float *)malloc(sizeof(float) * n_u);
+        slot->w = (float *)malloc(sizeof(float) * n_w);
+        if (slot->u == NULL || slot->w == NULL) {
+            free(slot->u);
+            free(slot->w);
+            memset(slot, 0, sizeof *slot);
+            slot = NULL;
+        }
     }
     {
-        wg_filter_job fj = {g, w, flip, c->u};
+        float *u = slot ? slot->u : (*scratch = (float *)malloc(sizeof(float) * n_u));
+        wg_filter_job fj = {g, w, flip, u};
+        if (u == NULL) return NULL;
         reproduce_parallel(threads, g->out, wg_filters, &fj);
     }
-    memcpy(c->w, w, sizeof(float) * n_w);
-    c->out = g->out; c->in = g->in; c->alpha = g->alpha;
-    return c->u;
+    if (!slot) return *scratch;
+    memcpy(slot->w, w, sizeof(float) * n_w);
+    slot->filters = w;
+    slot->out = g->out; slot->in = g->in; slot->alpha = g->alpha; slot->flip = flip;
+    slot->used = ++wg_clock;
+    wg_table_bytes += bytes;
+    return slot->u;
 }
 
 /* ---- input tiles: V[e][c][p - p0] = (B^T d B)[e] -------------------------- */
@@ -461,11 +514,9 @@ static int wg_run(const wg_geometry *g, const float *x, const float *u, const fl
    data = x (batch, C, rows, cols) with w (K, C, 3, 3); 1: out = the
    gradient to x, (batch, C, rows, cols), from data = gz (batch, K, rows,
    cols).  params->tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3).  bias (K,)
-   is added to the forward output; NULL for none.  cache: this Op's kept
-   filter transforms. */
-static int APPLY_SPECIFIC(winograd_with)(PyArrayObject *data, PyArrayObject *filters,
-                                         PyArrayObject *bias_in, PyArrayObject **out,
-                                         PARAMS_TYPE *params, wg_filter_cache *cache)
+   is added to the forward output; NULL for none. */
+int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
+                             PyArrayObject *bias_in, PyArrayObject **out, PARAMS_TYPE *params)
 {
     int backward = params->direction != 0;
     const char *what = backward ? "output gradient" : "input";
@@ -525,11 +576,15 @@ static int APPLY_SPECIFIC(winograd_with)(PyArrayObject *data, PyArrayObject *fil
         long threads = params->threads;
         int failed, blas_mode = (int)params->blas;
         PyThreadState *saved = blas_mode ? PyEval_SaveThread() : NULL;
-        const float *u = wg_filters_of(cache, &g, (const float *)PyArray_DATA(w), backward,
-                                       threads);
+        float *scratch;
+        const float *u;
+        pthread_mutex_lock(&wg_table_lock);
+        u = wg_filters_of(&g, (const float *)PyArray_DATA(w), backward, threads, &scratch);
         failed = u == NULL || wg_run(&g, (const float *)PyArray_DATA(a), u,
                                      bias ? (const float *)PyArray_DATA(bias) : NULL,
                                      (float *)PyArray_DATA(*out), threads, blas_mode);
+        pthread_mutex_unlock(&wg_table_lock);
+        free(scratch);
         if (saved) PyEval_RestoreThread(saved);
         if (failed) {
             PyErr_NoMemory();
@@ -541,22 +596,3 @@ static int APPLY_SPECIFIC(winograd_with)(PyArrayObject *data, PyArrayObject *fil
     Py_XDECREF(bias);
     return bad;
 }
-
-#section support_code_struct
-
-wg_filter_cache APPLY_SPECIFIC(cache);
-
-int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
-                             PyArrayObject *bias_in, PyArrayObject **out, PARAMS_TYPE *params)
-{
-    return APPLY_SPECIFIC(winograd_with)(data, filters, bias_in, out, params,
-                                         &APPLY_SPECIFIC(cache));
-}
-
-#section init_code_struct
-
-memset(&APPLY_SPECIFIC(cache), 0, sizeof(wg_filter_cache));
-
-#section cleanup_code_struct
-
-wg_cache_free(&APPLY_SPECIFIC(cache));
