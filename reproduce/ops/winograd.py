@@ -115,7 +115,9 @@ class WinogradCorr(_Winograd):
         (gz,) = output_grads
         gw = corr.CorrMM_gradWeights(border_mode=(1, 1))(x, gz, w.shape[2:])
         grads = [WinogradCorrGradInputs(self.tile)(gz, w), gw]
-        return grads + [gz.sum(axis=(0, 2, 3))] * (len(inputs) == 3)
+        if len(inputs) == 3:   # the bias's
+            grads.append(gz.sum(axis=(0, 2, 3)))
+        return grads
 
 
 class WinogradCorrGradInputs(_Winograd):
@@ -140,7 +142,7 @@ class WinogradCorrGradInputs(_Winograd):
 
 def winograd_corr(x, w, tile=4, b=None):
     """Symbolic pad-1 correlation of x (batch, C, rows, cols) with w (K, C, 3, 3), plus b (K,) if given."""
-    return WinogradCorr(tile)(x, w) if b is None else WinogradCorr(tile)(x, w, b)
+    return WinogradCorr(tile)(x, w, b)
 
 
 def direct_flops(batch, c_in, c_out, rows, cols):

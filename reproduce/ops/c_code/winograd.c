@@ -538,11 +538,11 @@ int APPLY_SPECIFIC(winograd)(PyArrayObject *data, PyArrayObject *filters,
                      backward ? "its channels, in, 3, 3" : "out, its channels, 3, 3");
         return 1;
     }
-    if (bias_in && (backward || PyArray_NDIM(bias_in) != 1 || PyArray_DIMS(bias_in)[0] != dw[0])) {
-        PyErr_Format(PyExc_ValueError, "winograd correlation: a bias of shape (%ld%s) for "
+    /* make_node lets only the forward Op have a bias, and only a vector */
+    if (bias_in && PyArray_DIMS(bias_in)[0] != dw[0]) {
+        PyErr_Format(PyExc_ValueError, "winograd correlation: a bias of shape (%ld,) for "
                      "filters of shape (%ld, %ld, 3, 3); want (%ld,)",
-                     (long)PyArray_DIMS(bias_in)[0], PyArray_NDIM(bias_in) == 1 ? "," : ", ...",
-                     (long)dw[0], (long)dw[1], (long)dw[0]);
+                     (long)PyArray_DIMS(bias_in)[0], (long)dw[0], (long)dw[1], (long)dw[0]);
         return 1;
     }
     if (params->tile != 2 && params->tile != 4) {
