@@ -107,15 +107,15 @@ def run_zoom(args):
     from ..nets.weights import load_model
     from ..recipes import job_settings
     from ..video.dream import deepdream_frame
-    from ..video.io import check_even, check_video_path
+    from ..video.frames import check_video_output
+    from ..video.io import check_even
     from ..video.zoom import ZoomSettings, class_frames, zoom_loop
 
     if args.zoom_frames is None:
         raise UserError("--recipe %s makes a zoom loop: give --zoom-frames N" % args.recipe)
     zoom = ZoomSettings(frames=args.zoom_frames, scale=args.zoom_scale,
                         centre=args.zoom_centre, fps=args.fps)
-    zoom.check()
-    check_video_path(args.out)
+    check_video_output(args.out, [args.image, args.weights, args.guide, args.prior])
     model = load_model(args.weights)
     net = build_net(model)
     memory = parse_memory(args.max_memory)

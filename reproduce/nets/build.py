@@ -14,7 +14,7 @@ from ..ops.depthwise import depthwise_corr
 from ..ops import maxpool2
 from ..ops.relu6 import relu6
 from ..ops.winograd import winograd_corr
-from ..errors import UserError
+from ..errors import UserError, unknown
 from .weights import Model, is_depthwise
 
 L = lasagne.layers
@@ -210,8 +210,7 @@ class Net:
 
     def layer(self, name):
         if name not in self.layers or name == "input":  # the image, not a layer to aim at
-            raise UserError("unknown layer %r; valid layers: %s"
-                            % (name, ", ".join(self.addressable_names())))
+            raise unknown("layer", name, self.addressable_names())
         return self.layers[name]
 
     def addressable_names(self):

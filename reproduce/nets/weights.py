@@ -45,7 +45,7 @@ import h5py
 import numpy as np
 
 from .. import h5read
-from ..errors import UserError
+from ..errors import UserError, unknown
 from ..fileio import atomic_path, text as _text
 
 FORMAT = "reproduce-weights"
@@ -256,8 +256,7 @@ class Model:
         for spec in self.layers:
             if spec.name == name:
                 return spec
-        raise UserError("no layer %r; valid names: %s"
-                        % (name, ", ".join(self.layer_names())))
+        raise unknown("layer", name, self.layer_names())
 
     def layer_names(self, type=None) -> List[str]:
         return [s.name for s in self.layers if type is None or s.type == type]
