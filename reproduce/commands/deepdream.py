@@ -115,7 +115,8 @@ def run_zoom(args):
         raise UserError("--recipe %s makes a zoom loop: give --zoom-frames N" % args.recipe)
     zoom = ZoomSettings(frames=args.zoom_frames, scale=args.zoom_scale,
                         centre=args.zoom_centre, fps=args.fps)
-    check_video_output(args.out, [args.image, args.weights, args.guide, args.prior])
+    check_video_output(args.out, [args.image, args.weights, args.guide, args.prior],
+                       args.resume)
     model = load_model(args.weights)
     net = build_net(model)
     memory = parse_memory(args.max_memory)

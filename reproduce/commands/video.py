@@ -53,7 +53,7 @@ def run(args):
     from ..video.dream import FlowSettings, deepdream_frame, dream_film, frame_size
     from ..video.frames import check_video_output
 
-    check_video_output(args.out, [args.input, args.weights, args.guide])
+    check_video_output(args.out, [args.input, args.weights, args.guide], args.resume)
     flow = FlowSettings(blend=args.blend, flow=args.flow)
     flow.check()
     settings = dream_settings(args)

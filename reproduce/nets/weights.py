@@ -265,6 +265,14 @@ class Model:
     def has_classes(self):
         return self.descriptions is not None
 
+    def description(self, index):
+        """The description of logit ``index``.  A net may have more logits
+        than names (Google's Inception: 1008 logits, 1000 names; ``check``
+        allows it), so a logit past the names gets a placeholder rather
+        than an IndexError."""
+        names = self.descriptions or []
+        return names[index] if 0 <= index < len(names) else "(logit %d: no class name)" % index
+
     def require_classes(self, what="class pictures", where=None):
         """UserError unless this is a classifier: ``what`` needs its class logits.
         ``where`` names the model in the message (default: its model name)."""

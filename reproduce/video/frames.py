@@ -29,13 +29,14 @@ def folder_for(out):
     return os.path.splitext(out)[0] + ".frames"
 
 
-def check_video_output(out, inputs=()):
+def check_video_output(out, inputs=(), resume=False):
     """Before the first frame is dreamed: ``out`` is a video type
     (:func:`io.check_video_path`), a place that takes a new file and none of
     the ``inputs`` (``fileio.check_output``: a device, FIFO or folder there,
     or the film itself, would be found only at the end, after every frame),
     and its frame folder is a folder or nothing, holding none of the inputs
-    (the run writes frame 0 there first and removes the folder last)."""
+    (the run writes frame 0 there first and removes the folder last).
+    With ``resume``, its run state must be readable (:func:`read_run`)."""
     io.check_video_path(out)
     check_output(out, inputs)
     folder = folder_for(out)
@@ -49,6 +50,19 @@ def check_video_output(out, inputs=()):
             raise UserError("%s: the input is inside %s, the frame folder of %s, which "
                             "the run fills and then removes; move it, or choose "
                             "another --out" % (source, folder, out))
+    run_file = os.path.join(folder, RUN_FILE)
+    if resume and os.path.lexists(run_file):
+        read_run(run_file)
+
+
+def read_run(run_file):
+    """The values an interrupted run recorded (a JSON object); a damaged
+    or foreign file is one UserError saying how to start afresh."""
+    try:
+        return read_json(run_file, "run state")
+    except UserError as exc:
+        raise UserError("--resume: %s; delete %s to start afresh"
+                        % (exc, os.path.dirname(run_file)))
 
 
 def _plain(value):
@@ -98,10 +112,7 @@ class FrameFolder:
         if not exists:
             raise UserError("--resume: %s has no interrupted run (no %s); leave out "
                             "--resume to start one" % (self.path, RUN_FILE))
-        try:
-            before = read_json(run_file, "run state")
-        except UserError as exc:
-            raise UserError("--resume: %s; delete %s to start afresh" % (exc, self.path))
+        before = read_run(run_file)
         differ = sorted(k for k in set(before) | set(self.run)
                         if before.get(k) != self.run.get(k))
         if differ:
