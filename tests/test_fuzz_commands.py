@@ -328,3 +328,49 @@ def test_dask_workers_start_with_ctrl_c_ignored():
     outside = subprocess.run(probe, stdout=subprocess.PIPE, text=True).stdout
     assert (inside.strip(), outside.strip()) == ("1", "0")
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_header_limit_holds_for_a_request_sent_in_one_piece():
+    """Over MAX_HEAD bytes of headers sent at once (with their blank line)
+    used to be read as a whole request; now it is answered 431, as when it
+    arrives in pieces."""
+    import socket
+    from reproduce.stream.server import DreamServer, MAX_HEAD
+    server = DreamServer(("127.0.0.1", 0), stream=None).start()
+    try:
+        with socket.create_connection(server.server_address[:2], timeout=10) as sock:
+            sock.sendall(b"GET /status HTTP/1.0\r\nX-Filler: " + b"a" * MAX_HEAD
+                         + b"\r\n\r\n")
+            reply = b""
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+    finally:
+        server.stop()
+    assert reply.startswith(b"HTTP/1.0 431"), reply[:80]
+
+
+def test_an_unknown_request_costs_a_bounded_number_of_comparisons(monkeypatch):
+    """Each unknown request is answered with close class names: difflib
+    compared the text with all ~2,000 names (0.15-0.3 s of CPU a request, so
+    200 requests at once held /status for 9.9 s); now it ranks a shortlist
+    of SHORTLIST names per subject, chosen by shared letter pairs."""
+    import difflib
+    import random
+    import string
+    from reproduce.nets.classes import SHORTLIST, imagenet_descriptions
+    from reproduce.stream.requests import RequestParser
+    parser = RequestParser(imagenet_descriptions()[0])
+    calls = []
+    ratio = difflib.SequenceMatcher.ratio
+    monkeypatch.setattr(difflib.SequenceMatcher, "ratio",
+                        lambda self: calls.append(1) or ratio(self))
+    rng = random.Random(0)
+    junk = " and ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(2000))
+                        for _ in range(2))
+    request = parser.parse(junk)
+    assert not request.ok and len(request.suggestions) >= 3
+    assert 0 < len(calls) <= 2 * SHORTLIST, len(calls)
+    assert "volcano" in parser.parse("volcanoe").suggestions  # still the closest
