@@ -26,9 +26,7 @@ import sys
 import types
 import warnings
 
-CACHE_ROOT = os.environ.get(
-    "REPRODUCE_CACHE",
-    os.path.join(os.path.expanduser("~"), ".cache", "reproduce"))
+from .paths import CACHE_ROOT
 
 
 def _cpu_tag():

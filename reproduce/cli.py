@@ -14,7 +14,7 @@ import sys
 import threading
 import warnings
 
-from . import commands
+from . import blas, commands
 from .errors import exit_status
 from .fileio import interrupt_scope
 
@@ -33,6 +33,8 @@ def build_parser():
         prog="python -m reproduce",
         description="The 2015 hallucinating neural network, reproduced on "
                     "Theano 1.0 + Lasagne 0.1.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="say first which BLAS kernels this run uses and why")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -47,6 +49,12 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
         return exc.code if isinstance(exc.code, int) else 2
+    bad_core = blas.check_override()
+    if bad_core:
+        print("error: %s" % bad_core, file=sys.stderr)
+        return 2
+    if args.verbose:
+        print(blas.describe(), file=sys.stderr)
     with warnings.catch_warnings(), terminate_as_interrupt() as scope:
         # numpy's and the libraries' warnings are not the user's business; our
         # errors are one line
