@@ -20,6 +20,7 @@ over our mallopt).
 """
 import ctypes.util
 import hashlib
+import logging
 import os
 import platform
 import sys
@@ -127,6 +128,24 @@ def _keep_freed_memory():
             return
 
 
+class _CompileLockLines(logging.Filter):
+    """Theano's compile-lock lines ("Waiting for existing lock by process ...",
+    "To manually release the lock, delete ...", "Overriding existing lock by
+    dead process ...") are about its cache, not the user's run: drop them.  A
+    person at a terminal gets one line of ours instead, since the wait can be
+    minutes long while another run compiles."""
+
+    def filter(self, record):
+        if record.getMessage().startswith("Waiting for existing lock") and sys.stderr.isatty():
+            print("waiting for another run's compile to finish (it shares this "
+                  "machine's compile cache)...", file=sys.stderr, flush=True)
+        return False
+
+
+def _quiet_compile_lock():
+    logging.getLogger("theano.gof.compilelock").addFilter(_CompileLockLines())
+
+
 def _configure():
     _keep_freed_memory()
     os.environ["THEANO_FLAGS"] = _merge_flags(
@@ -136,6 +155,7 @@ def _configure():
     warnings.filterwarnings("ignore", message=".*np\\.(bool|int|float|complex|object)")
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     import theano  # noqa: F401  (configures itself from THEANO_FLAGS)
+    _quiet_compile_lock()
     _install_downsample_shim()
     from .ops import corrmm_workspace
     corrmm_workspace.install()

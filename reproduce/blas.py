@@ -203,11 +203,14 @@ def load_survey(library=None, remeasure=False, progress=None):
         except (OSError, ValueError):
             pass  # none yet, or damaged: measure again
     result = survey(library, progress=progress)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        json.dump(result, f, indent=1)
-    os.replace(tmp, path)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w") as f:
+            json.dump(result, f, indent=1)
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache: this run still uses what it measured
+        pass
     return result
 
 
