@@ -50,6 +50,7 @@ DEFAULT = "(library's own)"   # the core OpenBLAS picks by itself, no variable s
 # bfloat16 err by about 2^-9 = 2e-3 per product.
 CHECK_SHAPES = ((67, 129, 515), (256, 256, 256), (1, 1000, 4096), (1000, 3, 300))
 CHECK_TOLERANCE = 2.0 ** -13
+KEEP_OWN = 0.9             # the library's own core stays unless another is 1/0.9 as fast
 TIMING_SIZE = 1024          # sgemm n x n x n, best of TIMING_REPEATS
 TIMING_REPEATS = 3
 SYSTEM_LIBRARY = "libopenblas.so.0"
@@ -187,7 +188,10 @@ def survey(library=None, cores=None, progress=None, timing_size=TIMING_SIZE):
                     results[name][part][key] = max(results[name][part][key], again[part][key])
     usable = [n for n in names[1:] if results[n]["available"] and correct(results[n])]
     chosen = max(usable, key=lambda n: results[n]["system"]["gflops"], default=None)
-    if chosen is None and correct(results[DEFAULT]):
+    # the library's own choice, where it computes right and is as fast (the
+    # cores of a CPU the library knows measure within noise of each other)
+    if correct(results[DEFAULT]) and (chosen is None or results[DEFAULT]["system"]["gflops"]
+                                      >= KEEP_OWN * results[chosen]["system"]["gflops"]):
         chosen = DEFAULT
     return {"cpu": model, "library": library or SYSTEM_LIBRARY, "results": results,
             "chosen": chosen, "timing_size": timing_size}
@@ -272,7 +276,8 @@ def apply():
         os.environ.pop("OPENBLAS_CORETYPE", None)
     else:
         os.environ["OPENBLAS_CORETYPE"] = os.environ[_CHOSEN] = chosen
-    _state.update(core=chosen, how="measured: fastest correct core")
+    _state.update(core=chosen, how="measured: correct, and as fast as any other"
+                  if chosen == DEFAULT else "measured: fastest correct core")
 
 
 def current_survey():
@@ -293,12 +298,14 @@ def describe():
     """One line: the CPU, the core this process runs and why."""
     model, _ = cpu()
     core = _state["core"] or "the library's own"
+    if core == DEFAULT:
+        core = "%s, the library's own" % (running_core() or "?")
     line = "BLAS: OpenBLAS core %s (%s) on %s" % (core, _state["how"], model or "an unknown CPU")
     running = running_core()
-    if running and running.lower() != core.lower():
+    if running and not core.lower().startswith(running.lower()):
         line += "; the loaded library runs %s" % running
     found = _state["survey"]
-    if found and _state["core"] in found["results"]:
+    if found and _state["core"] in found["results"] and _state["core"] != DEFAULT:
         r = found["results"][_state["core"]]
         own = found["results"].get(DEFAULT, {})
         line += "; sgemm %d^3 %.0f GFLOP/s" % (found.get("timing_size", TIMING_SIZE),

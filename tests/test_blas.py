@@ -9,13 +9,13 @@ import pytest
 from reproduce import blas
 
 # A stand-in OpenBLAS: correct sgemm (row-major, either transpose of A), except
-# that OPENBLAS_CORETYPE=Cooperlake rounds the inputs to bfloat16 first, like
-# the Cooperlake kernels on an AMX Xeon, and =Haswell crashes.
+# that the Cooperlake core, which it also picks by itself, rounds the inputs to
+# bfloat16 first, like the Cooperlake kernels on an AMX Xeon; Haswell crashes.
 FAKE_BLAS = r"""
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-static const char *core(void) { const char *c = getenv("OPENBLAS_CORETYPE"); return c ? c : "Fake"; }
+static const char *core(void) { const char *c = getenv("OPENBLAS_CORETYPE"); return c ? c : "Cooperlake"; }
 const char *openblas_get_corename(void) { return core(); }
 static float bf16(float x) { uint32_t u; memcpy(&u, &x, 4); u &= 0xffff0000u; memcpy(&x, &u, 4); return x; }
 void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha,
@@ -68,6 +68,7 @@ def test_a_wrong_kernel_and_a_crashing_one_are_never_chosen(fake_blas):
     assert "crashed" in results["Haswell"]["failure"]
     assert blas.correct(results["SkylakeX"])
     assert results["SkylakeX"]["system"]["error"] < 1e-5
+    assert not blas.correct(results[blas.DEFAULT])
     assert found["chosen"] == "SkylakeX"
     rows = "\n".join(blas.table(found))
     assert "WRONG RESULTS" in rows and "crashed" in rows
@@ -119,3 +120,16 @@ def test_verbose_says_the_core_and_keep_leaves_the_library_alone():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "REPRODUCE_BLAS_CORE=keep" in done.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize("own, other, chosen", [
+    (37.0, 170.0, "SkylakeX"),      # a CPU the library does not know: Prescott's kernels
+    (95.0, 100.0, blas.DEFAULT),    # within noise of each other: the library's own stays
+])
+def test_the_library_own_core_stays_unless_another_is_faster(monkeypatch, own, other, chosen):
+    def fake_probe(core, library=None, timing_size=0):
+        speed = own if core is None else other
+        return {"reported": core or "Prescott", "system": {"error": 1e-7, "gflops": speed},
+                "numpy": {"error": 1e-7, "gflops": speed}}
+    monkeypatch.setattr(blas, "probe", fake_probe)
+    assert blas.survey(cores=["SkylakeX"])["chosen"] == chosen
