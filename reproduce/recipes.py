@@ -76,8 +76,8 @@ def backend_classes(name):
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
-        raise UserError("--backend torch needs PyTorch, which is not installed; run "
-                        "`make setup` or `pip install -r requirements-torch.txt`")
+        raise UserError("--backend torch needs PyTorch, which is not installed; run %s"
+                        % paths.how_to_make("torch"))
     return Dreamer, build_net
 
 

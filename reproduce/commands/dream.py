@@ -2,10 +2,10 @@
 from ._options import RAW, add_dream_arguments, picture_job
 
 EPILOG = """examples:
-  python -m reproduce dream --weights weights/vgg16.h5 --classes bee --out results/bee.png
-  python -m reproduce dream --weights weights/vgg16.h5 --classes rabbit \\
+  %(prog)s --weights weights/vgg16.h5 --classes bee --out results/bee.png
+  %(prog)s --weights weights/vgg16.h5 --classes rabbit \\
       --classes "analog clock" --profile stream2015 --set steps=100 --out results/rabbit.png
-  python -m reproduce dream --recipe fourier --weights weights/efficientnet_lite0.h5 \\
+  %(prog)s --recipe fourier --weights weights/efficientnet_lite0.h5 \\
       --classes volcano --out results/volcano_fourier.png
 """
 
