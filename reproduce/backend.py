@@ -133,7 +133,7 @@ def _keep_freed_memory():
 # (docs/measurements.md, "The first compile").
 COMPILE_NOTE = ("compiling C code, once: the first run of each command on this "
                 "machine takes %s longer; later runs reuse %s")
-COMPILE_ESTIMATE = "about 1-5 minutes"
+COMPILE_ESTIMATE = "1-8 minutes"
 
 
 def _announce_first_compile():

@@ -65,18 +65,24 @@ def version():
 
 def main(argv=None):
     try:
-        try:
-            args = build_parser().parse_args(argv)
-        except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
-            return exc.code if isinstance(exc.code, int) else 2
-        with warnings.catch_warnings(), terminate_as_interrupt() as scope:
-            # numpy's and the libraries' warnings are not the user's business; our
-            # errors are one line
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return exit_status(lambda: _run(args, scope))
+        status = _main(argv)
+        sys.stdout.flush()  # a reader that went away shows here, not at exit
+        return status
     except BrokenPipeError:
         return _reader_went_away()
+
+
+def _main(argv):
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    with warnings.catch_warnings(), terminate_as_interrupt() as scope:
+        # numpy's and the libraries' warnings are not the user's business; our
+        # errors are one line
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return exit_status(lambda: _run(args, scope))
 
 
 def _reader_went_away():
