@@ -17,20 +17,23 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-.venv/stamp: requirements.txt requirements-embedded.txt requirements-torch.txt pyproject.toml
+REQUIREMENTS := requirements.txt requirements-test.txt requirements-atlas.txt
+
+.venv/stamp: $(REQUIREMENTS) requirements-embedded.txt requirements-torch.txt pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q $(REQUIREMENTS:%=-r %)
 	$(PIP) install -q --no-deps -r requirements-embedded.txt
 	@if [ "$(TORCH)" != 0 ]; then $(PIP) install -q -r requirements-torch.txt; fi  # TORCH=0: no PyTorch port
-	@# This checkout, editable (a plain .pth line: PYTHONPATH still comes first),
-	@# with the `reproduce` console script.
-	$(PIP) install -q --no-deps -e . --config-settings editable_mode=compat
+	@# This checkout, editable (pyproject's package-dir makes it a plain .pth
+	@# line, so PYTHONPATH still comes first), with the `reproduce` console script.
+	$(PIP) install -q --no-deps -e .
 	touch $@
 
-# The offline default weights (weights/README.md); skips files already up to date.
+# The offline default weights (weights/README.md); files already up to date
+# are skipped without a word, so that a second `make setup` prints nothing.
 weights-embedded: .venv/stamp
-	$(PY) -m reproduce convert-embedded --dest weights/
+	@$(PY) -m reproduce convert-embedded --dest weights/ --quiet
 
 # Our own Student-t patch prior, fitted on scikit-image's photos (docs/prior.md):
 # 100 000 patches, about 5-25 s.  The figures, dream and the stream use it.

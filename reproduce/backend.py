@@ -146,6 +146,33 @@ def _quiet_compile_lock():
     logging.getLogger("theano.gof.compilelock").addFilter(_CompileLockLines())
 
 
+# What a cold compile cache costs, measured on the 2-core machine
+# (docs/measurements.md, "The first compile").
+COMPILE_NOTE = ("compiling C code, once: the first run of each command on this "
+                "machine takes %s longer; later runs reuse %s")
+COMPILE_ESTIMATE = "1-8 minutes"
+
+
+def _announce_first_compile():
+    """Say so when this process first compiles a C module.  A cold cache
+    (a new machine, a new Theano flag, changed C) costs minutes with no
+    output; a warm one never gets here.  Every C module Theano builds goes
+    through ``GCC_compiler.compile_str``.  Only to a terminal: a pipe's or a
+    test's stderr keeps exactly our error lines."""
+    import theano
+    from theano.gof import cmodule
+    compile_str = cmodule.GCC_compiler.compile_str
+    said = []
+
+    def announced(*args, **kwargs):
+        if not said and sys.stderr.isatty():
+            said.append(True)
+            print(COMPILE_NOTE % (COMPILE_ESTIMATE, theano.config.compiledir),
+                  file=sys.stderr, flush=True)
+        return compile_str(*args, **kwargs)
+    cmodule.GCC_compiler.compile_str = staticmethod(announced)
+
+
 def _configure():
     _keep_freed_memory()
     os.environ["THEANO_FLAGS"] = _merge_flags(
@@ -157,6 +184,7 @@ def _configure():
     import theano  # noqa: F401  (configures itself from THEANO_FLAGS)
     _quiet_compile_lock()
     _install_downsample_shim()
+    _announce_first_compile()
     from .ops import corrmm_workspace
     corrmm_workspace.install()
 

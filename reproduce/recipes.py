@@ -76,8 +76,8 @@ def backend_classes(name):
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
-        raise UserError("--backend torch needs PyTorch, which is not installed; run "
-                        "`make setup` or `pip install -r requirements-torch.txt`")
+        raise UserError("--backend torch needs PyTorch, which is not installed; run %s"
+                        % paths.how_to_make("torch"))
     return Dreamer, build_net
 
 
@@ -318,9 +318,11 @@ def class_names(model, classes):
     return [model.descriptions[c].split(",")[0] for c in classes]
 
 
-def dream_picture(job, model=None, progress=True):
+def dream_picture(job, model=None, progress=True, announce=None):
     """Make ``job``'s picture -> :class:`reproduce.loop.Result` (Ctrl-C keeps
-    the current image).  ``model``: the loaded weights, to skip loading them."""
+    the current image).  ``model``: the loaded weights, to skip loading them.
+    ``announce(profile, model)``: called with the final settings (the size
+    the start image gave) before the slow compile and the steps."""
     from .nets.classes import find_class
 
     recipe = check_job(job)
@@ -334,6 +336,8 @@ def dream_picture(job, model=None, progress=True):
     profile = job_settings(job, model)
     classes = tuple(find_class(str(name), model.descriptions) for name in job.classes[:2])
     image, profile = recipe.start(job, profile)
+    if announce:
+        announce(profile, model)
     dreamer = build_dreamer(job, profile, model)
     recipe.begin(dreamer, image, job.seed)
     dreamer.set_classes(*classes)

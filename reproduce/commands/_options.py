@@ -108,19 +108,23 @@ def add_prior_arguments(p):
                         "images (default %s)" % paths.shown(paths.LSD2015_DIR))
 
 
-def add_job_arguments(p, weights, profile, what="class to dream"):
+RECIPE_HELP = ("lsd2015: pixels, patch prior, the 2015 update rule, zoom; fourier: "
+               "decorrelated Fourier image, random transforms, Adam; fourier-zoom: "
+               "fourier with the 2015 zoom (docs/recipes.md). Default: %s")
+
+
+def add_job_arguments(p, weights, profile, what="class to dream",
+                      recipe_default="lsd2015"):
     """The options ``dream``, ``serve`` and ``stream`` share: what to dream
-    and how (one argument group, read by :func:`picture_job`)."""
+    and how (one argument group, read by :func:`picture_job`).
+    ``recipe_default`` is what the help says runs without --recipe."""
     g = p.add_argument_group("what to dream, and how")
     g.add_argument("--weights", default=weights,
                    help="our HDF5 classifier (default %s)" % paths.shown(weights))
     g.add_argument("--classes", action="append", default=[], metavar="NAME",
                    help="%s (give twice: the first goes to the lower half of the "
                         "image, the second to the upper half)" % what)
-    g.add_argument("--recipe", default="lsd2015",
-                   help="lsd2015: pixels, patch prior, the 2015 update rule, zoom "
-                        "(default); fourier: decorrelated Fourier image, random "
-                        "transforms, Adam (docs/recipes.md)")
+    g.add_argument("--recipe", default="lsd2015", help=RECIPE_HELP % recipe_default)
     g.add_argument("--profile", default=profile,
                    help="stream2015 or image2015 (default %(default)s); the 2015 "
                         "settings of --recipe lsd2015 (fourier has its own)")
@@ -152,7 +156,9 @@ def add_stream_arguments(p):
     from ..job import StreamJob
     add_job_arguments(p, paths.EMBEDDED_CLASSIFIER, "stream2015",
                       "what to dream of first; default: a class drawn with --seed, "
-                      "as 2015 drew one at random")
+                      "as 2015 drew one at random",
+                      "lsd2015 on a VGG, fourier-zoom on any other classifier "
+                      "(the embedded EfficientNet-Lite0)")
     p.add_argument("--size", default="%dx%d" % StreamJob.size, metavar="WxH",
                    help="size of the optimised image (default %(default)s; the "
                         "2015 stream optimised 840x472 on a GPU)")

@@ -14,8 +14,8 @@ from ._options import (RAW, add_input_arguments, add_settings_arguments, dream_s
                        parse_memory, photo_size)
 
 EPILOG = """examples:
-  python -m reproduce sweep photo.jpg
-  python -m reproduce sweep photo.jpg --layers conv3_3,conv4_3 --size 320 --steps 10
+  %(prog)s photo.jpg
+  %(prog)s photo.jpg --layers conv3_3,conv4_3 --size 320 --steps 10
 
 Writes NN_LAYER.png and NN_LAYER.json per layer, and index.html, to --out-dir.
 The page is rewritten after each layer: Ctrl-C (or SIGTERM) leaves a complete

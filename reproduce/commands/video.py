@@ -5,14 +5,15 @@ from ._options import (RAW, add_input_arguments, add_objective_arguments,
                        add_settings_arguments, dream_settings, parse_memory, photo_size)
 
 EPILOG = """examples:
-  python -m reproduce video film.mp4 --layer relu4_3 --size 320 --out dream.mp4
-  python -m reproduce video film.mp4 --layer relu4_3 --blend 0 --out flicker.mp4
-  python -m reproduce video film.mp4 --layer relu4_3 --size 320 --out dream.mp4 --resume
+  %(prog)s film.mp4 --layer relu4_3 --size 320 --out results/dream.mp4
+  %(prog)s film.mp4 --layer relu4_3 --blend 0 --out results/flicker.mp4
+  %(prog)s film.mp4 --layer relu4_3 --size 320 --out results/dream.mp4 --resume
 
 Frame t starts from (1 - blend) * frame t + blend * (dream t-1 warped along the
 flow from frame t back to frame t-1).  The video keeps the film's frame rate,
-frame count and audio track.  Frames go to OUT.frames/ as they are made:
-Ctrl-C writes OUT with the frames done so far, and --resume continues.
+frame count and audio track.  Frames go to a folder beside OUT as they are
+made (results/dream.mp4: results/dream.frames/): Ctrl-C writes OUT with the
+frames done so far, and --resume continues.
 """
 
 

@@ -200,6 +200,24 @@ IMAGE2015 = dataclasses.replace(
 PROFILES = {p.name: p for p in (STREAM2015, IMAGE2015)}
 
 
+# Seconds one step of each 2015 profile took on VGG-16 at the profile's 2015
+# size, on this project's 2-core machine (docs/measurements.md, "How long a
+# dream takes"), for the line `dream` prints before it starts.
+VGG16_STEP_SECONDS = {"stream2015": (4.55, (840, 472)), "image2015": (None, (1920, 1080))}
+VGG16_LAYERS = tuple("conv%d_%d" % (b, i) for b, n in enumerate((2, 2, 3, 3, 3), 1)
+                     for i in range(1, n + 1)) + ("fc6", "fc7", "fc8")
+
+
+def expected_seconds(profile, model):
+    """About how long ``profile``'s steps take with ``model`` on two cores:
+    the measured VGG-16 step scaled by the pixels; None for other nets."""
+    seconds, size = VGG16_STEP_SECONDS.get(profile.name, (None, None))
+    if seconds is None or tuple(model.layer_names("conv")) != VGG16_LAYERS:
+        return None
+    pixels = profile.image_size[0] * profile.image_size[1] / float(size[0] * size[1])
+    return seconds * pixels * profile.steps
+
+
 def get_profile(name, overrides=()):
     """The named profile with ``overrides`` applied (see :func:`apply_overrides`)."""
     if name not in PROFILES:

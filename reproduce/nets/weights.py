@@ -44,16 +44,12 @@ from typing import List, Optional, Tuple
 import h5py
 import numpy as np
 
-from .. import h5read
+from .. import h5read, paths
 from ..errors import UserError
 from ..fileio import atomic_path, text as _text
 
 FORMAT = "reproduce-weights"
 VERSION = 2
-# the make target that writes each downloaded model's file (paths.py)
-MAKE_TARGETS = {"vgg16.h5": "make weights", "vgg19.h5": "make weights19",
-                "bvlc_googlenet.h5": "make weights-googlenet",
-                "places205_googlenet.h5": "make weights-places"}
 
 
 def is_depthwise(filter_shape, groups):
@@ -395,16 +391,30 @@ def save_model(model: Model, path):
 
 
 
-HINT_DEFAULT = ("convert the model again with `python -m reproduce convert-weights` "
-        "(or `make weights-embedded`)")
+def offline_alternative(path):
+    """For a downloaded model's file: the embedded weights that need no
+    download, as the end of a hint; '' for any other file."""
+    name = os.path.basename(os.fspath(path))
+    if name in ("vgg16.h5", "vgg19.h5"):
+        return ("; without a download, class pictures run on the embedded "
+                "classifier: --weights %s --recipe fourier"
+                % paths.shown(paths.EMBEDDED_CLASSIFIER))
+    if name in ("bvlc_googlenet.h5", "places205_googlenet.h5"):
+        return ("; without a download, deepdream runs on the embedded VGG-16 conv "
+                "stack: leave out --weights")
+    return ""
+
+
+HINT_DEFAULT = ("convert the model again with `reproduce convert-weights` "
+        "(or %s)" % paths.how_to_make("embedded"))
 
 
 def load_model(path) -> Model:
     """Read one of our HDF5 files, whole schema checked before any graph is
     built; anything else (missing, damaged, crafted) is a one-line UserError."""
-    target = MAKE_TARGETS.get(os.path.basename(os.fspath(path)), "make weights")
-    hint = ("run `%s` or convert a model with `python -m reproduce convert-weights`"
-            % target)
+    made_by = paths.how_to_make(path)
+    hint = ("%sconvert a model with `reproduce convert-weights`"
+            % ("run %s or " % made_by if made_by else "")) + offline_alternative(path)
     return h5read.load_isolated(path, lambda f, where: _read_model(f, where, hint),
                                 "weights", hint)
 
