@@ -179,6 +179,36 @@ def test_googlenet_dreams_at_inception_4c_output(goog):
     assert score(result.image) > 1.2 * score(photo)
 
 
+def _dream_gradient(net, layer, rgb):
+    """DeepDream's gradient (0.5 mean(a^2) at ``layer``) to the RGB pixels, (3, H, W)."""
+    from reproduce import objectives
+    from reproduce.deepdream import dream as dd
+    return dd.compile_gradient(net, objectives.layer_l2(layer))(dd.to_batch(rgb))[1][0]
+
+
+def test_googlenet_dream_gradient_is_caffes_on_ties(goog):
+    """The whole gradient at dream.ipynb's layer against Caffe's backward
+    pass in numpy: by default Caffe's max-pool rule (one argmax a window);
+    the inception pools over overlapping pools tie, so Theano's rule
+    (every tied maximum) is measurably another gradient, which
+    ``pool_ties="every"`` gives."""
+    from helpers.caffe_models import caffe_backward
+    layer = "inception_4c/output"
+    rgb = np.random.RandomState(5).uniform(0, 255, (96, 96, 3)).astype(np.float32)
+    data = (rgb[..., ::-1].astype(np.float64) - MEAN_BGR).transpose(2, 0, 1)
+    top = caffe_forward(goog["layers"], goog["blobs"], data)[layer]
+    caffe, every = (caffe_backward(goog["layers"], goog["blobs"], data, layer,
+                                   top / top.size, ties)[::-1]   # BGR -> RGB
+                    for ties in ("argmax", "every"))
+
+    def rel(a, b):
+        return np.linalg.norm(a - b) / np.linalg.norm(b)
+    assert rel(every, caffe) > 0.02                     # the ties matter here
+    assert rel(_dream_gradient(goog["net"], layer, rgb), caffe) <= 1e-3
+    theano_rule = build_net(goog["model"], pool_ties="every")
+    assert rel(_dream_gradient(theano_rule, layer, rgb), every) <= 1e-3
+
+
 # --------------------------------------------------------------- CLI and bad input
 
 def test_cli_converts_and_dreams_at_a_slashed_name(small, tmp_path, capsys):
