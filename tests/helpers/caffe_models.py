@@ -328,6 +328,11 @@ def np_lrn(x, local_size, alpha, beta, k=1.0):
     return x * scale ** -beta
 
 
+def up_to(net, blob):
+    """The layers up to the last one that writes ``blob``."""
+    return net[:max(i for i, layer in enumerate(net) if blob in layer["top"]) + 1]
+
+
 def caffe_forward(net, blobs, image):
     """image (3, H, W) preprocessed -> {blob name: final value (C, H, W)}, float64."""
     values = {"data": np.asarray(image, np.float64)}
@@ -413,14 +418,14 @@ def caffe_backward(net, blobs, image, top, top_grad, ties="argmax"):
     layers up to the one that writes ``top``.  ``ties``: the max-pools'
     rule (Caffe's "argmax", or "every").  In-place layers (ReLU, Dropout)
     work on the blob's gradient; their mask is the final value > 0."""
-    last = max(i for i, layer in enumerate(net) if top in layer["top"])
-    values = caffe_forward(net[:last + 1], blobs, image)
+    net = up_to(net, top)
+    values = caffe_forward(net, blobs, image)
     inputs, value = {}, {"data": np.asarray(image, np.float64)}
-    for layer in net[:last + 1]:   # each layer's input as it read it
+    for layer in net:   # each layer's input as it read it
         inputs[layer["name"]] = [value[b] for b in layer["bottom"]]
         value[layer["top"][0]] = values[layer["top"][0]]
     grads = {top: np.asarray(top_grad, np.float64)}
-    for layer in reversed(net[:last + 1]):
+    for layer in reversed(net):
         t, name = layer["type"], layer["name"]
         g = grads.pop(layer["top"][0], None)
         if g is None:

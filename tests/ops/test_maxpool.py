@@ -22,7 +22,64 @@ def _tied(shape, seed):
 
 
 @pytest.fixture(scope="module")
+def pooled():
+    """f(x, g_1, ..., g_n) -> per (case, rule): the pool of x and d sum(pool
+    * g_case) / dx, as one function (one compile)."""
+    x = T.ftensor4("x")
+    gs = [T.ftensor4("g%d" % i) for i in range(len(CASES))]
+    outs = []
+    for (kernel, stride, pad, ceil), g in zip(CASES, gs):
+        for ties in RULES:
+            z = max_pool(x, kernel, stride, pad, ceil, ties)
+            outs += [z, T.grad((z * g).sum(), x)]
+    f = theano.function([x] + gs, outs, on_unused_input="ignore")
+
+    def run(x_value, g_values):
+        values = iter(f(x_value, *g_values))
+        return {(case, ties): (next(values), next(values)) for case in CASES
+                for ties in RULES}
+    return run
+
+
+RULES = ("argmax", "every")
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 7, 9), (2, 3, 10, 8)])
+def test_pool_and_gradient_are_caffes(pooled, shape):
+    x = _tied(shape, sum(shape))
+    rng = np.random.RandomState(1)
+    gs = []
+    for kernel, stride, pad, ceil in CASES:
+        rows, cols = (pooled_length(n, k, s, p, ceil, any(pad))
+                      for n, k, s, p in zip(shape[2:], kernel, stride, pad))
+        gs.append(rng.randn(shape[0], shape[1], rows, cols).astype(np.float32))
+    results = pooled(x, gs)
+    xv, gv = T.ftensor4(), T.ftensor4()
+    for (kernel, stride, pad, ceil), g in zip(CASES, gs):
+        for ties in RULES:
+            z, gx = results[(kernel, stride, pad, ceil), ties]
+            if ceil:   # the numpy port is Caffe's ceil mode
+                for b in range(shape[0]):
+                    top, want = np_max_pool(x[b], kernel, stride, pad, g[b], ties)
+                    np.testing.assert_array_equal(z[b], top)
+                    np.testing.assert_allclose(gx[b], want, rtol=1e-6, atol=1e-6)
+            else:   # floor, unpadded: Lasagne's pool, and with "every" Theano's gradient
+                theirs = pool_2d(xv, kernel, ignore_border=True, stride=stride, mode="max")
+                tz, tgx = theano.function([xv, gv], [theirs, T.grad((theirs * gv).sum(),
+                                                                    xv)])(x, g)
+                np.testing.assert_array_equal(z, tz)
+                if ties == "every":
+                    np.testing.assert_array_equal(gx, tgx)
+            if ties == "argmax":   # one pixel a window, however many tie
+                assert np.count_nonzero(gx) <= g.size
+        # the inputs tie: the rules differ in every case
+        assert not np.array_equal(results[(kernel, stride, pad, ceil), "argmax"][1],
+                                  results[(kernel, stride, pad, ceil), "every"][1])
+
+
+@pytest.fixture(scope="module")
 def compiled():
+    """f(kernel, stride, pad, ceil, ties) -> a compiled (x, g) -> (pool, gradient)."""
     cache = {}
 
     def get(kernel, stride, pad, ceil, ties):
@@ -33,33 +90,6 @@ def compiled():
             cache[key] = theano.function([x, g], [z, T.grad((z * g).sum(), x)])
         return cache[key]
     return get
-
-
-@pytest.mark.parametrize("ties", ["argmax", "every"])
-@pytest.mark.parametrize("kernel,stride,pad,ceil", CASES)
-@pytest.mark.parametrize("shape", [(1, 2, 7, 9), (2, 3, 10, 8)])
-def test_pool_and_gradient_are_caffes(compiled, kernel, stride, pad, ceil, ties, shape):
-    x = _tied(shape, sum(shape) + sum(kernel))
-    f = compiled(kernel, stride, pad, ceil, ties)
-    rows, cols = (pooled_length(n, k, s, p, ceil, any(pad))
-                  for n, k, s, p in zip(shape[2:], kernel, stride, pad))
-    g = np.random.RandomState(1).randn(shape[0], shape[1], rows, cols).astype(np.float32)
-    z, gx = f(x, g)
-    for b in range(shape[0]):
-        if ceil:   # the numpy port is Caffe's ceil mode
-            top, want = np_max_pool(x[b], kernel, stride, pad, g[b], ties)
-            np.testing.assert_array_equal(z[b], top)
-            np.testing.assert_allclose(gx[b], want, rtol=1e-6, atol=1e-6)
-    if not ceil:   # floor, unpadded: Lasagne's pool, and with "every" Theano's gradient
-        xv, gv = T.ftensor4(), T.ftensor4()
-        theirs = pool_2d(xv, kernel, ignore_border=True, stride=stride, mode="max")
-        tz, tgx = theano.function([xv, gv], [theirs, T.grad((theirs * gv).sum(), xv)])(x, g)
-        np.testing.assert_array_equal(z, tz)
-        if ties == "every":
-            np.testing.assert_array_equal(gx, tgx)
-    # the rules differ where they should: one pixel a window against all tied
-    if ties == "argmax":
-        assert np.count_nonzero(gx) <= g.size
 
 
 def test_the_two_rules_differ_on_ties_and_agree_without(compiled):
