@@ -191,7 +191,7 @@ STREAM2015 = Profile(
     ))
 
 IMAGE2015 = dataclasses.replace(
-    STREAM2015, name="image2015", steps=100, steps_per_zoom=None,
+    STREAM2015, name="image2015", steps=99, steps_per_zoom=None,
     prior_strength=1000.0, prior_scales=(1, 2, 5, 11, 23, 47, 95),
     net_scales=(3, 4), image_size=(1920, 1080), start_image="hd1.jpg",
     sources=tuple(dict(STREAM2015.sources, **{
@@ -199,7 +199,11 @@ IMAGE2015 = dataclasses.replace(
                          "commented-out block at :31 says 2.0)",
         "update": _ADAM2015.split("; train.py")[0] + "; train_image.py:209-223 "
                   "never resets them",
-        "steps": "models/default_image.py:24 total_steps = 100",
+        "steps": "models/default_image.py:24 total_steps = 100, but train_image.py:"
+                 "209-218 saved result<e>.png (steps_per_zoom = 1, "
+                 "models/default_image.py:15) before step e, so its last picture, "
+                 "result0099.png, shows the image after 99 steps; the 100th "
+                 "step's result was never saved",
         "steps_per_zoom": "train_image.py:210-215: no zoom; steps_per_zoom "
                           "(models/default_image.py:15) only set how often it "
                           "saved a picture",

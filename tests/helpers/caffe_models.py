@@ -127,8 +127,7 @@ def blob_shapes(net, input_shape):
             params[layer["name"]] = [(n, c // layer["group"], k, k), (n,)]
             out = (n, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
         elif t == "Pooling":
-            k, s, p = layer["kernel"], layer["stride"], layer["pad"]
-            out = (c, caffe_pool_size(h, k, s, p), caffe_pool_size(w, k, s, p))
+            out = (c,) + pooled_shape((h, w), layer["kernel"], layer["stride"], layer["pad"])
         elif t == "Concat":
             out = (sum(shapes[b][0] for b in layer["bottom"]), h, w)
         elif t == "InnerProduct":
@@ -174,7 +173,9 @@ def _layer_message(net_message, layer, fmt):
         p = m.pooling_param
         p.pool = {"MAX": 0, "AVE": 1}[layer["pool"]]
         p.kernel_size, p.stride = layer["kernel"], layer["stride"]
-        if layer["pad"]:
+        if isinstance(layer["pad"], tuple):   # pooling_param takes pad_h with pad_w
+            p.pad_h, p.pad_w = layer["pad"]
+        elif layer["pad"]:
             p.pad = layer["pad"]
     elif t == "LRN":
         p = m.lrn_param
@@ -259,23 +260,29 @@ def np_conv(x, W, b, stride, pad, group):
     return out + b[:, None, None]
 
 
+def pooled_shape(size, k, s, p):
+    """(rows, cols) of a Caffe pool of a (rows, cols) map; k, s and p an int or a pair."""
+    (kh, kw), (sh, sw), (ph, pw) = _pair(k), _pair(s), _pair(p)
+    any_pad = bool(ph or pw)
+    return (caffe_pool_size(size[0], kh, sh, ph, any_pad),
+            caffe_pool_size(size[1], kw, sw, pw, any_pad))
+
+
 def np_pool(x, method, k, s, p):
-    """pooling_layer.cpp Forward_cpu, MAX and AVE, window by window."""
+    """pooling_layer.cpp Forward_cpu, MAX and AVE, window by window; the
+    padding an int or (rows, cols)."""
+    if method == "MAX":
+        return np_max_pool(x, k, s, p)
     c, h, w = x.shape
-    ph, pw = caffe_pool_size(h, k, s, p), caffe_pool_size(w, k, s, p)
-    out = np.zeros((c, ph, pw), np.float64)
-    for i in range(ph):
-        for j in range(pw):
-            hs, ws = i * s - p, j * s - p
-            if method == "MAX":
-                he, we = min(hs + k, h), min(ws + k, w)
-                hs, ws = max(hs, 0), max(ws, 0)
-                out[:, i, j] = x[:, hs:he, ws:we].max(axis=(1, 2))
-            else:
-                he, we = min(hs + k, h + p), min(ws + k, w + p)
-                size = (he - hs) * (we - ws)
-                hs, ws, he, we = max(hs, 0), max(ws, 0), min(he, h), min(we, w)
-                out[:, i, j] = x[:, hs:he, ws:we].sum(axis=(1, 2)) / size
+    (kh, kw), (sh, sw), (ph, pw) = _pair(k), _pair(s), _pair(p)
+    out = np.zeros((c,) + pooled_shape((h, w), k, s, p), np.float64)
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            hs, ws = i * sh - ph, j * sw - pw
+            he, we = min(hs + kh, h + ph), min(ws + kw, w + pw)
+            size = (he - hs) * (we - ws)
+            hs, ws, he, we = max(hs, 0), max(ws, 0), min(he, h), min(we, w)
+            out[:, i, j] = x[:, hs:he, ws:we].sum(axis=(1, 2)) / size
     return out
 
 
@@ -291,8 +298,7 @@ def np_max_pool(x, k, s, p, gz=None, ties="argmax"):
     (Caffe's max_idx_), or with ties="every" to each pixel equal to it."""
     (kh, kw), (sh, sw), (ph, pw) = _pair(k), _pair(s), _pair(p)
     c, h, w = x.shape
-    any_pad = bool(ph or pw)
-    oh, ow = caffe_pool_size(h, kh, sh, ph, any_pad), caffe_pool_size(w, kw, sw, pw, any_pad)
+    oh, ow = pooled_shape((h, w), k, s, p)
     top = np.full((c, oh, ow), -np.finfo(np.float32).max, x.dtype)
     gx = np.zeros(x.shape, np.float64)
     for ch in range(c):
