@@ -280,9 +280,10 @@ class Model:
         """UserError unless this is a classifier: ``what`` needs its class logits.
         ``where`` names the model in the message (default: its model name)."""
         if not self.has_classes:
-            raise UserError("%s has no classes (a feature extractor); for %s, give a "
-                            "classifier such as weights/vgg16.h5 or "
-                            "weights/efficientnet_lite0.h5" % (where or self.model_name, what))
+            raise UserError("%s has no class names; for %s, give a classifier such as "
+                            "weights/vgg16.h5, or name this net's outputs: convert it "
+                            "again with `python -m reproduce convert-weights ... --labels "
+                            "FILE` (one class name a line)" % (where or self.model_name, what))
 
     def mean_rgb(self):
         """The per-channel mean in RGB order, 0..255."""

@@ -222,6 +222,33 @@ def test_pool_ties_every_gives_theanos_rule(goog, caffe_gradients):
     assert relative_l2(_dream_gradient(every, layer, rgb), caffe["every"]) <= 1e-3
 
 
+@pytest.mark.parametrize("method", ["MAX", "AVE"])
+def test_stride_past_the_window_with_one_padded_axis_classifies_as_caffe(method, tmp_path):
+    """kernel 2, stride 3, padding on the rows only: Caffe drops a last window
+    that would start in the padding on *both* axes (pooling_layer.cpp,
+    Reshape), and a stride past the window leaves input unread; conversion,
+    our pool and classify follow it (the InnerProduct after it fixes the size)."""
+    from helpers.caffe_models import conv, pooled_shape
+    from reproduce.nets.classify import Classifier
+    net = (conv("c1/3x3", "data", 4, 3)
+           + [L("p1", "Pooling", "c1/3x3", pool=method, kernel=2, stride=3, pad=(1, 0)),
+              L("fc", "InnerProduct", "p1", num_output=5)])
+    shape = (3, 21, 20)              # c1: 19x18; pooled: 7x6 (columns: 0, 3, ... 15)
+    assert pooled_shape((19, 18), 2, 3, (1, 0)) == (7, 6)   # unpadded columns: 6, not 7
+    caffemodel, prototxt, blobs = write_caffe(tmp_path, net, shape, "layer")
+    labels = tmp_path / "labels.txt"
+    labels.write_text("".join("class %d\n" % i for i in range(5)))
+    path = str(tmp_path / "odd.h5")
+    save_model(convert_caffe(caffemodel, prototxt, labels=str(labels)), path)
+    rgb = np.random.RandomState(3).uniform(0, 255, shape[1:] + (3,)).astype(np.float32)
+    bgr = rgb[..., ::-1].astype(np.float64) - MEAN_BGR
+    expected = caffe_forward(net, blobs, bgr.transpose(2, 0, 1))["fc"].ravel()
+    classifier = Classifier(load_model(path))
+    logits = classifier.logits(rgb)
+    assert close(logits, expected)
+    assert classifier.top(logits, 1)[0][1] == "class %d" % np.argmax(expected)
+
+
 # --------------------------------------------------------------- CLI and bad input
 
 def test_cli_converts_and_dreams_at_a_slashed_name(small, tmp_path, capsys):
