@@ -126,7 +126,8 @@ class Lsd2015Recipe:
         from .prior.fit import load_prior_spec
         Dreamer, build_net = backend_classes(job.backend)
         # conv (Winograd or CorrMM) is a Theano setting; the port has its own convolutions
-        net = build_net(model, conv=profile.conv) if job.backend == "theano" \
+        net = build_net(model, conv=profile.conv, pool_ties=profile.pool_ties) \
+            if job.backend == "theano" \
             else build_net(model, torch_device(job.device))
         return Dreamer(net, profile,
                        load_prior_spec(job.prior, job.prior_dir))

@@ -215,6 +215,12 @@ def add_input_arguments(p, weights, size=None):
     p.add_argument("--max-memory", default=None, metavar="BYTES",
                    help="refuse images whose estimated forward+backward memory "
                         "exceeds this (e.g. 4G; default: the memory available)")
+    from ..nets.weights import TIE_CHOICES
+    p.add_argument("--pool-ties", choices=TIE_CHOICES, default="model",
+                   help="where a max-pool's gradient goes when its window holds the max "
+                        "more than once: model (default): to Caffe's one argmax on nets "
+                        "converted from Caffe, to every tied pixel on the others; "
+                        "argmax or every: that rule for every max-pool")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -232,7 +238,7 @@ def add_objective_arguments(p, layer="conv4_3"):
 
 def add_settings_arguments(p, defaults=None):
     """DeepDream's numeric settings, defaulting to ``defaults`` (a DreamSettings)."""
-    from ..deepdream.settings import DreamSettings
+    from ..deepdream.settings import OCTAVE_EDGES, DreamSettings
     d = defaults or DreamSettings()
     p.add_argument("--octaves", type=int, default=d.octaves,
                    help="pyramid levels (default %(default)s)")
@@ -245,6 +251,10 @@ def add_settings_arguments(p, defaults=None):
     p.add_argument("--jitter", type=int, default=d.jitter,
                    help="largest random roll in pixels (default %(default)s)")
     p.add_argument("--seed", type=seed_type(), default=d.seed, help="of the jitter")
+    p.add_argument("--octave-edge", choices=OCTAVE_EDGES, default=d.octave_edge,
+                   help="nearest: an octave's resize repeats the edge pixels (default); "
+                        "notebook: as dream.ipynb's nd.zoom (mode constant), whose last "
+                        "row or column turns the mean colour at some sizes")
 
 
 def dream_settings(args):
@@ -252,7 +262,8 @@ def dream_settings(args):
     from ..deepdream.settings import DreamSettings
     settings = DreamSettings(octaves=args.octaves, octave_scale=args.octave_scale,
                              steps=args.steps, step_size=args.step_size,
-                             jitter=args.jitter, seed=args.seed)
+                             jitter=args.jitter, seed=args.seed,
+                             octave_edge=args.octave_edge)
     settings.check()
     return settings
 

@@ -77,7 +77,7 @@ def run(args):
         return run_zoom(args)
     check_picture_path(args.out)
     check_output(args.out, [args.image, args.weights, getattr(args, "guide", None)])
-    net = build_net(load_model(args.weights))
+    net = build_net(load_model(args.weights), pool_ties=args.pool_ties)
     layer = resolve_layer(net, args.layer, args.pre_relu)
     check_channel(net, layer, args.channel, args.guide)
     settings = dream_settings(args)
@@ -86,7 +86,8 @@ def run(args):
     check_octaves(net, layer, image.shape[:2], settings)
     objective = dream_objective(net, layer, args.channel, args.guide, memory)
     result = deepdream(compile_gradient(net, objective), image, settings,
-                       progress=not args.no_progress, desc=objective.name)
+                       progress=not args.no_progress, desc=objective.name,
+                       mean=net.model.mean_rgb())
     save_image(result.image, args.out)
     print("%s %s: %s, %d steps in %.1f s%s" % (
         "stopped early," if result.interrupted else "wrote", args.out, objective.name,
@@ -118,7 +119,7 @@ def run_zoom(args):
     zoom.check()
     check_video_path(args.out)
     model = load_model(args.weights)
-    net = build_net(model)
+    net = build_net(model, pool_ties=args.pool_ties)
     memory = parse_memory(args.max_memory)
     run = {"image": os.path.abspath(args.image), "size": args.size,
            "weights": os.path.abspath(args.weights), "recipe": args.recipe,
@@ -140,7 +141,8 @@ def run_zoom(args):
         settings = dream_settings(args)
         check_octaves(net, layer, image.shape[:2], settings)
         objective = dream_objective(net, layer, args.channel, args.guide, memory)
-        dream_one = deepdream_frame(compile_gradient(net, objective), settings)
+        dream_one = deepdream_frame(compile_gradient(net, objective), settings,
+                                    net.model.mean_rgb())
         run.update(layer=layer, objective=objective.name, guide=args.guide,
                    settings=settings.settings())
     result = zoom_loop(image, dream_one, args.out, zoom, run, args.resume,

@@ -49,7 +49,7 @@ def run(args):
     # the folder's page, checked before the work: a folder that is a file, or
     # cannot be written, is refused before any layer is dreamed
     check_output(os.path.join(args.out_dir, "index.html"), [args.image], option="--out-dir")
-    net = build_net(load_model(args.weights))
+    net = build_net(load_model(args.weights), pool_ties=args.pool_ties)
     names = None
     if args.layers is not None:
         names = [name.strip() for name in args.layers.split(",") if name.strip()]

@@ -61,7 +61,7 @@ def run(args):
     info = io.probe(args.input)
     size = frame_size(photo_size(args), info.size)
     io.check_even(size, "the frames of %s" % args.input)
-    net = build_net(load_model(args.weights))
+    net = build_net(load_model(args.weights), pool_ties=args.pool_ties)
     layer = resolve_layer(net, args.layer, args.pre_relu)
     check_channel(net, layer, args.channel, args.guide)
     check_fits(net, size[1], size[0], layer, memory, "a frame of %s" % args.input)
@@ -70,7 +70,8 @@ def run(args):
     run = {"weights": os.path.abspath(args.weights), "layer": layer,
            "objective": objective.name, "guide": args.guide,
            "settings": settings.settings()}
-    result = dream_film(info, deepdream_frame(compile_gradient(net, objective), settings),
+    result = dream_film(info, deepdream_frame(compile_gradient(net, objective), settings,
+                                                 net.model.mean_rgb()),
                         args.out, size, flow, run, args.resume, not args.no_progress,
                         "video " + layer, args.keep_frames)
     print(result.summary())
