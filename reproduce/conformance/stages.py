@@ -39,6 +39,9 @@ GRAD_REL_L2 = 5e-2
 STEP_TOL, STEP_SHARE = 0.01, 0.995
 IMAGE_TOL = 1e-3   # levels: jitter, octaves, zoom (docs: a zoom not our own code)
 
+# the factors a single number may differ by and still "agree up to k": the
+# sign (a loss minimised, not an objective maximised), DeepDream's 0.5, 255
+CONVENTIONS = (-1.0, 2.0, -2.0, 0.5, -0.5, 255.0, 1 / 255.0)
 VERDICTS = ("identical", "agrees", "factor", "differs", "not computed", "skipped")
 
 
@@ -91,6 +94,8 @@ def compare_values(actual, expected, tol, note=""):
     if err <= tol:
         return Cell("agrees", "max err %.1e of max|ours|" % err, note)
     k = float((a * e).sum() / max((e * e).sum(), 1e-300))
+    if a.size == 1 and not any(abs(k - c) <= tol * abs(c) for c in CONVENTIONS):
+        k = 0  # any two numbers differ by a factor: claimed only for a convention
     if k != 0 and _scaled(a, k * e) <= tol:
         return Cell("factor", "max err %.1e after x%s" % (_scaled(a, k * e), _k(k)), note, k)
     return Cell("differs", "max err %.2g of max|ours|" % err, note)

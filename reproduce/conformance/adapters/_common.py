@@ -21,6 +21,8 @@ MODES = ("defaults", "aligned")
 # document them: every modern port's default normalisation
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+JITTER_NOTE = ("dream.ipynb rolls the image (np.roll: what leaves one edge comes back at the "
+               "other); this shifts in %s")
 
 
 def read_inputs():
@@ -46,6 +48,7 @@ class Results:
     def put(self, mode, stage, value=None, note="", kind=None):
         """Record a stage: ``value`` None means not computed (``note`` says why)."""
         if value is not None:
+            value = _plain(value)
             if isinstance(value, (list, tuple)):   # octaves: one array each
                 for i, v in enumerate(value):
                     self.arrays["%s/%s/%d" % (mode, stage, i)] = np.asarray(v, np.float32)
@@ -66,6 +69,15 @@ class Results:
         tmp = path + ".part.npz"
         np.savez(tmp, meta=np.asarray(meta), **self.arrays)
         os.replace(tmp, path)
+
+
+def _plain(value):
+    """numpy arrays from torch or TensorFlow tensors (lists kept as lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "detach"):
+        value = value.detach()
+    return value.numpy() if hasattr(value, "numpy") else value
 
 
 def version_of(distribution):

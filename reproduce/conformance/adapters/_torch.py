@@ -153,3 +153,40 @@ def pixels(image, grad=False):
 
 def image_of(tensor):
     return tensor.detach()[0].permute(1, 2, 0).numpy().copy()
+
+
+def optimiser_steps(make_optimizer, inputs, grad_key="forced_lsd_grad", unit=True,
+                    clip=None):
+    """A port's optimiser fed our loss gradients: (one step from ``start``,
+    teacher-forced steps 1-4 from the reference's images).
+
+    The parameter holds the pixels on 0..1 (``unit``: the ports' range; the
+    gradient is converted to it, x255) or 0..255; each forced step starts
+    from the reference's image, the optimiser's state carried over, as the
+    2015 run's moments are (they were reset at step 1 by its zoom).
+    ``clip``: (low, high) 0..255 after each step, where the port clips.
+    """
+    scale = 255.0 if unit else 1.0
+
+    def stepper():
+        param = torch.zeros((1, 3) + inputs["start"].shape[:2], requires_grad=True)
+        return param, make_optimizer([param])
+
+    def take(param, optimizer, image, grad):
+        with torch.no_grad():
+            param.copy_(torch.as_tensor(to_nchw(image)) / scale)
+        param.grad = torch.as_tensor(np.asarray(grad, np.float32)) * scale
+        optimizer.step()
+        out = param.detach() * scale
+        if clip is not None:
+            out = out.clamp(*clip)
+            with torch.no_grad():
+                param.copy_(out / scale)
+        return image_of(out)
+
+    param, optimizer = stepper()
+    first = take(param, optimizer, inputs["start"], inputs["lsd_grad"])
+    param, optimizer = stepper()
+    forced = [take(param, optimizer, image, g)
+              for image, g in zip(inputs["forced_before"], inputs[grad_key])]
+    return first, np.stack(forced)
