@@ -136,6 +136,8 @@ def compare_images(actual, expected, before=None, note=""):
     if before is not None:
         da, de = a - before, e - before
         k = float((da * de).sum() / max((de * de).sum(), 1e-300))
-        if k != 0 and (np.abs(da - k * de) <= STEP_TOL * max(1, abs(k))).mean() >= STEP_SHARE:
+        fits = float((np.abs(da - k * de) <= STEP_TOL * max(1, abs(k))).mean())
+        if k != 0 and fits >= STEP_SHARE:
             return Cell("factor", measure + "; the move is x%s ours" % _k(k), note, k)
+        measure += "; the move is x%s ours on %.1f%% of values" % (_k(k), 100 * fits)
     return Cell("differs", measure + ", max |diff| %.3g" % np.abs(a - e).max(), note)
