@@ -155,8 +155,8 @@ def image_of(tensor):
     return tensor.detach()[0].permute(1, 2, 0).numpy().copy()
 
 
-def optimiser_steps(make_optimizer, inputs, grad_key="forced_lsd_grad", unit=True,
-                    clip=None):
+def optimiser_steps(make_optimizer, inputs, kind="lsd2015", unit=True, clip=None,
+                    scale=None):
     """A port's optimiser fed our loss gradients: (one step from ``start``,
     teacher-forced steps 1-4 from the reference's images).
 
@@ -165,8 +165,14 @@ def optimiser_steps(make_optimizer, inputs, grad_key="forced_lsd_grad", unit=Tru
     from the reference's image, the optimiser's state carried over, as the
     2015 run's moments are (they were reset at step 1 by its zoom).
     ``clip``: (low, high) 0..255 after each step, where the port clips.
+    ``kind`` "deepdream": DeepDream's gradients (an objective to maximise:
+    the optimiser, which minimises, gets them negated); "lsd2015": the 2015
+    loss's.  ``scale``: levels per parameter unit (default 255: 0..1 pixels; or 1).
     """
-    scale = 255.0 if unit else 1.0
+    scale = scale or (255.0 if unit else 1.0)
+    sign = -1.0 if kind == "deepdream" else 1.0
+    first_key, grad_key = (("dd_grad", "forced_dd_grad") if kind == "deepdream"
+                           else ("lsd_grad", "forced_lsd_grad"))
 
     def stepper():
         param = torch.zeros((1, 3) + inputs["start"].shape[:2], requires_grad=True)
@@ -175,7 +181,7 @@ def optimiser_steps(make_optimizer, inputs, grad_key="forced_lsd_grad", unit=Tru
     def take(param, optimizer, image, grad):
         with torch.no_grad():
             param.copy_(torch.as_tensor(to_nchw(image)) / scale)
-        param.grad = torch.as_tensor(np.asarray(grad, np.float32)) * scale
+        param.grad = torch.as_tensor(np.asarray(grad, np.float32)) * (sign * scale)
         optimizer.step()
         out = param.detach() * scale
         if clip is not None:
@@ -185,7 +191,7 @@ def optimiser_steps(make_optimizer, inputs, grad_key="forced_lsd_grad", unit=Tru
         return image_of(out)
 
     param, optimizer = stepper()
-    first = take(param, optimizer, inputs["start"], inputs["lsd_grad"])
+    first = take(param, optimizer, inputs["start"], inputs[first_key])
     param, optimizer = stepper()
     forced = [take(param, optimizer, image, g)
               for image, g in zip(inputs["forced_before"], inputs[grad_key])]
