@@ -32,7 +32,8 @@ def register(sub):
     p.add_argument("--expect", default=None, metavar="FILE",
                    help="compare with an expectations file; exit 1 where a cell changed")
     p.add_argument("--write-expect", default=None, metavar="FILE",
-                   help="write the table's cells as an expectations file")
+                   help="write the table's cells into an expectations file (the "
+                        "other models' entries in it are kept)")
     p.set_defaults(func=run)
 
 
@@ -58,7 +59,10 @@ def run(args):
     if args.json:
         tables.write_json(args.json, result)
     if args.write_expect:
-        tables.write_expectations(args.write_expect, result)
+        import os
+        keep = (tables.read_expectations(args.write_expect)
+                if os.path.exists(args.write_expect) else None)
+        tables.write_expectations(args.write_expect, result, keep)
     if expected is not None:
         changed = tables.changes(result, expected)
         for line in changed:

@@ -84,15 +84,17 @@ def build(env, log=sys.stderr):
     """
     base = getattr(sys, "_base_executable", sys.executable)
     if not os.access(env.python, os.X_OK):
-        subprocess.run([base, "-m", "venv", env.path], check=True)
+        # no pip of its own: this interpreter's pip installs into it (--python)
+        subprocess.run([base, "-m", "venv", "--without-pip", env.path], check=True)
     if env.layered:
         ours = sysconfig.get_paths()["purelib"]
         with open(os.path.join(_site_packages(env.python), "_reproduce_layer.pth"), "w") as f:
             # an "import" line, so that .venv's own .pth files are read as well
             f.write("import site; site.addsitedir(%r)\n" % ours)
-    cmd = [env.python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-           *env.pip_flags, "-r", os.path.join(REPO, env.requirements)]
-    print("conformance: building %s: %s" % (env.folder, " ".join(cmd[2:])), file=log)
+    cmd = [sys.executable, "-m", "pip", "--python", env.python, "install", "-q",
+           "--disable-pip-version-check", *env.pip_flags, "-r",
+           os.path.join(REPO, env.requirements)]
+    print("conformance: building %s: pip %s" % (env.folder, " ".join(cmd[5:])), file=log)
     done = subprocess.run(cmd)
     if done.returncode != 0:
         raise UserError("installing %s into %s failed (pip exit status %d); the rows of "
@@ -100,3 +102,8 @@ def build(env, log=sys.stderr):
                                                    done.returncode))
     with open(env.stamp, "w") as f:
         f.write(requirements_hash(env) + "\n")
+
+
+if __name__ == "__main__":  # the Makefile's targets: python -m reproduce.conformance.envs torch
+    from ..errors import exit_status
+    sys.exit(exit_status(lambda: build(ENVS[sys.argv[1]])))
