@@ -196,3 +196,30 @@ def optimiser_steps(make_optimizer, inputs, kind="lsd2015", unit=True, clip=None
     forced = [take(param, optimizer, image, g)
               for image, g in zip(inputs["forced_before"], inputs[grad_key])]
     return first, np.stack(forced)
+
+
+def put_logits(res, inputs, zoo, fully_conv, how="a torchvision VGG"):
+    """The logits and logit-map stages of a port that takes any model: the
+    torchvision VGG a user hands it (defaults), the fully convolutional
+    model (aligned)."""
+    x = torch.as_tensor(inputs["input"])
+    th, tw = inputs["spec"]["image_shape"]
+    with torch.no_grad():
+        res.put("defaults", "logits", zoo(x[:, :, :th, :tw])[:, :, None, None], how)
+        res.put("defaults", "logit_map", zoo(x), how + ": AdaptiveAvgPool2d((7, 7)) then "
+                "Linear (torchvision models/vgg.py:42,68), one vector at any size")
+        res.put("aligned", "logits", fully_conv(x[:, :, :th, :tw]),
+                "the model with fc6-fc8 as convolutions")
+        res.put("aligned", "logit_map", fully_conv(x), "the model with fc6-fc8 as convolutions")
+
+
+def output_of(model, module, x, grad=False):
+    """What a forward hook on ``module`` keeps when ``model`` runs on ``x``
+    (the tensor itself, as the ports keep it: an in-place ReLU after the
+    module overwrites it)."""
+    kept = {}
+    handle = module.register_forward_hook(lambda m, args, out: kept.update(value=out))
+    with torch.set_grad_enabled(grad):
+        model(x)
+    handle.remove()
+    return kept["value"]

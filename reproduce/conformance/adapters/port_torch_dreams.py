@@ -14,7 +14,7 @@ import torch
 
 from _common import JITTER_NOTE, Results, read_inputs, version_of
 from _torch import FullyConv, deepdream, from_unit, imagenet_normalize, optimiser_steps, \
-    pixels, torchvision_index, torchvision_vgg
+    pixels, put_logits, torchvision_index, torchvision_vgg
 import torchvision.transforms.functional as TF  # noqa: E402  (after _torch)
 from torch_dreams import Dreamer  # noqa: E402
 from torch_dreams.custom_image_param import CustomImageParam  # noqa: E402
@@ -64,14 +64,7 @@ for mode, model, module, note in (
     res.put(mode, "layer", hook.output, note)
     hook.close()
 
-th, tw = inputs["spec"]["image_shape"]
-with torch.no_grad():
-    res.put("defaults", "logits", zoo(x[:, :, :th, :tw])[:, :, None, None],
-            "a torchvision VGG (the models its README uses)")
-    res.put("defaults", "logit_map", zoo(x), "a torchvision VGG: AdaptiveAvgPool2d((7, 7)) "
-            "then Linear, one vector at any size")
-    res.put("aligned", "logits", ours_net(x[:, :, :th, :tw]), "the fully convolutional model")
-    res.put("aligned", "logit_map", ours_net(x), "the fully convolutional model")
+put_logits(res, inputs, zoo, ours_net, "a torchvision VGG (the models its README uses)")
 
 # the objective: render()'s loss on the hooked layers' outputs
 relu_index = torchvision_index(inputs, inputs["relu"])
