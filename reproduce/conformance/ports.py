@@ -33,7 +33,7 @@ PORTS = (
          "feature visualisation (FeatureVisualizer)"),
     Port("horama", "horama", "0.3.0", "torch", "port_horama.py",
          "MACO and Fourier feature visualisation"),
-    Port("pytorch-deepdream", "", "gordicaleksa/pytorch-deepdream", "source",
+    Port("pytorch-deepdream", "", "gordicaleksa/pytorch-deepdream@f37d99a", "source",
          "port_pytorch_deepdream.py",
          "DeepDream in PyTorch (no package: formulas restated with citations)"),
     Port("captum.optim", "", "pytorch/captum optim-wip", "source", "port_captum_optim.py",

@@ -223,3 +223,15 @@ def output_of(model, module, x, grad=False):
         model(x)
     handle.remove()
     return kept["value"]
+
+
+def rule_steps(rule, inputs, kind="deepdream"):
+    """A stateless update rule ``rule(image, grad, k)`` -> image (0..255,
+    (H, W, 3)), fed our gradients: (one step from ``start``, the
+    teacher-forced steps 1-4 from the reference's images, k = 0..3)."""
+    first_key, key = (("dd_grad", "forced_dd_grad") if kind == "deepdream"
+                      else ("lsd_grad", "forced_lsd_grad"))
+    first = rule(inputs["start"], inputs[first_key], 0)
+    return first, np.stack([rule(image, g, k) for k, (image, g) in
+                            enumerate(zip(inputs["forced_before"], inputs[key]))])
+
