@@ -19,6 +19,8 @@ from ..errors import UserError
 DEFAULT_LAYERS = ("fc8", "")
 UPDATES = ("adam2015", "adam")
 MEANS = ("scalar", "channel")
+# The network's number format (reproduce_torch/precision.py; docs/precision.md).
+PRECISIONS = ("float32", "bf16", "auto")
 
 # What each setting may be (reproduce.checks), checked whenever a profile is
 # made or changed, so before anything is compiled.  fps and frames_per_key
@@ -34,6 +36,7 @@ PROFILE_RULES = {
     "rotation_per_frame": Rule(float, low=-360, high=360),
     "image_size": checks.SIZE, "stream_size": checks.SIZE, "start_image": Rule(str),
     "layer": Rule(str, forbid=("input",)),
+    "precision": Rule(str, choices=PRECISIONS),
 }
 
 
@@ -70,6 +73,10 @@ class Profile:
     # cubic B-spline, which blurs less (ours).
     zoom_kernel: str = "cubic2015"
     conv: str = "auto"          # 3x3 convolutions: "auto" | "winograd" | "corrmm" (nets.build.CONV_CHOICES)
+    # The net's number format on the torch backend: "float32" (the reference),
+    # "bf16" (bfloat16 products, float32 sums; float32 with a note where the
+    # hardware has no bfloat16 unit) or "auto" (bf16 where it has one).
+    precision: str = "float32"
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def __post_init__(self):
@@ -167,6 +174,9 @@ STREAM2015 = Profile(
                         "Catmull-Rom cubic convolution, edge pixels repeated)"),
         ("conv", "ours: the 2015 code ran cuDNN/CorrMM; auto = Winograd where it is "
                  "faster and within tolerance (docs/winograd.md), corrmm = the plain way"),
+        ("precision", "float32 as 2015 (train.py:65 x.set_value(cfg.image.astype("
+                      "'float32')), on a GPU's float32 units); bf16 and auto ours, "
+                      "the torch backend only (docs/precision.md)"),
     ))
 
 IMAGE2015 = dataclasses.replace(
