@@ -221,8 +221,8 @@ def make_job(picture, batch=1, judge=None):
     (job, the loaded model).  Paths become absolute, for workers whose
     working folder differs."""
     from ..prior.fit import load_prior_spec
-    from ..recipes import backend_classes, get_recipe, load_weights
-    recipe = get_recipe(picture.recipe)
+    from ..recipes import backend_classes, check_job, load_weights
+    recipe = check_job(picture)  # recipe, backend and precision go together
     model = load_weights(picture.weights)
     model.require_classes("atlas pictures", picture.weights)
     if batch < 1:
@@ -231,9 +231,6 @@ def make_job(picture, batch=1, judge=None):
         raise UserError("--batch %d: batches run on the torch backend with the "
                         "lsd2015 recipe; add --backend torch --recipe lsd2015, or "
                         "leave out --batch" % batch)
-    if picture.backend == "torch" and recipe.name != "lsd2015":
-        raise UserError("--recipe %s runs on the Theano engine only; leave out "
-                        "--backend torch" % recipe.name)
     backend_classes(picture.backend)  # PyTorch installed?
     if recipe.name == "lsd2015":
         load_prior_spec(picture.prior, picture.prior_dir)  # a missing prior fails once, here

@@ -136,10 +136,15 @@ def add_job_arguments(p, weights, profile, what="class to dream",
                    help="start image (default: the profile's 2015 start image "
                         "if found, else seeded grey noise)")
     g.add_argument("--seed", type=seed_type(), default=0)
-    g.add_argument("--backend", choices=("theano", "torch"), default="theano",
+    add_backend_argument(g)
+    return g
+
+
+def add_backend_argument(p):
+    """--backend: the Theano reference or the PyTorch port."""
+    p.add_argument("--backend", choices=("theano", "torch"), default="theano",
                    help="theano: the reference (default); torch: the PyTorch port, "
                         "on CUDA when available (needs requirements-torch.txt)")
-    return g
 
 
 def add_dream_arguments(p):
@@ -257,14 +262,36 @@ def add_settings_arguments(p, defaults=None):
                         "row or column turns the mean colour at some sizes")
 
 
+def add_engine_arguments(p):
+    """--backend and --precision of deepdream, sweep and video."""
+    add_backend_argument(p)
+    p.add_argument("--precision", default="float32",
+                   help="the net's number format on --backend torch: float32 "
+                        "(default), bf16 (bfloat16 products, float32 sums, where the "
+                        "CPU has AMX or AVX-512 BF16), auto (bf16 where it can); "
+                        "docs/precision.md")
+
+
+def dream_net(args, settings, model):
+    """The net of deepdream, sweep and video: ``model`` on ``args.backend`` in
+    the precision of ``settings`` (a checked DreamSettings)."""
+    from ..recipes import build_backend_net
+    return build_backend_net(model, args.backend, precision=settings.precision,
+                             pool_ties=args.pool_ties)
+
+
 def dream_settings(args):
-    """The DreamSettings the options of :func:`add_settings_arguments` give."""
+    """The DreamSettings the options of :func:`add_settings_arguments` (and
+    :func:`add_engine_arguments`, where a command has them) give."""
     from ..deepdream.settings import DreamSettings
+    from ..recipes import check_precision
     settings = DreamSettings(octaves=args.octaves, octave_scale=args.octave_scale,
                              steps=args.steps, step_size=args.step_size,
                              jitter=args.jitter, seed=args.seed,
-                             octave_edge=args.octave_edge)
+                             octave_edge=args.octave_edge,
+                             precision=getattr(args, "precision", "float32"))
     settings.check()
+    check_precision(getattr(args, "backend", "theano"), settings.precision)
     return settings
 
 

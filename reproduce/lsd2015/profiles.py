@@ -21,6 +21,8 @@ DEFAULT_LAYERS = ("fc8", "")
 UPDATES = ("adam2015", "adam")
 MEANS = ("scalar", "channel")
 ZOOM_CENTRES = ("2015", "true")   # Profile.zoom_centre
+# The network's number format (reproduce_torch/precision.py; docs/precision.md).
+PRECISIONS = ("float32", "bf16", "auto")
 
 # What each setting may be (reproduce.checks), checked whenever a profile is
 # made or changed, so before anything is compiled.  fps and frames_per_key
@@ -38,6 +40,7 @@ PROFILE_RULES = {
     "layer": Rule(str, forbid=("input",)),
     "zoom_centre": Rule(str, choices=ZOOM_CENTRES),
     "pool_ties": Rule(str, choices=TIE_CHOICES),
+    "precision": Rule(str, choices=PRECISIONS),
 }
 
 
@@ -85,6 +88,10 @@ class Profile:
     # converted from Caffe; "argmax" or "every" for all max-pools.
     pool_ties: str = "model"
     conv: str = "auto"          # 3x3 convolutions: "auto" | "winograd" | "corrmm" (nets.build.CONV_CHOICES)
+    # The net's number format on the torch backend: "float32" (the reference),
+    # "bf16" (bfloat16 products, float32 sums; float32 with a note where the
+    # hardware has no bfloat16 unit) or "auto" (bf16 where it has one).
+    precision: str = "float32"
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def __post_init__(self):
@@ -188,6 +195,9 @@ STREAM2015 = Profile(
                       "pixel, as the 2015 code ran in Theano (docs/fidelity.md)"),
         ("conv", "ours: the 2015 code ran cuDNN/CorrMM; auto = Winograd where it is "
                  "faster and within tolerance (docs/winograd.md), corrmm = the plain way"),
+        ("precision", "float32 as 2015 (train.py:65 x.set_value(cfg.image.astype("
+                      "'float32')), on a GPU's float32 units); bf16 and auto ours, "
+                      "the torch backend only (docs/precision.md)"),
     ))
 
 IMAGE2015 = dataclasses.replace(

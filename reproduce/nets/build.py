@@ -200,6 +200,7 @@ class Net:
 
     ``input_var`` is the (batch, 3, rows, cols) preprocessed image tensor.
     """
+    backend = "theano"  # reproduce_torch.nets.TorchNet says "torch"
 
     def __init__(self, model: Model, layers, input_var):
         self.model = model
