@@ -40,11 +40,15 @@ def local_cluster(workers=None):
     from distributed import LocalCluster
     cores = len(os.sched_getaffinity(0))
     workers = workers or cores
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UserError("--workers %s: give 1 to %d worker processes" % (workers,
+                                                                        MAX_WORKERS))
     threads = str(max(1, cores // workers))
     # Saturation 1: a worker holds only the task it runs.  Dask's default
     # (1.1) queues a second one there, and a worker that dies takes that
     # queued class's allowed failure with it.
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+            _workers_ignore_ctrl_c():
         return LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True,
             dashboard_address=":0", silence_logs=logging.ERROR,
@@ -53,10 +57,57 @@ def local_cluster(workers=None):
 
 
 @contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Start worker processes with Ctrl-C ignored: a terminal sends SIGINT to
+    its whole process group, and each worker printed its KeyboardInterrupt
+    traceback.  An ignored signal stays ignored in a child (also across
+    exec, and Python then installs no handler of its own); the driver alone
+    answers Ctrl-C, cancels the tasks and closes the cluster, which ends
+    the workers."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")  # distributed's
+MAX_WORKERS = 256  # worker processes of a local cluster: -1 made Dask wait forever
+
+
+def scheduler_address(text):
+    """``--scheduler`` -> a Dask address ("tcp://HOST:PORT"; "HOST:PORT" is
+    tcp), or None for none/"local"; UserError for anything Dask would choke
+    on later (an http:// URL, no port, garbage), before any work."""
+    import urllib.parse
+    text = (text or "").strip()
+    if text in ("", "local"):
+        return None
+    address = text if "://" in text else "tcp://" + text
+    parts = urllib.parse.urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in SCHEDULER_SCHEMES or (parts.scheme != "inproc" and (
+            not parts.hostname or port is None or parts.path not in ("", "/"))):
+        raise UserError("--scheduler %s: not a Dask scheduler address; give "
+                        "tcp://HOST:PORT (`dask scheduler` prints it; the port is "
+                        "usually 8786), or leave it out for a local cluster" % text)
+    return address
+
+
+@contextlib.contextmanager
 def connect(scheduler=None, workers=None):
     """A ``distributed.Client``: to ``scheduler`` ("tcp://HOST:PORT") when
     given, else to a new local cluster that is closed afterwards."""
     from distributed import Client
+    scheduler = scheduler_address(scheduler)
     if scheduler:
         try:
             client = Client(scheduler, timeout=30)

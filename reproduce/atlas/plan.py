@@ -89,9 +89,10 @@ def select_classes(spec, descriptions):
     spec = (spec or "all").strip()
     if spec == "all":
         return list(range(len(descriptions)))
-    if os.path.isfile(spec):
-        with open(spec) as f:
-            items = [line.split("#", 1)[0].strip() for line in f]
+    if os.path.exists(spec):  # a file of names (a device or binary file: refused)
+        from ..fileio import read_text
+        items = [line.split("#", 1)[0].strip()
+                 for line in read_text(spec, "class list").splitlines()]
         where = " (in %s)" % spec
     else:
         items, where = spec.split(","), ""
@@ -234,11 +235,14 @@ def make_job(picture, batch=1, judge=None):
     backend_classes(picture.backend)  # PyTorch installed?
     if recipe.name == "lsd2015":
         load_prior_spec(picture.prior, picture.prior_dir)  # a missing prior fails once, here
-    if picture.start and not os.path.isfile(picture.start):
-        raise UserError("%s: no such start image" % picture.start)
-    if judge and not os.path.isfile(judge):
-        raise UserError("%s: no such judge weights file (give --judge none to go "
-                        "without)" % judge)
+    if picture.start:  # a damaged start or a bomb: one line here, not on each worker
+        from ..fileio import image_header
+        image_header(picture.start)
+    if judge:
+        if not os.path.isfile(judge):
+            raise UserError("%s: no such judge weights file (give --judge none to go "
+                            "without)" % judge)
+        load_weights(judge)  # damaged weights: one line here, not a failure per class
     absolute = lambda p: os.path.abspath(p) if p and os.path.exists(p) else p  # noqa: E731
     picture = dataclasses.replace(
         picture, classes=(), weights=os.path.abspath(picture.weights),

@@ -96,6 +96,40 @@ def _typed(key, text, current):
                         % (key, text, text, type(current).__name__))
 
 
+def from_library(check):
+    """An argparse ``type`` from a library check that raises UserError."""
+    def parse(text):
+        try:
+            return check(text)
+        except UserError as exc:
+            raise argparse.ArgumentTypeError(str(exc))
+    parse.__name__ = check.__name__
+    return parse
+
+
+def add_cluster_arguments(p):
+    """--scheduler and --workers: ``atlas`` and ``run-scripts``, checked as
+    they are read (a bad address or -1 workers: one line, before any work)."""
+    from ..atlas.cluster import MAX_WORKERS, scheduler_address
+    p.add_argument("--scheduler", type=from_library(scheduler_address), default=None,
+                   metavar="tcp://HOST:PORT",
+                   help="an existing Dask scheduler (default, or 'local': a local "
+                        "cluster, one worker process per core)")
+    p.add_argument("--workers", type=typed(Rule(int, low=1, high=MAX_WORKERS)),
+                   default=None, help="worker processes of the local cluster "
+                                      "(default: one per core)")
+
+
+def shell_words(text):
+    """--args "a 'b c'" -> ["a", "b c"], split like a shell; an unclosed quote
+    is refused as the option is read."""
+    import shlex
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("%s (in %r); close the quote" % (exc, text[:80]))
+
+
 # ---------------------------------------------------------------- the job options
 
 def add_prior_arguments(p):

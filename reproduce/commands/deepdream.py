@@ -108,7 +108,8 @@ def run_zoom(args):
     from ..nets.weights import load_model
     from ..recipes import job_settings
     from ..video.dream import deepdream_frame
-    from ..video.io import check_even, check_video_path
+    from ..video.frames import check_video_output
+    from ..video.io import check_even
     from ..video.zoom import ZoomSettings, class_frames, zoom_loop
 
     if args.zoom_frames is None:
@@ -116,7 +117,8 @@ def run_zoom(args):
     zoom = ZoomSettings(frames=args.zoom_frames, scale=args.zoom_scale,
                         centre=args.zoom_centre, fps=args.fps)
     zoom.check()
-    check_video_path(args.out)
+    check_video_output(args.out, [args.image, args.weights, args.guide, args.prior],
+                       args.resume)
     settings = dream_settings(args)
     model = load_model(args.weights)
     net = dream_net(args, settings, model)

@@ -46,9 +46,10 @@ def run(args):
     from ..nets.weights import load_model
     from ..report.gallery import build
 
-    from ..fileio import check_output
-    # the folder's page, checked before the work: a folder that is a file, or
-    # cannot be written, is refused before any layer is dreamed
+    from ..fileio import check_output, check_output_dir
+    # the folder and its page, checked before the work: a folder that is a
+    # file, or cannot be written, is refused before any layer is dreamed
+    check_output_dir(args.out_dir)
     check_output(os.path.join(args.out_dir, "index.html"), [args.image], option="--out-dir")
     settings = dream_settings(args)
     net = dream_net(args, settings, load_model(args.weights))

@@ -53,8 +53,9 @@ def run(args):
     from ..nets.weights import load_model
     from ..video import io
     from ..video.dream import FlowSettings, deepdream_frame, dream_film, frame_size
+    from ..video.frames import check_video_output
 
-    io.check_video_path(args.out)
+    check_video_output(args.out, [args.input, args.weights, args.guide], args.resume)
     flow = FlowSettings(blend=args.blend, flow=args.flow)
     flow.check()
     settings = dream_settings(args)

@@ -106,7 +106,7 @@ DREAM_RULES = {
     "octaves": Rule(int, low=1, high=16), "octave_scale": Rule(float, above=1, high=10),
     "steps": checks.STEPS, "step_size": checks.POSITIVE,
     "jitter": Rule(int, low=0, high=4096), "seed": checks.SEED, "clip": checks.CLIP,
-    "octave_edge": Rule(str, choices=OCTAVE_EDGES)}
+    "octave_edge": Rule(str, choices=OCTAVE_EDGES),
     "precision": Rule(str, choices=PRECISIONS)}
 SIMONYAN_RULES = {"steps": checks.STEPS, "learning_rate": checks.POSITIVE,
                   "l2": checks.NON_NEGATIVE, "size": Rule(int, n=2, low=1, high=8192,

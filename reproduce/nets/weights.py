@@ -48,7 +48,7 @@ import h5py
 import numpy as np
 
 from .. import h5read, paths
-from ..errors import UserError
+from ..errors import UserError, unknown
 from ..fileio import atomic_path, text as _text
 
 FORMAT = "reproduce-weights"
@@ -262,8 +262,7 @@ class Model:
         for spec in self.layers:
             if spec.name == name:
                 return spec
-        raise UserError("no layer %r; valid names: %s"
-                        % (name, ", ".join(self.layer_names())))
+        raise unknown("layer", name, self.layer_names())
 
     def layer_names(self, type=None) -> List[str]:
         return [s.name for s in self.layers if type is None or s.type == type]
@@ -271,6 +270,14 @@ class Model:
     @property
     def has_classes(self):
         return self.descriptions is not None
+
+    def description(self, index):
+        """The description of logit ``index``.  A net may have more logits
+        than names (Google's Inception: 1008 logits, 1000 names; ``check``
+        allows it), so a logit past the names gets a placeholder rather
+        than an IndexError."""
+        names = self.descriptions or []
+        return names[index] if 0 <= index < len(names) else "(logit %d: no class name)" % index
 
     def require_classes(self, what="class pictures", where=None):
         """UserError unless this is a classifier: ``what`` needs its class logits.
