@@ -3,10 +3,10 @@ from ..paths import EMBEDDED_CLASSIFIER, JUDGE, shown
 from ._options import RAW, add_cluster_arguments, add_prior_arguments, picture_job
 
 EPILOG = """examples:
-  python -m reproduce atlas --weights weights/efficientnet_lite0.h5 --recipe fourier
-  python -m reproduce atlas --recipe fourier --classes 0-49 --set image_size=96x96 \\
+  %(prog)s --weights weights/efficientnet_lite0.h5 --recipe fourier
+  %(prog)s --recipe fourier --classes 0-49 --set image_size=96x96 \\
       --steps 16 --out-dir results/atlas_quick
-  python -m reproduce atlas --recipe lsd2015 --backend torch --batch 8 \\
+  %(prog)s --recipe lsd2015 --backend torch --batch 8 \\
       --set image_size=224x224 --scheduler tcp://10.0.0.5:8786 --out-dir /shared/atlas
 
 Re-running the same command skips every class already rendered with the same

@@ -1,4 +1,5 @@
-"""``fit-prior --out P.h5``: fit the patch prior on scikit-image's photos."""
+"""``fit-prior [--out P.h5]``: fit the patch prior on scikit-image's photos."""
+from .. import paths
 from ..checks import Rule
 from ._options import seed_type, typed
 
@@ -6,7 +7,8 @@ from ._options import seed_type, typed
 def register(sub):
     p = sub.add_parser("fit-prior", help="fit the 8x8x3 patch prior (Student-t or "
                                          "Gaussian) on natural photos")
-    p.add_argument("--out", required=True, help="HDF5 file to write")
+    p.add_argument("--out", default=paths.PRIOR, help="HDF5 file to write (default %s, "
+                   "the prior the commands use)" % paths.shown(paths.PRIOR))
     p.add_argument("--kind", choices=("student", "gaussian"), default="student")
     p.add_argument("--patches", type=typed(Rule(int, low=1000, high=10 ** 8)), default=100000,
                    help="patches to sample (default 100000: the held-out likelihood "

@@ -5,8 +5,8 @@ import argparse
 from ._options import add_cluster_arguments, shell_words
 
 EPILOG = """examples:
-  python -m reproduce run-scripts --args "--quick" experiments/bee.py experiments/pizza.py
-  python -m reproduce run-scripts --scheduler tcp://10.0.0.5:8786 \\
+  %(prog)s --args "--quick" experiments/bee.py experiments/pizza.py
+  %(prog)s --scheduler tcp://10.0.0.5:8786 \\
       --args "--weights weights/vgg16.h5 --results /shared/results" experiments/*.py
 """
 
@@ -28,15 +28,15 @@ def run(args):
     import os
 
     from ..atlas.cluster import connect
-    from ..atlas.scripts import run_scripts
+    from ..atlas.scripts import run_scripts, script_folder
     from ..errors import UserError
-    from ..paths import REPO
 
-    missing = [s for s in args.scripts if not os.path.isfile(os.path.join(REPO, s))]
+    folder = script_folder()
+    missing = [s for s in args.scripts if not os.path.isfile(os.path.join(folder, s))]
     if missing:
-        raise UserError("%s: no such script in %s" % (", ".join(missing), REPO))
+        raise UserError("%s: no such script in %s" % (", ".join(missing), folder))
     with connect(args.scheduler, args.workers) as client:
-        results = run_scripts(args.scripts, args.args, client)
+        results = run_scripts(args.scripts, args.args, client, cwd=folder)
     failed = [r["script"] for r in results if r["returncode"] != 0]
     print("%d of %d scripts done%s" % (len(results) - len(failed), len(args.scripts),
                                        "; failed: " + ", ".join(failed) if failed else ""))

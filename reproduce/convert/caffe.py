@@ -247,11 +247,10 @@ def conv_out(n, k, s, p):
     return (n + 2 * p - k) // s + 1
 
 
-def pool_out(n, k, s, p, rounding):
-    if rounding == "floor":
-        return conv_out(n, k, s, p)
-    from ..nets.build import caffe_pool_length
-    return int(caffe_pool_length(n, k, s, p))
+def pool_out(n, k, s, p, rounding, any_pad):
+    """pooling_layer.cpp's pooled length; ``any_pad``: the layer pads either axis."""
+    from ..ops.maxpool import pooled_length
+    return int(pooled_length(n, k, s, p, ceil=rounding == "ceil", any_pad=any_pad))
 
 
 def expect_blob(blobs, i, shape, where, what):
@@ -315,11 +314,12 @@ def convert_layer(layer, kind, bottoms, shapes, blobs, where):
     if kind == "Pooling":
         s = pool_settings(layer, (c, h, w), where)
         (kh, kw), (ph, pw), (sh, sw) = s["size"], s["pad"], s["stride"]
-        out = (c, pool_out(h, kh, sh, ph, s["rounding"]),
-               pool_out(w, kw, sw, pw, s["rounding"]))
+        out = (c, pool_out(h, kh, sh, ph, s["rounding"], bool(ph or pw)),
+               pool_out(w, kw, sw, pw, s["rounding"], bool(ph or pw)))
+        # Caffe's max-pool gradient goes whole to one argmax a window
         return LayerSpec("", "pool", size=(kh, kw), stride=(sh, sw),
                          pad=(ph, ph, pw, pw), method=s["method"],
-                         rounding=s["rounding"]), out
+                         rounding=s["rounding"], ties="argmax"), out
     if kind == "LRN":
         p = layer.lrn_param
         if p.norm_region != 0:

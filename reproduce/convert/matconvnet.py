@@ -30,13 +30,14 @@ import h5py
 import numpy as np
 import scipy.io
 
+from .. import paths
 from ..errors import UserError
 from ..nets.weights import FORMAT, LayerSpec, Model, sha256_of
 
 DROPPED_TYPES = ("dropout",)
 FINAL_TYPES = ("softmax", "softmaxloss")  # dropped, but only at the end
 SUPPORTED_TYPES = ("conv", "relu", "pool") + DROPPED_TYPES + FINAL_TYPES
-REDOWNLOAD = "download it again (`make weights`)"
+REDOWNLOAD = "download it again (%s)" % paths.how_to_make("vgg16")
 
 
 # ---------------------------------------------------------------- reading
@@ -49,7 +50,7 @@ def read_mat(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise UserError("%s: no such file; check the path, or fetch the model with "
-                        "`make weights`" % path)
+                        "%s" % (path, paths.how_to_make("vgg16")))
     if h5py.is_hdf5(path):
         from .. import h5read
         return h5read.load_isolated(path, _read_v73, "MATLAB v7.3", REDOWNLOAD)

@@ -553,8 +553,8 @@ def load_prior_spec(spec=None, prior_dir=None, kind="student"):
         return load_lsd2015(prior_dir or paths.LSD2015_DIR, kind)
     path = spec or paths.PRIOR
     if spec is None and not os.path.exists(path):
-        raise UserError("%s: no fitted prior yet; run `make prior` (or pass "
-                        "--prior lsd2015 --prior-dir PATH, or --prior none)" % path)
+        raise UserError("%s: no fitted prior yet; run %s (or pass --prior lsd2015 "
+                        "--prior-dir PATH, or --prior none)" % (path, paths.how_to_make("prior")))
     return load_prior(path)
 
 

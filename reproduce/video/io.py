@@ -136,6 +136,11 @@ def check_picture_path(path):
                         "give a .png/.jpg for one picture" % path)
 
 
+def even_size(size):
+    """(W, H) rounded down to even numbers (at least 2), as H.264 needs them."""
+    return tuple(max(2, n - n % 2) for n in size)
+
+
 def check_even(size, what="the frames"):
     """H.264 in yuv420p halves the colour resolution: width and height must be even."""
     if size[0] % 2 or size[1] % 2:
