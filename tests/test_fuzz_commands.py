@@ -85,6 +85,12 @@ def _caffe_files(d):
         layer.blobs.add().shape.dim.extend(shape)
         return net.SerializeToString()
 
+    v1 = NetParameter(name="v1")
+    v1.layers.add(name="c1/3x3", type=4).blobs.add(num=1, channels=1, height=1, width=1,
+                                                   data=[1.0])
+    data = v1.SerializeToString()
+    assert data.count(b"\x28\x04") == 1  # type: CONVOLUTION, the one varint 4 of field 5
+    (d / "v1enum.caffemodel").write_bytes(data.replace(b"\x28\x04", b"\x28\x63"))
     (d / "negative.caffemodel").write_bytes(model_with([-6, 3, 3, 3]))
     (d / "overflow.caffemodel").write_bytes(model_with([2 ** 32, 2 ** 32, 1, 1]))
     (d / "deep.caffemodel").write_bytes(open(caffemodel, "rb").read()
@@ -160,8 +166,9 @@ def _cases():
     SCRIPTS = "run-scripts experiments/bee.py"
     out = []
 
-    def add(name, argv):
-        out.append(pytest.param(argv, id=name))
+    def add(name, argv, says=""):
+        """``says``: words the error line must hold, where the reason matters."""
+        out.append(pytest.param(argv, says, id=name))
 
     # video and the zoom loop: outputs refused before the first frame
     for cmd, line in (("video", VIDEO), ("zoom", ZOOM)):
@@ -174,12 +181,12 @@ def _cases():
         for label in ("damaged", "list", "deep"):
             add("%s-resume-%s-state" % (cmd, label),
                 line.replace("{o}/x.mp4", "{d}/%s.mp4" % label) + " --resume")
-    add("video-damaged-film", VIDEO.replace("film.mp4", "damaged.mp4"))
-    add("video-out-is-the-film", VIDEO.replace("{o}/x.mp4", "{d}/film.mp4"))
+    add("video-damaged-film", VIDEO.replace("film.mp4", "damaged.mp4"), "is damaged")
+    add("video-out-is-the-film", VIDEO.replace("{o}/x.mp4", "{d}/film.mp4"), "same file")
     add("video-out-is-the-film-by-another-path",
-        VIDEO.replace("{o}/x.mp4", "{d}/../%s/film.mp4" % "{dname}"))
+        VIDEO.replace("{o}/x.mp4", "{d}/../%s/film.mp4" % "{dname}"), "same file")
     add("zoom-out-is-the-photo", ZOOM.replace("photo.png", "photo.mp4")
-        .replace("{o}/x.mp4", "{d}/photo.mp4"))
+        .replace("{o}/x.mp4", "{d}/photo.mp4"), "same file")
     add("zoom-photo-inside-the-frame-folder", ZOOM.replace(
         "{d}/photo.png", "{d}/loop.frames/000000.png").replace("{o}/x.mp4", "{d}/loop.mp4"))
     for fps in ("inf", "1e300", "1e-300", "nan", "0", "-25"):
@@ -188,7 +195,7 @@ def _cases():
     for name in ("stride0-conv", "stride0-pool", "kernel0-pool", "dup", "deep", "nested40",
                  "v1enum"):
         add("caffe-prototxt-" + name, CAFFE.replace("m.prototxt", name + ".prototxt"))
-    for name in ("negative", "overflow", "deep", "dup"):
+    for name in ("negative", "overflow", "deep", "dup", "v1enum"):
         add("caffe-model-" + name, CAFFE.replace("m.caffemodel", name + ".caffemodel"))
     add("caffe-prototxt-dev-zero", CAFFE.replace("{d}/m.prototxt", "/dev/zero"))
     add("caffe-model-dev-zero", "convert-weights /dev/zero {o}/x.h5 --prototxt {d}/m.prototxt")
@@ -218,7 +225,8 @@ def _cases():
     add("atlas-bomb-start", ATLAS + " --start {d}/bomb.png")
     add("run-scripts-unclosed-quote", SCRIPTS + " --args \"--quick 'x\"")
     # the first campaign's: outputs under /proc, refused before the run
-    add("dream-out-proc", "dream %s --prior none --classes bee --out /proc/x.png" % W)
+    add("dream-out-proc", "dream %s --prior none --classes bee --out /proc/x.png" % W,
+        "cannot make a file in /proc")
     add("sweep-out-dir-proc", "sweep {d}/photo.png %s --out-dir /proc/sweep" % W)
     add("sweep-out-dir-a-file", "sweep {d}/photo.png %s --out-dir {d}/photo.png" % W)
     add("stream-out-proc", "stream %s --prior none --out /proc/x.mp4 --seconds 1" % W)
@@ -227,9 +235,9 @@ def _cases():
     add("convert-embedded-dest-a-file", "convert-embedded --dest {d}/photo.png")
     add("fit-prior-out-proc", "fit-prior --out /proc/p.h5")
     add("dream-prior-1e30-filters", "dream %s --prior {d}/huge-prior.h5 --classes bee "
-                                    "--out {o}/x.png" % W)
+                                    "--out {o}/x.png" % W, "overflow")
     add("deepdream-unknown-layer", "deepdream {d}/photo.png %s --layer conv9_9 --out "
-                                   "{o}/x.png" % W)
+                                   "{o}/x.png" % W, "did you mean")
     # MatConvNet fields of the wrong kind
     for name in ("numeric-name", "nan-pad", "text-mean", "text-size", "no-classes"):
         add("matconvnet-" + name, "convert-weights {d}/%s.mat {o}/x.h5" % name)
@@ -241,11 +249,11 @@ def _cases():
 CASES = _cases()
 
 
-@pytest.mark.parametrize("template", CASES)
-def test_refused_cleanly(template, files, tmp_path, capsys):
+@pytest.mark.parametrize("template,says", CASES)
+def test_refused_cleanly(template, says, files, tmp_path, capsys):
     line = assert_refused(capsys, shlex.split(template.format(
         d=files, o=tmp_path, dname=files.name)), [files, tmp_path])
-    assert len(line) < 600, line
+    assert says in line and len(line) < 600, line
 
 
 # ------------------------------------------------------------------ beyond the table

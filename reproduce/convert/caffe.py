@@ -152,6 +152,10 @@ def model_blobs(net, path):
     """{layer name: [arrays]} of every layer of the caffemodel that has blobs."""
     with_blobs = [layer for layer in all_layers(net) if len(layer.blobs)]
     _refuse_duplicates([layer.name for layer in with_blobs], path)
+    for layer in net.layers:  # protobuf keeps an enum number out of range aside, unset
+        if not layer.HasField("type"):
+            raise UserError("%s: layer %r has no type Caffe defines (a number out of "
+                            "range?); the caffemodel is damaged" % (path, layer.name))
     return {layer.name: [blob_array(b, "%s: layer %r" % (path, layer.name))
                          for b in layer.blobs] for layer in with_blobs}
 

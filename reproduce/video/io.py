@@ -90,7 +90,8 @@ def _decode_all(path, fps):
     # "[h264 @ 0x55e2...] Invalid NAL unit size": the first error, without its source
     errors = [" ".join(re.sub(r"\[[^\]]*\]\s*", "", line).split())
               for line in done.stderr.splitlines() if line.strip()]
-    if any(re.search(r"alloc|memory|pthread_create|temporarily unavailable", line, re.I)
+    if any(re.search(r"cannot allocate memory|out of memory|pthread_create|resource "
+                     r"temporarily unavailable", line, re.I)
            for line in errors):  # the machine, not the film
         raise UserError("%s: ffmpeg ran out of memory or threads decoding it (%s); free "
                         "some memory and run again" % (path, errors[0][:120]))
