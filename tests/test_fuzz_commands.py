@@ -371,3 +371,26 @@ def test_an_unknown_request_costs_a_bounded_number_of_comparisons(monkeypatch):
     assert not request.ok and len(request.suggestions) >= 3
     assert 0 < len(calls) <= 2 * SHORTLIST, len(calls)
     assert "volcano" in parser.parse("volcanoe").suggestions  # still the closest
+
+
+def test_out_of_memory_is_one_line_without_finalisers_noise(capsys, monkeypatch):
+    """Short of memory, a reader's finaliser fails too: that printed
+    "Exception ignored in: ..." and its traceback before our line (and a
+    MemoryError in a step, beyond the memory estimate, was a traceback)."""
+    from reproduce.errors import exit_status
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+
+    class Reader:
+        def __del__(self):
+            raise MemoryError
+
+    def action():
+        Reader()  # dropped at once: its __del__ fails, "unraisable"
+        raise MemoryError("Unable to allocate 24.3 MiB for an array with shape "
+                          "(1, 4, 1094, 1458)\nHINT: Use the Theano flag ...")
+
+    assert exit_status(action) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: out of memory (Unable"), lines
+    assert seen == [] and sys.unraisablehook == seen.append
