@@ -68,7 +68,8 @@ def _caffe_files(d):
     variant("stride0-pool.prototxt", lambda net: net[2].update(stride=0))
     variant("kernel0-pool.prototxt", lambda net: net[2].update(kernel=0))
     variant("dup.prototxt", lambda net: net[2].update(name="c1/3x3"))
-    deep = "layer { name: \"x\" type: \"ReLU\" %s }" % ("nest { " * 3000 + "}" * 3000)
+    deep = ('layer { name: "x" type: "ReLU" bottom: "fc/out" top: "fc/out" %s }'
+            % ("nest { " * 3000 + "}" * 3000))  # a valid layer but for the nesting
     (d / "deep.prototxt").write_text(good + deep)
     (d / "nested40.prototxt").write_text(good + deep.replace("3000", "40").replace(
         "nest { " * 3000, "nest { " * 40).replace("}" * 3000, "}" * 40))
@@ -192,11 +193,13 @@ def _cases():
     for fps in ("inf", "1e300", "1e-300", "nan", "0", "-25"):
         add("zoom-fps-" + fps, ZOOM + " --fps " + fps)
     # Caffe
-    for name in ("stride0-conv", "stride0-pool", "kernel0-pool", "dup", "deep", "nested40",
-                 "v1enum"):
-        add("caffe-prototxt-" + name, CAFFE.replace("m.prototxt", name + ".prototxt"))
-    for name in ("negative", "overflow", "deep", "dup", "v1enum"):
-        add("caffe-model-" + name, CAFFE.replace("m.caffemodel", name + ".caffemodel"))
+    for name, says in (("stride0-conv", "stride"), ("stride0-pool", "stride"),
+                       ("kernel0-pool", "kernel_size"), ("dup", "two layers"),
+                       ("deep", "nested"), ("nested40", "nested"), ("v1enum", "99")):
+        add("caffe-prototxt-" + name, CAFFE.replace("m.prototxt", name + ".prototxt"), says)
+    for name, says in (("negative", "negative"), ("overflow", "4294967296"),
+                       ("deep", "nested"), ("dup", "two layers"), ("v1enum", "no type")):
+        add("caffe-model-" + name, CAFFE.replace("m.caffemodel", name + ".caffemodel"), says)
     add("caffe-prototxt-dev-zero", CAFFE.replace("{d}/m.prototxt", "/dev/zero"))
     add("caffe-model-dev-zero", "convert-weights /dev/zero {o}/x.h5 --prototxt {d}/m.prototxt")
     add("caffe-labels-dev-zero", CAFFE + " --labels /dev/zero")
