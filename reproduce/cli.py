@@ -14,7 +14,7 @@ import sys
 import threading
 import warnings
 
-from . import commands, paths
+from . import blas, commands, paths
 from .errors import UserError, exit_status
 from .fileio import interrupt_scope
 
@@ -43,6 +43,8 @@ def build_parser(prog=None):
         prog=prog or program_name(),
         description="The 2015 hallucinating neural network, reproduced on "
                     "Theano 1.0 + Lasagne 0.1.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="say first which BLAS kernels this run uses and why")
     parser.add_argument("--version", action="version",
                         version="%(prog)s " + version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -77,6 +79,12 @@ def _main(argv):
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
         return exc.code if isinstance(exc.code, int) else 2
+    bad_core = blas.check_override()
+    if bad_core:
+        print("error: %s" % bad_core, file=sys.stderr)
+        return 2
+    if args.verbose:
+        print(blas.describe(), file=sys.stderr)
     with warnings.catch_warnings(), terminate_as_interrupt() as scope:
         # numpy's and the libraries' warnings are not the user's business; our
         # errors are one line

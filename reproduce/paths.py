@@ -63,6 +63,9 @@ GOOGLENET = os.path.join(WEIGHTS_DIR, "bvlc_googlenet.h5")
 PLACES205_GOOGLENET = os.path.join(WEIGHTS_DIR, "places205_googlenet.h5")
 DEEPDREAM_FIGURES_DIR = os.path.join(RESULTS_DIR, "deepdream")
 STREAM_PAGE = os.path.join(PACKAGE, "stream", "web", "index.html")
+# What a machine measures or compiles once: Theano's compile cache, the BLAS survey.
+CACHE_ROOT = os.environ.get(
+    "REPRODUCE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "reproduce"))
 
 DISTRIBUTION = "lsd-reproduce"  # the name pip knows (pyproject.toml); the import name is reproduce
 # The registry packages that carry the embedded weights, as
