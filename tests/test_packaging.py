@@ -111,3 +111,12 @@ def test_the_wheel_holds_every_subpackage_and_its_data_and_no_weights(tmp_path):
                if "extra ==" not in r}
     assert "theano" in runtime and not runtime & (TEST_ONLY | OPTIONAL)
     assert "reproduce = reproduce.cli:main" in entry_points
+
+
+def test_scripts_are_named_from_the_clone_or_else_from_the_working_folder(
+        monkeypatch, tmp_path):
+    from reproduce.atlas import scripts
+    assert scripts.script_folder() == ROOT  # `make figures` names experiments/...
+    monkeypatch.setattr(scripts, "IN_CLONE", False)
+    monkeypatch.chdir(tmp_path)
+    assert scripts.script_folder() == str(tmp_path)  # never site-packages
