@@ -3,9 +3,10 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 WEIGHTS := weights/vgg16.h5
 
-.PHONY: setup system-deps test fuzz weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo
+.PHONY: setup system-deps conformance test fuzz weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo
 
-setup: system-deps .venv/stamp weights-embedded prior
+# TORCH=0 leaves out the PyTorch port and the modern PyTorch ports' venv.
+setup: system-deps .venv/stamp weights-embedded prior $(if $(filter 0,$(TORCH)),,.venv-conformance-torch/stamp)
 
 # OpenBLAS for Theano's conv path (1.0 s against 1.3-1.9 s a VGG-16 step).
 system-deps:
@@ -29,6 +30,22 @@ REQUIREMENTS := requirements.txt requirements-test.txt requirements-atlas.txt
 	@# line, so PYTHONPATH still comes first), with the `reproduce` console script.
 	$(PIP) install -q --no-deps -e .
 	touch $@
+
+# The modern ports of docs/conformance.md, each family in a venv of its own
+# from its pinned file (the registry once, then offline): the PyTorch ones
+# layered on .venv (built by setup: `make test` runs them), TensorFlow's
+# apart (protobuf < 5, numpy 1.23.5), built by `make conformance` only.
+.venv-conformance-torch/stamp: requirements-conformance-torch.txt .venv/stamp
+	$(PY) -m reproduce.conformance.envs torch
+
+.venv-conformance-tf/stamp: requirements-conformance-tf.txt .venv/stamp
+	$(PY) -m reproduce.conformance.envs tf
+
+# The port x stage table on a VGG-16-shaped model (reference computed here);
+# CONFORMANCE_ARGS="--json results/conformance.json" writes it as data too.
+conformance: setup .venv-conformance-tf/stamp
+	$(PY) -m reproduce conformance $(CONFORMANCE_ARGS)
+
 
 # The offline default weights (weights/README.md); files already up to date
 # are skipped without a word, so that a second `make setup` prints nothing.

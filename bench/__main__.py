@@ -18,6 +18,7 @@ SECTIONS = [
     ("caffe", "bench.bench_caffe"),
     ("atlas", "bench.bench_atlas"),
     ("winograd", "bench.bench_winograd"),
+    ("precision", "bench.bench_precision"),
 ]
 
 

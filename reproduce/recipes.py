@@ -81,6 +81,26 @@ def backend_classes(name):
     return Dreamer, build_net
 
 
+def check_precision(backend, precision):
+    """UserError for precision bf16 off the torch backend: the reference
+    computes in float32 only ("auto" stays float32 there)."""
+    if precision == "bf16" and backend != "torch":
+        raise UserError("precision bf16 runs on the torch backend only; add "
+                        "--backend torch, or leave precision at float32 or auto")
+
+
+def build_backend_net(model, backend="theano", device=None, precision="float32",
+                      conv="auto", pool_ties="model"):
+    """``model``'s net on ``backend``: Theano's with ``conv`` and the max-pools'
+    ``pool_ties`` (the reference), or the torch port's on ``device`` in
+    ``precision`` (reproduce_torch.precision)."""
+    check_precision(backend, precision)
+    _, build_net = backend_classes(backend)
+    if backend == "torch":
+        return build_net(model, torch_device(device), precision)
+    return build_net(model, conv=conv, pool_ties=pool_ties)
+
+
 def torch_device(device):
     """The torch backend's ``device`` (None: torch's choice), refused in one
     line when it is no device torch knows or names CUDA and torch sees none."""
@@ -124,10 +144,10 @@ class Lsd2015Recipe:
 
     def build(self, job, model, profile):
         from .prior.fit import load_prior_spec
-        Dreamer, build_net = backend_classes(job.backend)
+        Dreamer, _ = backend_classes(job.backend)
         # conv (Winograd or CorrMM) is a Theano setting; the port has its own convolutions
-        net = build_net(model, conv=profile.conv) if job.backend == "theano" \
-            else build_net(model, torch_device(job.device))
+        net = build_backend_net(model, job.backend, job.device, profile.precision,
+                                profile.conv, profile.pool_ties)
         return Dreamer(net, profile,
                        load_prior_spec(job.prior, job.prior_dir))
 
@@ -137,10 +157,9 @@ class Lsd2015Recipe:
         from .prior.fit import load_prior_spec
         if job.backend != "torch":
             raise UserError("batches run on the torch backend; add --backend torch")
-        backend_classes("torch")  # PyTorch installed?
-        from reproduce_torch import build_net
+        net = build_backend_net(model, "torch", job.device, profile.precision)
         from reproduce_torch.batch import BatchDreamer
-        return BatchDreamer(build_net(model, torch_device(job.device)), profile,
+        return BatchDreamer(net, profile,
                             load_prior_spec(job.prior, job.prior_dir))
 
     def begin(self, dreamer, image, seed):
@@ -276,6 +295,7 @@ def check_job(job):
     if job.device not in (None, "cpu") and job.backend != "torch":
         raise UserError("device %r: only the torch backend runs off the CPU; add "
                         "--backend torch" % job.device)
+    check_precision(job.backend, dict(job.overrides).get("precision"))
     return recipe
 
 

@@ -1,6 +1,6 @@
 """``atlas``: one picture per class, rendered on a Dask cluster, and a page of them."""
 from ..paths import EMBEDDED_CLASSIFIER, JUDGE, shown
-from ._options import RAW, add_prior_arguments, picture_job
+from ._options import RAW, add_cluster_arguments, add_prior_arguments, picture_job
 
 EPILOG = """examples:
   %(prog)s --weights weights/efficientnet_lite0.h5 --recipe fourier
@@ -44,11 +44,7 @@ def register(sub):
                    help="classes per task, rendered as one batch (torch backend, "
                         "lsd2015 recipe; default 1)")
     p.add_argument("--out-dir", default="results/atlas")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="an existing Dask scheduler (default: a local cluster, one "
-                        "worker process per core)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the local cluster (default: one per core)")
+    add_cluster_arguments(p)
     p.add_argument("--judge", default=None,
                    help="weights of the classifier that gives each picture's top 5 "
                         "(default %s when it exists; 'none': no judge)" % shown(JUDGE))
@@ -63,7 +59,9 @@ def run(args):
 
     from ..atlas.cluster import make_atlas
     from ..atlas.plan import make_job
+    from ..fileio import check_output_dir
 
+    check_output_dir(args.out_dir)
     judge = None if args.judge == "none" else (
         args.judge or (JUDGE if os.path.exists(JUDGE) else None))
     job, model = make_job(picture_job(args), args.batch, judge)

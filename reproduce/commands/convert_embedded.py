@@ -15,6 +15,12 @@ def register(sub):
 
 
 def run(args):
+    import os
+
     from ..convert.embedded import SOURCES, convert_one
+    from ..fileio import check_output, check_output_dir
+    check_output_dir(args.dest, option="--dest")
+    for source in SOURCES:
+        check_output(os.path.join(args.dest, source.dest), option="--dest")
     for source in SOURCES:
         convert_one(source, args.dest, args.force, args.quiet)

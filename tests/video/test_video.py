@@ -210,7 +210,7 @@ def test_bad_input(tmp_path, capsys, tiny_weights, clips):
         ([str(text)], ["notes.mp4", "cannot read this as a video"]),
         ([str(audio_only)], ["tone.m4a", "no video stream"]),
         ([str(tmp_path / "missing.mp4")], ["missing.mp4", "no such"]),
-        ([clips["silent"], "--layer", "conv9_9"], ["conv9_9", "relu2_1"]),
+        ([clips["silent"], "--layer", "conv9_9"], ["conv9_9", "did you mean", "conv2_1"]),
         ([clips["silent"], "--size", "47x40"], ["47x40", "even"]),
         ([clips["silent"], "--size", "4000x3000", "--max-memory", "1G"],
          ["4000x3000", "1.0 GiB", "--size"]),
