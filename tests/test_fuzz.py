@@ -150,7 +150,7 @@ def _cases():
     add("no-command", "")
     add("unknown-command", "nosuch")
     add("dream-unknown-option", DREAM + " --colour red")
-    add("classify-missing-weights", "classify {d}/photo.png --weights {d}/missing.h5")
+    add("classify-no-image", CLS.replace("{d}/photo.png ", ""))  # --weights defaults to the embedded one
     return out
 
 
