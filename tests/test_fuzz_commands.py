@@ -397,3 +397,13 @@ def test_out_of_memory_is_one_line_without_finalisers_noise(capsys, monkeypatch)
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: out of memory (Unable"), lines
     assert seen == [] and sys.unraisablehook == seen.append
+
+
+def test_a_library_caller_cannot_ask_for_minus_one_workers():
+    """-1 workers made Dask wait for ever; the CLI refuses it as it reads the
+    option, the library before starting anything."""
+    from reproduce.atlas.cluster import local_cluster
+    from reproduce.errors import UserError
+    for workers in (-1, 0, 10 ** 6):
+        with pytest.raises(UserError, match="--workers"):
+            local_cluster(workers)
