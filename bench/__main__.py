@@ -19,6 +19,7 @@ SECTIONS = [
     ("atlas", "bench.bench_atlas"),
     ("winograd", "bench.bench_winograd"),
     ("precision", "bench.bench_precision"),
+    ("requests", "bench.bench_requests"),
 ]
 
 

@@ -38,11 +38,11 @@ def local_cluster(workers=None):
     BLAS and our Ops.  Returns a ``distributed.LocalCluster``."""
     import dask
     from distributed import LocalCluster
-    cores = len(os.sched_getaffinity(0))
-    workers = workers or cores
-    if not 1 <= workers <= MAX_WORKERS:
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise UserError("--workers %s: give 1 to %d worker processes" % (workers,
                                                                         MAX_WORKERS))
+    cores = len(os.sched_getaffinity(0))
+    workers = workers or cores
     threads = str(max(1, cores // workers))
     # Saturation 1: a worker holds only the task it runs.  Dask's default
     # (1.1) queues a second one there, and a worker that dies takes that

@@ -83,7 +83,33 @@ def read_caffemodel(path):
     if not (net.layer or net.layers):
         raise UserError("%s: the caffemodel holds no layers; is it truncated or "
                         "another kind of file?" % path)
+    _check_nesting(net, path)
     return net
+
+
+def _check_nesting(message, path, depth=1):
+    """UserError when fields nest more than MAX_NESTING deep.  Fields our
+    schema leaves out are kept by protobuf as bytes, unread, at any depth:
+    a crafted file was accepted without a word.  Each unknown field that
+    parses as a message is followed (a real caffemodel's, e.g. a layer's
+    ``param { lr_mult: 1 }``, nest one or two deep)."""
+    from google.protobuf import empty_pb2, unknown_fields
+    from google.protobuf.message import DecodeError
+    if depth > MAX_NESTING:
+        raise UserError("%s: messages nested more than %d deep; not a caffemodel "
+                        "(a real one nests 4)" % (path, MAX_NESTING))
+    for field, value in message.ListFields():
+        if field.message_type is not None:
+            for item in (value if field.label == field.LABEL_REPEATED else [value]):
+                _check_nesting(item, path, depth + 1)
+    for field in unknown_fields.UnknownFieldSet(message):
+        if field.wire_type == 2 and field.data:  # length-delimited: perhaps a message
+            inner = empty_pb2.Empty()
+            try:
+                inner.ParseFromString(field.data)
+            except DecodeError:
+                continue  # a string or packed numbers
+            _check_nesting(inner, path, depth + 1)
 
 
 def layer_type(layer):
@@ -126,6 +152,10 @@ def model_blobs(net, path):
     """{layer name: [arrays]} of every layer of the caffemodel that has blobs."""
     with_blobs = [layer for layer in all_layers(net) if len(layer.blobs)]
     _refuse_duplicates([layer.name for layer in with_blobs], path)
+    for layer in net.layers:  # protobuf keeps an enum number out of range aside, unset
+        if not layer.HasField("type"):
+            raise UserError("%s: layer %r has no type Caffe defines (a number out of "
+                            "range?); the caffemodel is damaged" % (path, layer.name))
     return {layer.name: [blob_array(b, "%s: layer %r" % (path, layer.name))
                          for b in layer.blobs] for layer in with_blobs}
 

@@ -420,7 +420,7 @@ def request_complete(data):
     body), None while it does not yet, False when it never will (too long:
     the handler then answers 413/431)."""
     end = data.find(b"\r\n\r\n")
-    if end < 0:
+    if end < 0 or end > MAX_HEAD:  # the limit holds however the request arrives
         return False if len(data) > MAX_HEAD else None
     length = 0
     for line in data[:end].split(b"\r\n")[1:]:

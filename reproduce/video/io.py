@@ -62,16 +62,47 @@ def probe(path):
                             "film with a video track" % path)
         raise UserError("%s: cannot read this as a video; give a film ffmpeg can "
                         "decode (.mp4, .mkv, .mov, .webm ...)" % path)
-    try:
-        frames, _ = imageio_ffmpeg.count_frames_and_secs(path)
-    except (OSError, RuntimeError, ValueError):
-        frames = 0
     fps = float(meta.get("fps") or 0)
-    if frames < 1 or fps <= 0:
+    frames = _decode_all(path, fps) if 0 < fps <= 1000 else 0
+    if frames < 1:
         raise UserError("%s: ffmpeg finds no decodable video frames (or no frame "
                         "rate) in it; give a film with a video track" % path)
-    return VideoInfo(path, tuple(meta["size"]), fps, int(frames), frames / fps,
+    return VideoInfo(path, tuple(meta["size"]), fps, frames, frames / fps,
                      meta.get("audio_codec"))
+
+
+def _decode_all(path, fps):
+    """Decode the whole film (video and audio) once, as :func:`read_frames`
+    will: the number of frames at ``fps``.  The frames are counted at a
+    constant rate, so a film of variable rate keeps its timing (frames are
+    repeated where the film held them longer; counting its stored frames
+    instead made a shorter video and cut its audio).  A decoding error is
+    a damaged film: refused now, not a video that silently lacks half its
+    frames or its sound."""
+    import subprocess
+
+    import imageio_ffmpeg
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", path,
+         "-map", "0:v:0", "-map", "0:a:0?", "-fps_mode", "cfr", "-r", "%.6f" % fps,
+         "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    # "[h264 @ 0x55e2...] Invalid NAL unit size": the first error, without its source
+    errors = [" ".join(re.sub(r"\[[^\]]*\]\s*", "", line).split())
+              for line in done.stderr.splitlines() if line.strip()]
+    if any(re.search(r"cannot allocate memory|out of memory|pthread_create|resource "
+                     r"temporarily unavailable", line, re.I)
+           for line in errors):  # the machine, not the film
+        raise UserError("%s: ffmpeg ran out of memory or threads decoding it (%s); free "
+                        "some memory and run again" % (path, errors[0][:120]))
+    if errors or done.returncode:
+        raise UserError("%s: the film is damaged (ffmpeg: %s); re-encode what can be "
+                        "read, e.g. `ffmpeg -i %s -c:v libx264 -c:a aac repaired.mp4`, "
+                        "and give that" % (path, (errors or ["exit status %d"
+                                                            % done.returncode])[0][:120],
+                                           path))
+    counts = re.findall(r"^frame=(\d+)", done.stdout, re.M)
+    return int(counts[-1]) if counts else 0
 
 
 def read_frames(path, size=None):
