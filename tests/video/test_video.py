@@ -166,8 +166,8 @@ def test_ctrl_c_keeps_a_video_and_resume_finishes_it(tmp_path, capsys, tiny_weig
 
     real = video_dream.deepdream_frame
 
-    def interrupted_at_3(gradient, settings):
-        dream_one = real(gradient, settings)
+    def interrupted_at_3(gradient, settings, *args):
+        dream_one = real(gradient, settings, *args)
 
         def wrapped(start, index):
             if index == 3:
