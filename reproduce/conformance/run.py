@@ -249,7 +249,7 @@ def conformance(ref_arrays, attrs, model, prior, ports=None, progress=None):
         for port in ports:
             rows.append(_row(port, inputs_path, folder, expected))
             if progress:
-                progress(port.name)
+                progress("%s: %s" % (port.name, rows[-1]["status"]))
     return {"stages": [{"key": k, "title": t, "compared_with": c} for k, t, c in stages.STAGES],
             "modes": list(stages.MODES), "model": attrs["model_name"],
             "size": [int(v) for v in attrs["size"]], "ports": rows}
