@@ -48,20 +48,17 @@ for mode, model, module in (("defaults", zoo, relu_zoo),
     grad, = torch.autograd.grad(value, image)
     note = ("DeepDream loss a^2 (_core/loss.py:319-322), summarised by -mean "
             "(_core/loss.py:889-897): -mean(a^2), minimised")
-    res.put(mode, "objective", value, note, kind="deepdream")
-    res.put(mode, "gradient", grad, note, kind="deepdream")
+    res.scored(mode, value, grad, note, "deepdream")
 
 first, forced = optimiser_steps(lambda p: torch.optim.Adam(p, lr=0.025), inputs)
 note = ("optim.Adam(lr=0.025) (_core/optimization.py:119,144) on 0..1 pixels: 6.4 levels a "
         "step where 2015 took 5; its parameter is an FFT spectrum, colour-decorrelated, "
         "squashed by a sigmoid")
-res.put("defaults", "step", first, note, kind="lsd2015")
-res.put("defaults", "forced", forced, note, kind="lsd2015")
+res.steps("defaults", first, forced, note)
 first, forced = optimiser_steps(lambda p: torch.optim.Adam(p, lr=5.0), inputs, unit=False)
 note = ("optim.Adam at lr 5 on 0..255 pixels: Adam's moments weight the new gradient by "
         "1 - beta, the 2015 rule's by beta, so steps 2-4 differ")
-res.put("aligned", "step", first, note, kind="lsd2015")
-res.put("aligned", "forced", forced, note, kind="lsd2015")
+res.steps("aligned", first, forced, note)
 
 
 def spatial_jitter(image, translate, insets):

@@ -53,8 +53,7 @@ for mode in ("defaults", "aligned"):
     grad, = torch.autograd.grad(value, image)
     note = ("compute_loss: coeff x sum(a[:, 2:-2, 2:-2]^2) / size(a): the border left out "
             "and no 0.5 (layer_settings weigh mixed4-7 by 1-2.5)")
-    res.put(mode, "objective", value, note, kind="deepdream")
-    res.put(mode, "gradient", grad, note, kind="deepdream")
+    res.scored(mode, value, grad, note, "deepdream")
 
 
 def make_rule(mode, step=0.01):
@@ -72,8 +71,7 @@ for mode in ("defaults", "aligned"):
     note = ("gradient_ascent_step: 0.01 g / mean|g| in -1..1 units = 1.275 levels where "
             "dream.ipynb takes 1.5, and never clipped" if mode == "defaults" else
             "its step of 0.01 input units is 0.01 level under our preprocessing")
-    res.put(mode, "step", first, note, kind="deepdream")
-    res.put(mode, "forced", forced, note, kind="deepdream")
+    res.steps(mode, first, forced, note, kind="deepdream")
 
 res.both("jitter", None, "no shift: the example never rolls the image")
 

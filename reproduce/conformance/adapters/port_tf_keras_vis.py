@@ -55,15 +55,13 @@ note = ("tf.optimizers.RMSprop(1.0, rho 0.999) (activation_maximization/__init__
         "here Keras 3's, which divides by sqrt(v + epsilon), epsilon 1e-7 inside the root "
         "(keras/src/optimizers/rmsprop.py): gradients under about 1e-2 move far less than "
         "sign(g); on 0..255 pixels")
-res.put("defaults", "step", first, note, kind="lsd2015")
-res.put("defaults", "forced", forced, note, kind="lsd2015")
+res.steps("defaults", first, forced, note)
 first, forced = optimiser_steps(lambda: keras.optimizers.Adam(learning_rate=5.0,
                                                                epsilon=1e-8), inputs)
 note = ("keras.optimizers.Adam(5.0, epsilon 1e-8): epsilon on the uncorrected sqrt(v) "
         "(keras/src/optimizers/adam.py:117,135), and Adam's moments weight the new gradient "
         "by 1 - beta where the 2015 rule's weight it by beta")
-res.put("aligned", "step", first, note, kind="lsd2015")
-res.put("aligned", "forced", forced, note, kind="lsd2015")
+res.steps("aligned", first, forced, note)
 
 dy, dx = (int(v) for v in inputs["jitter"])
 offsets = iter([(dy, dx)])

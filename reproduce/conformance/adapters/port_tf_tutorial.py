@@ -44,8 +44,7 @@ for mode in ("defaults", "aligned"):
                       grad=True).mean()
     grad, = torch.autograd.grad(value, image)
     note = "calc_loss: mean(a), summed over layers (cell 8MhfSweXXiuq), not 0.5 mean(a^2)"
-    res.put(mode, "objective", value, note, kind="deepdream")
-    res.put(mode, "gradient", grad, note, kind="deepdream")
+    res.scored(mode, value, grad, note, "deepdream")
 
 
 def make_rule(mode, step=0.01):
@@ -62,8 +61,7 @@ for mode in ("defaults", "aligned"):
     note = ("0.01 g / std(g) in -1..1 units (cell qRScWg_VNqvj): 1.275 levels per std, "
             "where dream.ipynb moves 1.5 levels per mean|g|" if mode == "defaults" else
             "its step of 0.01 input units is 0.01 level under our preprocessing")
-    res.put(mode, "step", first, note, kind="deepdream")
-    res.put(mode, "forced", forced, note, kind="deepdream")
+    res.steps(mode, first, forced, note, kind="deepdream")
 
 dy, dx = (int(v) for v in inputs["jitter"])
 res.both("jitter", np.roll(start, (dy, dx), axis=(0, 1)),

@@ -50,14 +50,12 @@ first, forced = optimiser_steps(lambda: keras.optimizers.Adam(0.05), inputs, sca
 note = ("keras.optimizers.Adam(0.05) (optim.py:81) on 0..1 pixels: 12.75 levels a step, "
         "epsilon 1e-7 added to the uncorrected sqrt(v) (keras/src/optimizers/adam.py:117, "
         "135); its parameter is an FFT spectrum through a sigmoid")
-res.put("defaults", "step", first, note, kind="lsd2015")
-res.put("defaults", "forced", forced, note, kind="lsd2015")
+res.steps("defaults", first, forced, note)
 first, forced = optimiser_steps(lambda: keras.optimizers.Adam(5.0, epsilon=1e-8), inputs)
 note = ("keras.optimizers.Adam(5.0, epsilon 1e-8) on 0..255 pixels: epsilon on the "
         "uncorrected sqrt(v) (keras/src/optimizers/adam.py:117,135), and Adam's moments "
         "weight the new gradient by 1 - beta where the 2015 rule's weight it by beta")
-res.put("aligned", "step", first, note, kind="lsd2015")
-res.put("aligned", "forced", forced, note, kind="lsd2015")
+res.steps("aligned", first, forced, note)
 
 tf.random.set_seed(0)
 res.both("jitter", nchw(random_jitter(6)(nhwc(start)))[0].transpose(1, 2, 0),
