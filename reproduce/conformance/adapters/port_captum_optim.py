@@ -12,7 +12,6 @@ RandomSpatialJitter(16), a forward hook that keeps the module's output
 summarised by -mean (_core/loss.py:889-897), Adam at lr 0.025.  aligned:
 our preprocessing as its transform, its jitter at a fixed offset.
 """
-import numpy as np
 import torch
 import torch.nn.functional as F
 

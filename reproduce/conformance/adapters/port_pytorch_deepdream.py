@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from _common import IMAGENET_MEAN, IMAGENET_STD, JITTER_NOTE, Results, read_inputs
+from _common import IMAGENET_STD, JITTER_NOTE, Results, read_inputs
 from _torch import FullyConv, from_unit, imagenet_normalize, output_of, pixels, rule_steps
 
 SOURCE = "gordicaleksa/pytorch-deepdream@f37d99a"

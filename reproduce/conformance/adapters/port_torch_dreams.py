@@ -2,7 +2,7 @@
 
 defaults: a start image on the CustomImageParam canvas (the documented way
 to dream on a picture, custom_image_param.py:14-39), layers hooked as
-modules (dreamer_utils.py:18-24), the default loss -mean(outputs)
+modules (dreamer_utils.py:18-26), the default loss -mean(outputs)
 (dreamer_utils.py:4-15), AdamW(lr=9e-3) with the gradient's norm clipped
 to 1 (dreamer.py:134,247-249; auto_image_param.py:44-55).  aligned: its
 set_custom_normalization fed our preprocessing, a custom_func with our
@@ -50,7 +50,7 @@ res.put("aligned", "preprocessing", inverse(imagenet_normalize(unit)),
         "set_custom_normalization(ours): InverseTransform undoes ImageNet's and applies "
         "ours (dreamer.py:74-101, image_transforms.py:22-41)")
 
-# layer naming: render() hooks modules (dreamer_utils.py:18-24) and keeps
+# layer naming: render() hooks modules (dreamer_utils.py:18-26) and keeps
 # the output tensor, which torchvision's ReLU(inplace=True) overwrites
 conv_index = torchvision_index(inputs, inputs["conv"])
 for mode, model, module, note in (
