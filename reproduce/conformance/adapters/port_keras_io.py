@@ -15,29 +15,18 @@ import numpy as np
 import torch
 
 from _common import Results, read_inputs
-from _torch import FullyConv, from_unit, output_of, pixels, rule_steps
+from _torch import keras_inception_stages, output_of, pixels, rule_steps
 
 SOURCE = "keras-team/keras-io@0a57de4 examples/generative/deep_dream.py"
 inputs, out = read_inputs()
 res = Results({"keras-io deepdream": SOURCE + " (restated)"})
-net = FullyConv(inputs)
 start = inputs["start"]
 H, W = start.shape[:2]
-unit = pixels(start) / 255.0
-# inception_v3.preprocess_input ("tf" mode): x / 127.5 - 1 on RGB 0..255
-PRE = {"defaults": lambda u: u * 2.0 - 1.0, "aligned": lambda u: from_unit(inputs, u)}
-LEVELS = {"defaults": 127.5, "aligned": 1.0}   # levels per unit of the net's input
-
-res.put("defaults", "preprocessing", PRE["defaults"](unit),
-        "preprocess_image: inception_v3.preprocess_input, x / 127.5 - 1 on RGB: no "
-        "per-channel mean, range -1..1")
-res.put("aligned", "preprocessing", PRE["aligned"](unit), "our preprocessing in its place")
-x = torch.as_tensor(inputs["input"])
-res.both("layer", output_of(net, getattr(net, inputs["relu"]), x),
-         "model.get_layer(name).output: Keras layers carry their activation (InceptionV3's "
-         "mixed layers concatenate ReLU outputs), so after the ReLU")
-res.both("logits", None, "include_top=False: the feature layers only")
-res.both("logit_map", None, "include_top=False: the feature layers only")
+net, PRE, LEVELS = keras_inception_stages(
+    inputs, res, "preprocess_image: inception_v3.preprocess_input, x / 127.5 - 1 on RGB: no "
+    "per-channel mean, range -1..1",
+    "model.get_layer(name).output: Keras layers carry their activation (InceptionV3's "
+    "mixed layers concatenate ReLU outputs), so after the ReLU")
 
 
 def loss_of(a):

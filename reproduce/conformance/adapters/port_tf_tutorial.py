@@ -16,27 +16,17 @@ import numpy as np
 import torch
 
 from _common import JITTER_NOTE, Results, read_inputs
-from _torch import FullyConv, from_unit, output_of, pixels, rule_steps
+from _torch import keras_inception_stages, output_of, pixels, rule_steps
 
 SOURCE = "tensorflow/docs@7c36502 site/en/tutorials/generative/deepdream.ipynb"
 inputs, out = read_inputs()
 res = Results({"tf deepdream tutorial": SOURCE + " (restated)"})
-net = FullyConv(inputs)
 start = inputs["start"]
 H, W = start.shape[:2]
-unit = pixels(start) / 255.0
-PRE = {"defaults": lambda u: u * 2.0 - 1.0, "aligned": lambda u: from_unit(inputs, u)}
-LEVELS = {"defaults": 127.5, "aligned": 1.0}   # levels per unit of the net's input
-
-res.put("defaults", "preprocessing", PRE["defaults"](unit),
-        "inception_v3.preprocess_input: x / 127.5 - 1 on RGB (cell 9vHEcy7dTysi)")
-res.put("aligned", "preprocessing", PRE["aligned"](unit), "our preprocessing in its place")
-x = torch.as_tensor(inputs["input"])
-res.both("layer", output_of(net, getattr(net, inputs["relu"]), x),
-         "base_model.get_layer(name).output: Keras layers carry their activation, so after "
-         "the ReLU")
-res.both("logits", None, "include_top=False: the feature layers only")
-res.both("logit_map", None, "include_top=False: the feature layers only")
+net, PRE, LEVELS = keras_inception_stages(
+    inputs, res, "inception_v3.preprocess_input: x / 127.5 - 1 on RGB (cell 9vHEcy7dTysi)",
+    "base_model.get_layer(name).output: Keras layers carry their activation, so after "
+    "the ReLU")
 
 for mode in ("defaults", "aligned"):
     image = pixels(start, grad=True)
