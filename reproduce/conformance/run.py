@@ -60,7 +60,7 @@ def our_side(ref_arrays, attrs, model, prior):
     from ..reference import reference_profile
 
     # arrays fresh from Theano may be views with negative strides (a BGR flip)
-    ref_arrays = {k: np.ascontiguousarray(v) for k, v in ref_arrays.items()}
+    ref_arrays = {k: np.array(v, order="C") for k, v in ref_arrays.items()}
     profile = reference_profile(tuple(attrs["size"]))
     net = rt.build_net(model, "cpu")
     dream_layer = str(attrs["deepdream_layer"])          # e.g. relu4_3

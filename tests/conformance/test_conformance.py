@@ -172,3 +172,4 @@ def test_our_side_takes_theanos_flipped_views(ref, tiny_model, reference_files):
     inputs, expected = run.our_side(dict(arrays, input=flipped), attrs, tiny_model,
                                     load_prior(reference_files[1]))
     np.testing.assert_array_equal(inputs["input"], arrays["input"])
+    assert expected["objective/lsd2015"].shape == ()  # no 0-d array made 1-d
