@@ -38,7 +38,7 @@ REQUIREMENTS := requirements.txt requirements-test.txt requirements-atlas.txt
 .venv-conformance-torch/stamp: requirements-conformance-torch.txt .venv/stamp
 	$(PY) -m reproduce.conformance.envs torch
 
-.venv-conformance-tf/stamp: requirements-conformance-tf.txt .venv/stamp
+.venv-conformance-tf/stamp: requirements-conformance-tf.txt requirements-conformance-tf-nodeps.txt .venv/stamp
 	$(PY) -m reproduce.conformance.envs tf
 
 # The port x stage table on a VGG-16-shaped model (reference computed here);

@@ -30,6 +30,9 @@ def test_file_holds_exactly_the_documented_datasets(ref, tiny_model):
     h, w = SIZE[1], SIZE[0]
     symbols = {"H": h, "W": w, "K": 1000, "R": h // 4 - 6, "C": w // 4 - 6,
                "S": 3, "N": reference.STEPS}
+    from reproduce.deepdream.dream import octave_sizes
+    for i, (rows, cols) in enumerate(octave_sizes((h, w), 4, 1.4)[:3]):
+        symbols.update({"H%d" % i: rows, "W%d" % i: cols})
     for name, (shape, dtype) in schema.items():
         expected = tuple(symbols.get(t.strip(), None) or int(t)
                          for t in shape.strip("()").split(",") if t.strip())

@@ -53,7 +53,7 @@ def run(args):
         print("conformance: %s" % text, file=sys.stderr)
 
     result = conformance.measure(args.weights, args.prior, args.reference, args.ports,
-                                 args.build, progress=lambda name: log("ran %s" % name),
+                                 args.build, progress=log,
                                  log=log)
     print(tables.render(result))
     if args.json:

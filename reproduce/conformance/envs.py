@@ -28,6 +28,7 @@ class Env:
     requirements: str    # the pinned file
     layered: bool        # True: sees .venv's packages (torch, numpy, reproduce)
     pip_flags: tuple = ()
+    no_deps: str = ""    # a second pinned file, installed without dependencies
 
     @property
     def path(self):
@@ -50,13 +51,17 @@ ENVS = {
     "torch": Env("torch", ".venv-conformance-torch", "requirements-conformance-torch.txt",
                  layered=True, pip_flags=("--no-deps",)),
     "tf": Env("tf", ".venv-conformance-tf", "requirements-conformance-tf.txt",
-              layered=False),
+              layered=False, no_deps="requirements-conformance-tf-nodeps.txt"),
 }
 
 
 def requirements_hash(env):
-    with open(os.path.join(REPO, env.requirements), "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    digest = hashlib.sha256()
+    for name in (env.requirements, env.no_deps):
+        if name:
+            with open(os.path.join(REPO, name), "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()
 
 
 def ready(env):
@@ -95,15 +100,18 @@ def build(env, log=sys.stderr):
         with open(os.path.join(_site_packages(env.python), "_reproduce_layer.pth"), "w") as f:
             # an "import" line, so that .venv's own .pth files are read as well
             f.write("import site; site.addsitedir(%r)\n" % ours)
-    cmd = [sys.executable, "-m", "pip", "--python", env.python, "install", "-q",
-           "--disable-pip-version-check", *env.pip_flags, "-r",
-           os.path.join(REPO, env.requirements)]
-    print("conformance: building %s: pip %s" % (env.folder, " ".join(cmd[5:])), file=log)
-    done = subprocess.run(cmd)
-    if done.returncode != 0:
-        raise UserError("installing %s into %s failed (pip exit status %d); the rows of "
-                        "its ports are skipped" % (env.requirements, env.folder,
-                                                   done.returncode))
+    pip = [sys.executable, "-m", "pip", "--python", env.python, "install", "-q",
+           "--disable-pip-version-check"]
+    for name, flags in ((env.requirements, env.pip_flags), (env.no_deps, ("--no-deps",))):
+        if not name:
+            continue
+        cmd = pip + [*flags, "-r", os.path.join(REPO, name)]
+        print("conformance: building %s: pip %s" % (env.folder, " ".join(cmd[5:])),
+              file=log)
+        done = subprocess.run(cmd)
+        if done.returncode != 0:
+            raise UserError("installing %s into %s failed (pip exit status %d); the rows "
+                            "of its ports are skipped" % (name, env.folder, done.returncode))
     with open(env.stamp, "w") as f:
         f.write(requirements_hash(env) + "\n")
 

@@ -20,7 +20,6 @@ from .stages import Cell, compare_gradient, compare_images, compare_values, not_
 
 ADAPTERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "adapters")
 FORCED_STEPS = 4
-JITTER = (5, -3)       # (dy, dx): a fixed roll for the jitter stage
 TIMEOUT = 600          # seconds per adapter
 
 
@@ -57,10 +56,11 @@ def our_side(ref_arrays, attrs, model, prior):
 
     import reproduce_torch as rt
     from reproduce_torch.objectives import layer_l2
-    from ..deepdream.dream import octave_bases
     from ..deepdream.settings import DreamSettings
     from ..reference import reference_profile
 
+    # arrays fresh from Theano may be views with negative strides (a BGR flip)
+    ref_arrays = {k: np.array(v, order="C") for k, v in ref_arrays.items()}
     profile = reference_profile(tuple(attrs["size"]))
     net = rt.build_net(model, "cpu")
     dream_layer = str(attrs["deepdream_layer"])          # e.g. relu4_3
@@ -99,6 +99,7 @@ def our_side(ref_arrays, attrs, model, prior):
     dd_after = [dream_step(image, g, settings.step_size)
                 for image, g in zip(before, forced_dd)]
     dd_step = dream_step(start, ref_arrays["deepdream/grad"], settings.step_size)
+    dx, dy = (int(v) for v in ref_arrays["dream/jitter"])   # the reference's own roll
     spec, weights = model_spec(model)
     inputs = dict(weights, start=start, input=x, conv=conv, relu=dream_layer,
                   logit_layer=profile.layer, classes=np.asarray(attrs["classes"]),
@@ -106,7 +107,7 @@ def our_side(ref_arrays, attrs, model, prior):
                   lsd_grad=ref_arrays["grad"], dd_grad=ref_arrays["deepdream/grad"],
                   objective_grad=objective_grad,
                   forced_before=before, forced_lsd_grad=np.stack(forced_lsd),
-                  forced_dd_grad=np.stack(forced_dd), jitter=np.asarray(JITTER),
+                  forced_dd_grad=np.stack(forced_dd), jitter=np.asarray((dy, dx)),
                   learning_rate=np.float32(profile.learning_rate),
                   step_size=np.float32(settings.step_size),
                   spec=json.dumps(spec))
@@ -119,8 +120,8 @@ def our_side(ref_arrays, attrs, model, prior):
         "step/lsd2015": ref_arrays["step1"], "step/deepdream": dd_step,
         "forced/lsd2015": ref_arrays["trajectory/after"][:FORCED_STEPS],
         "forced/deepdream": np.stack(dd_after), "forced/before": before,
-        "jitter": np.roll(start, JITTER, axis=(0, 1)),
-        "octaves": octave_bases(start, settings),
+        "jitter": np.roll(start, (dy, dx), axis=(0, 1)),
+        "octaves": [ref_arrays["dream/octave%d" % i] for i in range(settings.octaves)],
         "zoom": ref_arrays["zoom"], "prior": ref_arrays["prior/total"], "start": start}
     return inputs, expected
 
@@ -249,7 +250,7 @@ def conformance(ref_arrays, attrs, model, prior, ports=None, progress=None):
         for port in ports:
             rows.append(_row(port, inputs_path, folder, expected))
             if progress:
-                progress(port.name)
+                progress("%s: %s" % (port.name, rows[-1]["status"]))
     return {"stages": [{"key": k, "title": t, "compared_with": c} for k, t, c in stages.STAGES],
             "modes": list(stages.MODES), "model": attrs["model_name"],
             "size": [int(v) for v in attrs["size"]], "ports": rows}

@@ -159,3 +159,17 @@ def test_a_model_that_is_not_vgg_like(tmp_path, capsys):
     with pytest.raises(Exception) as info:
         run.model_spec(model)
     assert "VGG-like" in str(info.value)
+
+
+@pytest.mark.slow
+def test_our_side_takes_theanos_flipped_views(ref, tiny_model, reference_files):
+    """A reference computed in memory hands over Theano's arrays, a BGR
+    model's input as a view with negative strides: torch refuses those."""
+    from reproduce.prior.fit import load_prior
+    arrays, attrs = ref
+    flipped = np.ascontiguousarray(arrays["input"][:, ::-1])[:, ::-1]
+    assert any(s < 0 for s in flipped.strides)
+    inputs, expected = run.our_side(dict(arrays, input=flipped), attrs, tiny_model,
+                                    load_prior(reference_files[1]))
+    np.testing.assert_array_equal(inputs["input"], arrays["input"])
+    assert expected["objective/lsd2015"].shape == ()  # no 0-d array made 1-d

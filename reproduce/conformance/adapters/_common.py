@@ -59,6 +59,18 @@ class Results:
         if kind:
             self.kinds[mode][stage] = kind
 
+    def scored(self, mode, value, grad, note, kind):
+        """The objective and gradient stages of ``mode``."""
+        self.put(mode, "objective", value, note, kind)
+        self.put(mode, "gradient", grad, note, kind)
+
+    def steps(self, modes, first, forced, note, kind="lsd2015"):
+        """The one-step and teacher-forced stages of ``modes`` ("defaults",
+        "aligned" or "both")."""
+        for mode in MODES if modes == "both" else (modes,):
+            self.put(mode, "step", first, note, kind)
+            self.put(mode, "forced", forced, note, kind)
+
     def both(self, stage, value=None, note="", kind=None):
         for mode in MODES:
             self.put(mode, stage, value, note, kind)

@@ -235,3 +235,22 @@ def rule_steps(rule, inputs, kind="deepdream"):
     return first, np.stack([rule(image, g, k) for k, (image, g) in
                             enumerate(zip(inputs["forced_before"], inputs[key]))])
 
+
+
+def keras_inception_stages(inputs, res, preprocessing_note, layer_note):
+    """What the two Keras DeepDream sources (the keras-io example and the
+    TensorFlow tutorial) share, restated on our model: InceptionV3's
+    preprocess_input ("tf" mode: x / 127.5 - 1 on RGB) in defaults, ours in
+    aligned; a layer read after its ReLU (Keras layers carry their
+    activation); the features only.  -> (model, {mode: preprocessing of 0..1
+    pixels}, {mode: levels per unit of the net's input})."""
+    net = FullyConv(inputs)
+    pre = {"defaults": lambda u: u * 2.0 - 1.0, "aligned": lambda u: from_unit(inputs, u)}
+    unit = pixels(inputs["start"]) / 255.0
+    res.put("defaults", "preprocessing", pre["defaults"](unit), preprocessing_note)
+    res.put("aligned", "preprocessing", pre["aligned"](unit), "our preprocessing in its place")
+    res.both("layer", output_of(net, getattr(net, inputs["relu"]),
+                                torch.as_tensor(inputs["input"])), layer_note)
+    res.both("logits", None, "include_top=False: the feature layers only")
+    res.both("logit_map", None, "include_top=False: the feature layers only")
+    return net, pre, {"defaults": 127.5, "aligned": 1.0}

@@ -57,8 +57,7 @@ for mode, vis, model, layer, func, note in (
     value = func([output_of(model, resolve_module(model, layer), vis.preprocess(image / 255.0),
                             grad=True)])
     grad, = torch.autograd.grad(value, image)
-    res.put(mode, "objective", value, note, kind="deepdream")
-    res.put(mode, "gradient", grad, note, kind="deepdream")
+    res.scored(mode, value, grad, note, "deepdream")
 
 
 def canvas_steps(kind="lsd2015"):
@@ -88,14 +87,12 @@ first, forced = canvas_steps()
 note = ("synthesize_from_image: AdamW(lr=9e-3, weight_decay=0) on the PixelCanvas's logit "
         "parameter after clipping its gradient's norm to 1 (feature_visualizer.py:111-119,"
         "184-187): a pixel moves by 9e-3 x sigmoid' x 255 levels, at most 0.57")
-res.put("defaults", "step", first, note, kind="lsd2015")
-res.put("defaults", "forced", forced, note, kind="lsd2015")
+res.steps("defaults", first, forced, note)
 first, forced = optimiser_steps(lambda p: torch.optim.AdamW(p, lr=5.0, weight_decay=0.0),
                                 inputs, unit=False)
 note = ("AdamW (its optimizer_cls default) at lr 5 on 0..255 pixels: Adam's moments weight "
         "the new gradient by 1 - beta, the 2015 rule's by beta, so steps 2-4 differ")
-res.put("aligned", "step", first, note, kind="lsd2015")
-res.put("aligned", "forced", forced, note, kind="lsd2015")
+res.steps("aligned", first, forced, note)
 
 res.put("defaults", "jitter", None, "no shift: translate_x = translate_y = 0 "
         "(feature_visualizer.py:115-116); a random rotation of 15 degrees and scale 0.5-1.2")

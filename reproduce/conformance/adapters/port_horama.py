@@ -45,13 +45,11 @@ first, forced = optimiser_steps(lambda p: torch.optim.NAdam(p, lr=1.0), inputs,
                                 scale=255.0 / (values_range[1] - values_range[0]))
 note = ("torch.optim.NAdam(lr=1.0) (feature_accentuation.py:104), measured on pixels in "
         "values_range units (51 levels a unit); its parameter is an FFT spectrum or phase")
-res.put("defaults", "step", first, note, kind="lsd2015")
-res.put("defaults", "forced", forced, note, kind="lsd2015")
+res.steps("defaults", first, forced, note)
 first, forced = optimiser_steps(lambda p: torch.optim.NAdam(p, lr=5.0), inputs, unit=False)
 note = ("torch.optim.NAdam at lr 5 on 0..255 pixels: Nesterov momentum with a warm-up "
         "schedule, so even the first step differs from Adam's")
-res.put("aligned", "step", first, note, kind="lsd2015")
-res.put("aligned", "forced", forced, note, kind="lsd2015")
+res.steps("aligned", first, forced, note)
 res.both("jitter", None, "no shift: random crops instead (" + crops + ")")
 res.both("octaves", None, "one size only (image_size 1280, crops resized to 224)")
 res.both("zoom", None, "no zoom loop")

@@ -86,8 +86,7 @@ for mode, model, objective, transform_f, note in (
     image = pixels(start, grad=True)
     value = objective(hooked(model, lambda: image / 255.0, transform_f))
     grad, = torch.autograd.grad(value, image)
-    res.put(mode, "objective", value.detach(), note, kind="lsd2015")
-    res.put(mode, "gradient", grad, note, kind="lsd2015")
+    res.scored(mode, value.detach(), grad, note, "lsd2015")
 
 # the update rule: render_vis's default optimiser, torch.optim.Adam(lr=5e-2)
 # (render.py:52-54), on 0..1 pixels; aligned: the same class at lr 5 on 0..255
@@ -96,14 +95,12 @@ first, forced = optimiser_steps(lambda p: torch.optim.Adam(p, lr=5e-2), inputs)
 note = ("torch.optim.Adam(lr=5e-2) (render.py:53) on 0..1 pixels: 12.75 levels a step where "
         "2015 took 5; and its default parameter is not pixels but an FFT spectrum, "
         "colour-decorrelated, through a sigmoid (param/images.py:24-36)")
-res.put("defaults", "step", first, note, kind="lsd2015")
-res.put("defaults", "forced", forced, note, kind="lsd2015")
+res.steps("defaults", first, forced, note)
 first, forced = optimiser_steps(lambda p: torch.optim.Adam(p, lr=5.0), inputs, unit=False)
 note = ("torch.optim.Adam at lr 5 on 0..255 pixels: its m weights the new gradient by "
         "1 - beta1 = 0.1, the 2015 rule's by beta1 = 0.9 (v likewise), so from step 2 on "
         "the steps differ; no clipping to 0..255")
-res.put("aligned", "step", first, note, kind="lsd2015")
-res.put("aligned", "forced", forced, note, kind="lsd2015")
+res.steps("aligned", first, forced, note)
 
 # jitter: a translation by kornia (transform.py:30-38), zeros shifted in, where
 # dream.ipynb rolls the image around

@@ -140,8 +140,7 @@ for mode, loss_mode, strength, pre, note in (
     image = pixels(start, grad=True)
     net(pre(image / 255.0))
     grad, = torch.autograd.grad(loss.loss, image)
-    res.put(mode, "objective", loss.loss, note, kind="deepdream")
-    res.put(mode, "gradient", grad, note, kind="deepdream")
+    res.scored(mode, loss.loss, grad, note, "deepdream")
 
 # the update: Adam at lr 1.5 on the preprocessed image (neural_dream.py:536-551)
 first, forced = optimiser_steps(lambda p: torch.optim.Adam(p, lr=P.learning_rate), inputs,
@@ -150,8 +149,7 @@ note = ("torch.optim.Adam(lr=1.5) on the caffe-preprocessed image (neural_dream.
         "about 1.5 levels x sign(g) a first step, where dream.ipynb moves 1.5 g / mean|g|; "
         "no clipping (-clamp is off, and img.clamp(0, 256) at neural_dream.py:281 discards "
         "its result)")
-res.both("step", first, note, kind="deepdream")
-res.both("forced", forced, note, kind="deepdream")
+res.steps("both", first, forced, note, kind="deepdream")
 
 # jitter: a Jitter module first in the net rolls the input by random.randint(
 # -32, 32) each axis (dream_utils.py:224-236, dream_model.py:154-156), which

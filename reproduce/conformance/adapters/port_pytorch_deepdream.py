@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from _common import IMAGENET_MEAN, IMAGENET_STD, JITTER_NOTE, Results, read_inputs
+from _common import IMAGENET_STD, JITTER_NOTE, Results, read_inputs
 from _torch import FullyConv, from_unit, imagenet_normalize, output_of, pixels, rule_steps
 
 SOURCE = "gordicaleksa/pytorch-deepdream@f37d99a"
@@ -49,8 +49,7 @@ for mode in ("defaults", "aligned"):
     note = "MSELoss(mean) against zeros = mean(a^2) (deepdream.py:39): twice 0.5 mean(a^2)"
     if mode == "defaults":
         note += ", through ImageNet normalisation"
-    res.put(mode, "objective", value, note, kind="deepdream")
-    res.put(mode, "gradient", grad, note, kind="deepdream")
+    res.scored(mode, value, grad, note, "deepdream")
 
 
 def cascade_smoothing(g, sigma, size=9):
@@ -90,8 +89,7 @@ for mode in ("defaults", "aligned"):
     note = ("the gradient smoothed by three Gaussians (deepdream.py:50-51), standardised "
             "(55-58), x += 0.09 g in the input's units (61), clamped (65); dream.ipynb "
             "moves 1.5 g / mean|g| levels")
-    res.put(mode, "step", first, note, kind="deepdream")
-    res.put(mode, "forced", forced, note, kind="deepdream")
+    res.steps(mode, first, forced, note, kind="deepdream")
 
 dy, dx = (int(v) for v in inputs["jitter"])
 res.both("jitter", np.roll(start, (dy, dx), axis=(0, 1)),

@@ -2,7 +2,7 @@
 
 defaults: a start image on the CustomImageParam canvas (the documented way
 to dream on a picture, custom_image_param.py:14-39), layers hooked as
-modules (dreamer_utils.py:18-24), the default loss -mean(outputs)
+modules (dreamer_utils.py:18-26), the default loss -mean(outputs)
 (dreamer_utils.py:4-15), AdamW(lr=9e-3) with the gradient's norm clipped
 to 1 (dreamer.py:134,247-249; auto_image_param.py:44-55).  aligned: its
 set_custom_normalization fed our preprocessing, a custom_func with our
@@ -50,7 +50,7 @@ res.put("aligned", "preprocessing", inverse(imagenet_normalize(unit)),
         "set_custom_normalization(ours): InverseTransform undoes ImageNet's and applies "
         "ours (dreamer.py:74-101, image_transforms.py:22-41)")
 
-# layer naming: render() hooks modules (dreamer_utils.py:18-24) and keeps
+# layer naming: render() hooks modules (dreamer_utils.py:18-26) and keeps
 # the output tensor, which torchvision's ReLU(inplace=True) overwrites
 conv_index = torchvision_index(inputs, inputs["conv"])
 for mode, model, module, note in (
@@ -81,8 +81,7 @@ for mode, model, module, func, before, note in (
     value = func([hook.output])
     grad, = torch.autograd.grad(value, image)
     hook.close()
-    res.put(mode, "objective", value, note, kind="deepdream")
-    res.put(mode, "gradient", grad, note, kind="deepdream")
+    res.scored(mode, value, grad, note, "deepdream")
 
 
 class ClippedAdamW:
@@ -101,14 +100,12 @@ first, forced = optimiser_steps(lambda p: ClippedAdamW(p, 9e-3), inputs)
 note = ("AdamW(lr=9e-3, weight_decay=0) after clipping the gradient's norm to 1 "
         "(dreamer.py:134,247-249): 2.3 levels a step on 0..1 pixels, where 2015 took 5; "
         "the parameter is an FFT spectrum, not pixels")
-res.put("defaults", "step", first, note, kind="lsd2015")
-res.put("defaults", "forced", forced, note, kind="lsd2015")
+res.steps("defaults", first, forced, note)
 first, forced = optimiser_steps(lambda p: torch.optim.AdamW(p, lr=5.0, weight_decay=0.0),
                                 inputs, unit=False)
 note = ("AdamW at lr 5 on 0..255 pixels, no clipping: Adam's moments weight the new "
         "gradient by 1 - beta, the 2015 rule's by beta, so steps 2-4 differ")
-res.put("aligned", "step", first, note, kind="lsd2015")
-res.put("aligned", "forced", forced, note, kind="lsd2015")
+res.steps("aligned", first, forced, note)
 
 # jitter: no shift by default (translate_x = translate_y = 0, dreamer.py:141-142);
 # RandomAffine's translation, at a fixed offset, shifts in zeros
