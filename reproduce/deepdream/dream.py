@@ -93,8 +93,12 @@ def activations(net, pixels, mean="channel"):
 def compile_gradient(net, objective):
     """f(pixels (1, 3, H, W) float32) -> [score (), d score / d pixels (1, 3, H, W)].
 
-    One Theano compile; any H, W that the net accepts works.
+    One Theano compile; any H, W that the net accepts works.  A torch net
+    (``--backend torch``) gives its twin, reproduce_torch.deepdream's.
     """
+    if net.backend == "torch":
+        from reproduce_torch.deepdream import compile_gradient as torch_gradient
+        return torch_gradient(net, objective)
     pixels = T.tensor4("pixels")
     score = objective(activations(net, pixels))
     return theano.function([pixels], [score, T.grad(score, pixels)])
@@ -102,6 +106,9 @@ def compile_gradient(net, objective):
 
 def compile_features(net, layer):
     """f(pixels (1, 3, H, W)) -> layer's activations flattened, (channels, positions)."""
+    if net.backend == "torch":
+        from reproduce_torch.deepdream import compile_features as torch_features
+        return torch_features(net, layer)
     pixels = T.tensor4("pixels")
     return theano.function([pixels], activations(net, pixels)(layer)[0].flatten(2))
 

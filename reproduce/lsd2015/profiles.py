@@ -21,6 +21,8 @@ DEFAULT_LAYERS = ("fc8", "")
 UPDATES = ("adam2015", "adam")
 MEANS = ("scalar", "channel")
 ZOOM_CENTRES = ("2015", "true")   # Profile.zoom_centre
+# The network's number format (reproduce_torch/precision.py; docs/precision.md).
+PRECISIONS = ("float32", "bf16", "auto")
 
 # What each setting may be (reproduce.checks), checked whenever a profile is
 # made or changed, so before anything is compiled.  fps and frames_per_key
@@ -38,6 +40,7 @@ PROFILE_RULES = {
     "layer": Rule(str, forbid=("input",)),
     "zoom_centre": Rule(str, choices=ZOOM_CENTRES),
     "pool_ties": Rule(str, choices=TIE_CHOICES),
+    "precision": Rule(str, choices=PRECISIONS),
 }
 
 
@@ -85,6 +88,10 @@ class Profile:
     # converted from Caffe; "argmax" or "every" for all max-pools.
     pool_ties: str = "model"
     conv: str = "auto"          # 3x3 convolutions: "auto" | "winograd" | "corrmm" (nets.build.CONV_CHOICES)
+    # The net's number format on the torch backend: "float32" (the reference),
+    # "bf16" (bfloat16 products, float32 sums; float32 with a note where the
+    # hardware has no bfloat16 unit) or "auto" (bf16 where it has one).
+    precision: str = "float32"
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def __post_init__(self):
@@ -188,6 +195,9 @@ STREAM2015 = Profile(
                       "pixel, as the 2015 code ran in Theano (docs/fidelity.md)"),
         ("conv", "ours: the 2015 code ran cuDNN/CorrMM; auto = Winograd where it is "
                  "faster and within tolerance (docs/winograd.md), corrmm = the plain way"),
+        ("precision", "float32 as 2015 (train.py:65 x.set_value(cfg.image.astype("
+                      "'float32')), on a GPU's float32 units); bf16 and auto ours, "
+                      "the torch backend only (docs/precision.md)"),
     ))
 
 IMAGE2015 = dataclasses.replace(
@@ -223,6 +233,24 @@ IMAGE2015 = dataclasses.replace(
     }).items()))
 
 PROFILES = {p.name: p for p in (STREAM2015, IMAGE2015)}
+
+
+# Seconds one step of each 2015 profile took on VGG-16 at the profile's 2015
+# size, on this project's 2-core machine (docs/measurements.md, "How long a
+# dream takes"), for the line `dream` prints before it starts.
+VGG16_STEP_SECONDS = {"stream2015": (4.55, (840, 472)), "image2015": (None, (1920, 1080))}
+VGG16_LAYERS = tuple("conv%d_%d" % (b, i) for b, n in enumerate((2, 2, 3, 3, 3), 1)
+                     for i in range(1, n + 1)) + ("fc6", "fc7", "fc8")
+
+
+def expected_seconds(profile, model):
+    """About how long ``profile``'s steps take with ``model`` on two cores:
+    the measured VGG-16 step scaled by the pixels; None for other nets."""
+    seconds, size = VGG16_STEP_SECONDS.get(profile.name, (None, None))
+    if seconds is None or tuple(model.layer_names("conv")) != VGG16_LAYERS:
+        return None
+    pixels = profile.image_size[0] * profile.image_size[1] / float(size[0] * size[1])
+    return seconds * pixels * profile.steps
 
 
 def get_profile(name, overrides=()):

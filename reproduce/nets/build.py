@@ -15,7 +15,7 @@ from ..ops import maxpool2
 from ..ops.maxpool import max_pool, pooled_length
 from ..ops.relu6 import relu6
 from ..ops.winograd import winograd_corr
-from ..errors import UserError
+from ..errors import UserError, unknown
 from .weights import TIE_CHOICES, Model, is_depthwise
 
 L = lasagne.layers
@@ -200,6 +200,7 @@ class Net:
 
     ``input_var`` is the (batch, 3, rows, cols) preprocessed image tensor.
     """
+    backend = "theano"  # reproduce_torch.nets.TorchNet says "torch"
 
     def __init__(self, model: Model, layers, input_var):
         self.model = model
@@ -213,8 +214,7 @@ class Net:
 
     def layer(self, name):
         if name not in self.layers or name == "input":  # the image, not a layer to aim at
-            raise UserError("unknown layer %r; valid layers: %s"
-                            % (name, ", ".join(self.addressable_names())))
+            raise unknown("layer", name, self.addressable_names())
         return self.layers[name]
 
     def addressable_names(self):

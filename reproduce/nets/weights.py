@@ -47,16 +47,12 @@ from typing import List, Optional, Tuple
 import h5py
 import numpy as np
 
-from .. import h5read
-from ..errors import UserError
+from .. import h5read, paths
+from ..errors import UserError, unknown
 from ..fileio import atomic_path, text as _text
 
 FORMAT = "reproduce-weights"
 VERSION = 2
-# the make target that writes each downloaded model's file (paths.py)
-MAKE_TARGETS = {"vgg16.h5": "make weights", "vgg19.h5": "make weights19",
-                "bvlc_googlenet.h5": "make weights-googlenet",
-                "places205_googlenet.h5": "make weights-places"}
 
 
 def is_depthwise(filter_shape, groups):
@@ -266,8 +262,7 @@ class Model:
         for spec in self.layers:
             if spec.name == name:
                 return spec
-        raise UserError("no layer %r; valid names: %s"
-                        % (name, ", ".join(self.layer_names())))
+        raise unknown("layer", name, self.layer_names())
 
     def layer_names(self, type=None) -> List[str]:
         return [s.name for s in self.layers if type is None or s.type == type]
@@ -275,6 +270,14 @@ class Model:
     @property
     def has_classes(self):
         return self.descriptions is not None
+
+    def description(self, index):
+        """The description of logit ``index``.  A net may have more logits
+        than names (Google's Inception: 1008 logits, 1000 names; ``check``
+        allows it), so a logit past the names gets a placeholder rather
+        than an IndexError."""
+        names = self.descriptions or []
+        return names[index] if 0 <= index < len(names) else "(logit %d: no class name)" % index
 
     def require_classes(self, what="class pictures", where=None):
         """UserError unless this is a classifier: ``what`` needs its class logits.
@@ -407,16 +410,30 @@ def save_model(model: Model, path):
 
 
 
-HINT_DEFAULT = ("convert the model again with `python -m reproduce convert-weights` "
-        "(or `make weights-embedded`)")
+def offline_alternative(path):
+    """For a downloaded model's file: the embedded weights that need no
+    download, as the end of a hint; '' for any other file."""
+    name = os.path.basename(os.fspath(path))
+    if name in ("vgg16.h5", "vgg19.h5"):
+        return ("; without a download, class pictures run on the embedded "
+                "classifier: --weights %s --recipe fourier"
+                % paths.shown(paths.EMBEDDED_CLASSIFIER))
+    if name in ("bvlc_googlenet.h5", "places205_googlenet.h5"):
+        return ("; without a download, deepdream runs on the embedded VGG-16 conv "
+                "stack: leave out --weights")
+    return ""
+
+
+HINT_DEFAULT = ("convert the model again with `reproduce convert-weights` "
+        "(or %s)" % paths.how_to_make("embedded"))
 
 
 def load_model(path) -> Model:
     """Read one of our HDF5 files, whole schema checked before any graph is
     built; anything else (missing, damaged, crafted) is a one-line UserError."""
-    target = MAKE_TARGETS.get(os.path.basename(os.fspath(path)), "make weights")
-    hint = ("run `%s` or convert a model with `python -m reproduce convert-weights`"
-            % target)
+    made_by = paths.how_to_make(path)
+    hint = ("%sconvert a model with `reproduce convert-weights`"
+            % ("run %s or " % made_by if made_by else "")) + offline_alternative(path)
     return h5read.load_isolated(path, lambda f, where: _read_model(f, where, hint),
                                 "weights", hint)
 

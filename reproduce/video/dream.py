@@ -49,8 +49,7 @@ def frame_size(size, like):
     if size is None:
         return tuple(like)
     if isinstance(size, int):
-        width, height = fit_size(size, like)
-        return max(2, width - width % 2), max(2, height - height % 2)
+        return io.even_size(fit_size(size, like))
     return tuple(size)
 
 
