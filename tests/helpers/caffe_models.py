@@ -331,15 +331,23 @@ def np_max_pool(x, k, s, p, gz=None, ties="argmax"):
     return top if gz is None else (top, gx)
 
 
+def _lrn_windows(c, local_size):
+    """Each channel's window of channels (lo, hi), clipped at the ends."""
+    half = (local_size - 1) // 2
+    return [(max(0, i - half), min(c, i + half + 1)) for i in range(c)]
+
+
+def _lrn_scale(x, local_size, alpha, k):
+    """k + alpha / n * the sum of squares over each channel's window."""
+    scale = np.full(x.shape, k, np.float64)
+    for i, (lo, hi) in enumerate(_lrn_windows(x.shape[0], local_size)):
+        scale[i] += alpha / local_size * (x[lo:hi] ** 2).sum(axis=0)
+    return scale
+
+
 def np_lrn(x, local_size, alpha, beta, k=1.0):
     """lrn_layer.cpp CrossChannelForward_cpu."""
-    c = x.shape[0]
-    half = (local_size - 1) // 2
-    scale = np.full(x.shape, k, np.float64)
-    for i in range(c):
-        lo, hi = max(0, i - half), min(c, i + half + 1)
-        scale[i] += alpha / local_size * (x[lo:hi] ** 2).sum(axis=0)
-    return x * scale ** -beta
+    return x * _lrn_scale(x, local_size, alpha, k) ** -beta
 
 
 def up_to(net, blob):
@@ -406,16 +414,10 @@ def np_avg_pool_backward(gz, k, s, p, in_shape):
 
 def np_lrn_backward(x, gy, local_size, alpha, beta, k=1.0):
     """lrn_layer.cpp CrossChannelBackward_cpu, d/dx of :func:`np_lrn`."""
-    c = x.shape[0]
-    half = (local_size - 1) // 2
-    scale = np.full(x.shape, k, np.float64)
-    for i in range(c):
-        lo, hi = max(0, i - half), min(c, i + half + 1)
-        scale[i] += alpha / local_size * (x[lo:hi] ** 2).sum(axis=0)
+    scale = _lrn_scale(x, local_size, alpha, k)
     ratio = gy * x * scale ** (-beta - 1)
     gx = gy * scale ** -beta
-    for i in range(c):
-        lo, hi = max(0, i - half), min(c, i + half + 1)
+    for i, (lo, hi) in enumerate(_lrn_windows(x.shape[0], local_size)):
         gx[i] -= 2.0 * alpha * beta / local_size * x[i] * ratio[lo:hi].sum(axis=0)
     return gx
 
