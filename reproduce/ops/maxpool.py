@@ -53,6 +53,7 @@ class _MaxPool(FileCOp):
                                                    "pw", "ceil", "argmax", "threads")})
     c_file, c_function = "maxpool.c", "maxpool"
     threaded = True
+    c_helpers = ("pool_arrays.c",)
     _cop_num_inputs = 3   # the pool has no z and gz: NULL
     backward = None
     argmax = 0

@@ -92,14 +92,27 @@ def places_archive(path, with_labels=True, cut=None):
     if with_labels:
         members["googlenet_places205/categoryIndex_places205.csv"] = "".join(
             "/%s/scene_%d %d\n" % ("abcdefg"[i], i, i) for i in range(7)).encode()
+    data = tar_gz(members)
+    path.write_bytes(data[:cut] if cut else data)
+
+
+def tar_gz(members):
+    """A .tar.gz of {name: bytes}, as bytes."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    data = buffer.getvalue()
-    path.write_bytes(data[:cut] if cut else data)
+    return buffer.getvalue()
+
+
+def photo(folder):
+    """A small PNG to classify."""
+    from PIL import Image
+    path = folder / "photo.png"
+    Image.new("RGB", (30, 26), (90, 140, 60)).save(path)
+    return str(path)
 
 
 def test_places_archive_unpacks_and_keeps_its_205_style_classes(mirror, tmp_path, capsys):
@@ -117,16 +130,10 @@ def test_places_archive_unpacks_and_keeps_its_205_style_classes(mirror, tmp_path
 
 def labels_archive(path, n=7):
     """A stand-in for placesCNN_upgraded.tar.gz: its class list among other files."""
-    members = {"placesCNN_upgraded/categoryIndex_places205.csv": "".join(
-                   "/%s/place_%d %d\n" % ("abcdefg"[i % 7], i, i) for i in range(n)).encode(),
-               "placesCNN_upgraded/places205CNN_mean.binaryproto": b"\0" * 64}
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(tar_gz({
+        "placesCNN_upgraded/categoryIndex_places205.csv": "".join(
+            "/%s/place_%d %d\n" % ("abcdefg"[i % 7], i, i) for i in range(n)).encode(),
+        "placesCNN_upgraded/places205CNN_mean.binaryproto": b"\0" * 64}))
 
 
 def test_places_names_come_from_the_places_cnn_archive(mirror, tmp_path, capsys):
@@ -142,10 +149,7 @@ def test_places_names_come_from_the_places_cnn_archive(mirror, tmp_path, capsys)
     capsys.readouterr()
     weights = dest / "places205_googlenet.h5"
     assert load_model(weights).descriptions == ["place %d" % i for i in range(7)]
-    photo = tmp_path / "photo.png"
-    from PIL import Image
-    Image.new("RGB", (30, 26), (90, 140, 60)).save(photo)
-    assert main(["classify", str(photo), "--weights", str(weights), "--top", "2"]) == 0
+    assert main(["classify", photo(tmp_path), "--weights", str(weights), "--top", "2"]) == 0
     assert "place " in capsys.readouterr().out
 
 
@@ -164,11 +168,8 @@ def test_a_net_without_names_says_which_flag_names_them(mirror, tmp_path, capsys
     cm, pt, _ = write_caffe(tmp_path / "src", small_net(7), SMALL_INPUT, "layer")
     weights = tmp_path / "unnamed.h5"
     assert main(["convert-weights", str(cm), str(weights), "--prototxt", str(pt)]) == 0
-    photo = tmp_path / "photo.png"
-    from PIL import Image
-    Image.new("RGB", (30, 26), (90, 140, 60)).save(photo)
     capsys.readouterr()
-    assert main(["classify", str(photo), "--weights", str(weights)]) == 2
+    assert main(["classify", photo(tmp_path), "--weights", str(weights)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--labels" in err and "no class names" in err
 

@@ -268,21 +268,29 @@ def pooled_shape(size, k, s, p):
             caffe_pool_size(size[1], kw, sw, pw, any_pad))
 
 
+def average_windows(size, k, s, p):
+    """pooling_layer.cpp's AVE windows of a (rows, cols) map: (i, j, the
+    window's rows and cols slices clipped to the image, pool_size: the
+    window clipped to the *padded* input)."""
+    (h, w), (kh, kw), (sh, sw), (ph, pw) = size, _pair(k), _pair(s), _pair(p)
+    rows, cols = pooled_shape(size, k, s, p)
+    for i in range(rows):
+        for j in range(cols):
+            hs, ws = i * sh - ph, j * sw - pw
+            he, we = min(hs + kh, h + ph), min(ws + kw, w + pw)
+            pool_size = (he - hs) * (we - ws)
+            yield (i, j, slice(max(hs, 0), min(he, h)), slice(max(ws, 0), min(we, w)),
+                   pool_size)
+
+
 def np_pool(x, method, k, s, p):
     """pooling_layer.cpp Forward_cpu, MAX and AVE, window by window; the
     padding an int or (rows, cols)."""
     if method == "MAX":
         return np_max_pool(x, k, s, p)
-    c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = _pair(k), _pair(s), _pair(p)
-    out = np.zeros((c,) + pooled_shape((h, w), k, s, p), np.float64)
-    for i in range(out.shape[1]):
-        for j in range(out.shape[2]):
-            hs, ws = i * sh - ph, j * sw - pw
-            he, we = min(hs + kh, h + ph), min(ws + kw, w + pw)
-            size = (he - hs) * (we - ws)
-            hs, ws, he, we = max(hs, 0), max(ws, 0), min(he, h), min(we, w)
-            out[:, i, j] = x[:, hs:he, ws:we].sum(axis=(1, 2)) / size
+    out = np.zeros((x.shape[0],) + pooled_shape(x.shape[1:], k, s, p), np.float64)
+    for i, j, rows, cols, size in average_windows(x.shape[1:], k, s, p):
+        out[:, i, j] = x[:, rows, cols].sum(axis=(1, 2)) / size
     return out
 
 
@@ -323,15 +331,23 @@ def np_max_pool(x, k, s, p, gz=None, ties="argmax"):
     return top if gz is None else (top, gx)
 
 
+def _lrn_windows(c, local_size):
+    """Each channel's window of channels (lo, hi), clipped at the ends."""
+    half = (local_size - 1) // 2
+    return [(max(0, i - half), min(c, i + half + 1)) for i in range(c)]
+
+
+def _lrn_scale(x, local_size, alpha, k):
+    """k + alpha / n * the sum of squares over each channel's window."""
+    scale = np.full(x.shape, k, np.float64)
+    for i, (lo, hi) in enumerate(_lrn_windows(x.shape[0], local_size)):
+        scale[i] += alpha / local_size * (x[lo:hi] ** 2).sum(axis=0)
+    return scale
+
+
 def np_lrn(x, local_size, alpha, beta, k=1.0):
     """lrn_layer.cpp CrossChannelForward_cpu."""
-    c = x.shape[0]
-    half = (local_size - 1) // 2
-    scale = np.full(x.shape, k, np.float64)
-    for i in range(c):
-        lo, hi = max(0, i - half), min(c, i + half + 1)
-        scale[i] += alpha / local_size * (x[lo:hi] ** 2).sum(axis=0)
-    return x * scale ** -beta
+    return x * _lrn_scale(x, local_size, alpha, k) ** -beta
 
 
 def up_to(net, blob):
@@ -390,30 +406,18 @@ def np_conv_backward(gy, W, stride, pad, group, in_shape):
 def np_avg_pool_backward(gz, k, s, p, in_shape):
     """pooling_layer.cpp Backward_cpu, AVE: each window's gradient spread
     over its pixels, divided by the window clipped to the padded input."""
-    c, h, w = in_shape
     gx = np.zeros(in_shape, np.float64)
-    for i in range(gz.shape[1]):
-        for j in range(gz.shape[2]):
-            hs, ws = i * s - p, j * s - p
-            he, we = min(hs + k, h + p), min(ws + k, w + p)
-            size = (he - hs) * (we - ws)
-            hs, ws, he, we = max(hs, 0), max(ws, 0), min(he, h), min(we, w)
-            gx[:, hs:he, ws:we] += gz[:, i:i + 1, j:j + 1] / size
+    for i, j, rows, cols, size in average_windows(in_shape[1:], k, s, p):
+        gx[:, rows, cols] += gz[:, i:i + 1, j:j + 1] / size
     return gx
 
 
 def np_lrn_backward(x, gy, local_size, alpha, beta, k=1.0):
     """lrn_layer.cpp CrossChannelBackward_cpu, d/dx of :func:`np_lrn`."""
-    c = x.shape[0]
-    half = (local_size - 1) // 2
-    scale = np.full(x.shape, k, np.float64)
-    for i in range(c):
-        lo, hi = max(0, i - half), min(c, i + half + 1)
-        scale[i] += alpha / local_size * (x[lo:hi] ** 2).sum(axis=0)
+    scale = _lrn_scale(x, local_size, alpha, k)
     ratio = gy * x * scale ** (-beta - 1)
     gx = gy * scale ** -beta
-    for i in range(c):
-        lo, hi = max(0, i - half), min(c, i + half + 1)
+    for i, (lo, hi) in enumerate(_lrn_windows(x.shape[0], local_size)):
         gx[i] -= 2.0 * alpha * beta / local_size * x[i] * ratio[lo:hi].sum(axis=0)
     return gx
 

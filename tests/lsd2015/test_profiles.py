@@ -39,10 +39,21 @@ def test_overrides_parse_like_the_setting():
 
 
 @pytest.mark.parametrize("bad", ["no_such=1", "learning_rate=fast", "name=x",
-                                 "half_row=middle", "zoom_kernel=lanczos"])
+                                 "half_row=middle", "zoom_kernel=lanczos",
+                                 "zoom_centre=middle", "pool_ties=all"])
 def test_bad_overrides_are_user_errors(bad):
     with pytest.raises(UserError):
         get_profile("stream2015", parse_sets(PROFILES["stream2015"], [bad]))
+
+
+def test_the_2015_oddities_are_the_defaults_and_the_modern_choices_options():
+    for profile in PROFILES.values():
+        assert (profile.zoom_centre, profile.pool_ties) == ("2015", "model")
+    p = get_profile("stream2015", parse_sets(PROFILES["stream2015"],
+                                             ["zoom_centre=true", "pool_ties=argmax"]))
+    assert (p.zoom_centre, p.pool_ties) == ("true", "argmax")
+    assert get_profile("stream2015", parse_sets(PROFILES["stream2015"],
+                                                ["zoom_centre=2015"])).zoom_centre == "2015"
 
 
 def test_unknown_profile():

@@ -121,31 +121,14 @@ int APPLY_SPECIFIC(maxpool)(PyArrayObject *x_in, PyArrayObject *z_in, PyArrayObj
     mp_job job = {NULL, NULL, NULL, NULL, (long)d[2], (long)d[3], 0, 0,
                   (long)params->kh, (long)params->kw, (long)params->sh, (long)params->sw,
                   (long)params->ph, (long)params->pw, params->argmax != 0};
-    npy_intp pooled[4], dims[4];
+    npy_intp pooled[4];
     PyArrayObject *x = NULL, *z = NULL, *gz = NULL;
-    int bad = 0;
+    int bad;
     job.out_rows = mp_length(job.rows, job.kh, job.sh, job.ph, params->ceil != 0, any_pad);
     job.out_cols = mp_length(job.cols, job.kw, job.sw, job.pw, params->ceil != 0, any_pad);
     pooled[0] = d[0]; pooled[1] = d[1]; pooled[2] = job.out_rows; pooled[3] = job.out_cols;
-    for (int k = 0; k < 4; ++k) dims[k] = backward ? d[k] : pooled[k];
-    if (backward) {
-        for (int k = 0; k < 4; ++k)
-            if (PyArray_DIMS(z_in)[k] != pooled[k] || PyArray_DIMS(gz_in)[k] != pooled[k]) {
-                PyErr_Format(PyExc_ValueError, "max-pool gradient: input (%ld, %ld, %ld, "
-                             "%ld) pools to (%ld, %ld, %ld, %ld), but the pooled values and "
-                             "their gradient have other shapes", (long)d[0], (long)d[1],
-                             (long)d[2], (long)d[3], (long)pooled[0], (long)pooled[1],
-                             (long)pooled[2], (long)pooled[3]);
-                return 1;
-            }
-    }
-    if (reproduce_output4(out, dims)) return 1;
-    x = PyArray_GETCONTIGUOUS(x_in);
-    if (backward) {
-        z = PyArray_GETCONTIGUOUS(z_in);
-        gz = PyArray_GETCONTIGUOUS(gz_in);
-    }
-    bad = x == NULL || (backward && (z == NULL || gz == NULL));
+    bad = reproduce_pool_arrays("max-pool", x_in, z_in, gz_in, pooled, backward, out,
+                                &x, &z, &gz);
     if (!bad) {
         long planes = (long)(d[0] * d[1]);
         job.x = (const float *)PyArray_DATA(x);
