@@ -41,6 +41,7 @@ import time
 import numpy as np
 
 import reproduce.backend  # noqa: F401  (Theano flags first)
+from reproduce import blas
 from bench.bench_foundation import (compile_step, op_counts, sgemm_numpy, sgemm_theano,
                                     step_flops, time_calls, vgg16_random_model)
 from reproduce.backend import theano
@@ -267,8 +268,9 @@ def run(backends=("theano", "torch"), sizes=SIZES, repeats=2, key_frame_size=KEY
     if "torch" in backends:
         sgemm["torch"] = sgemm_torch()
     peak = max(sgemm.values())
-    print("sgemm 2048² float32: %s -> peak %.1f GFLOP/s"
-          % (", ".join("%s %.1f" % kv for kv in sgemm.items()), peak), flush=True)
+    print("sgemm 2048² float32: %s -> peak %.1f GFLOP/s (%s)"
+          % (", ".join("%s %.1f" % kv for kv in sgemm.items()), peak, blas.describe()),
+          flush=True)
 
     model = vgg16_random_model()
     net = build_net(model)

@@ -77,8 +77,8 @@ def backend_classes(name):
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
-        raise UserError("--backend torch needs PyTorch, which is not installed; run "
-                        "`make setup` or `pip install -r requirements-torch.txt`")
+        raise UserError("--backend torch needs PyTorch, which is not installed; run %s"
+                        % paths.how_to_make("torch"))
     return Dreamer, build_net
 
 
@@ -91,14 +91,15 @@ def check_precision(backend, precision):
 
 
 def build_backend_net(model, backend="theano", device=None, precision="float32",
-                      conv="auto"):
-    """``model``'s net on ``backend``: Theano's with ``conv`` (the reference),
-    or the torch port's on ``device`` in ``precision`` (reproduce_torch.precision)."""
+                      conv="auto", pool_ties="model"):
+    """``model``'s net on ``backend``: Theano's with ``conv`` and the max-pools'
+    ``pool_ties`` (the reference), or the torch port's on ``device`` in
+    ``precision`` (reproduce_torch.precision)."""
     check_precision(backend, precision)
     _, build_net = backend_classes(backend)
     if backend == "torch":
         return build_net(model, torch_device(device), precision)
-    return build_net(model, conv=conv)
+    return build_net(model, conv=conv, pool_ties=pool_ties)
 
 
 def torch_device(device):
@@ -148,7 +149,7 @@ class Lsd2015Recipe:
         Dreamer, _ = backend_classes(job.backend)
         # conv (Winograd or CorrMM) is a Theano setting; the port has its own convolutions
         net = build_backend_net(model, job.backend, job.device, profile.precision,
-                                profile.conv)
+                                profile.conv, profile.pool_ties)
         return Dreamer(net, profile,
                        load_prior_spec(job.prior, job.prior_dir))
 
@@ -347,9 +348,11 @@ def class_names(model, classes):
     return [model.descriptions[c].split(",")[0] for c in classes]
 
 
-def dream_picture(job, model=None, progress=True):
+def dream_picture(job, model=None, progress=True, announce=None):
     """Make ``job``'s picture -> :class:`reproduce.loop.Result` (Ctrl-C keeps
-    the current image).  ``model``: the loaded weights, to skip loading them."""
+    the current image).  ``model``: the loaded weights, to skip loading them.
+    ``announce(profile, model)``: called with the final settings (the size
+    the start image gave) before the slow compile and the steps."""
     from .nets.classes import find_class
 
     recipe = check_job(job)
@@ -363,6 +366,8 @@ def dream_picture(job, model=None, progress=True):
     profile = job_settings(job, model)
     classes = tuple(find_class(str(name), model.descriptions) for name in job.classes[:2])
     image, profile = recipe.start(job, profile)
+    if announce:
+        announce(profile, model)
     dreamer = build_dreamer(job, profile, model)
     recipe.begin(dreamer, image, job.seed)
     dreamer.set_classes(*classes)

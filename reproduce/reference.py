@@ -99,7 +99,8 @@ def compute(job, layer=None, progress=None):
     -> (arrays, attrs).
 
     ``arrays`` maps the schema's dataset names to numpy arrays; ``attrs``
-    holds the settings.  ``progress(n)`` is called after each of the 12
+    holds the settings.  ``progress(n)`` is called with 0 once every input
+    is read and checked and the step compiled, then after each of the 12
     update steps.
     """
     from .nets.build import build_net
@@ -134,6 +135,8 @@ def compute(job, layer=None, progress=None):
     arrays["prior/weighted"] = np.float32(profile.prior_strength) * arrays["prior/total"]
     arrays["zoom"] = zoom(start, profile)
 
+    if progress:  # loaded, checked and compiled: a bar may start now
+        progress(0)
     first = dreamer.step()
     _check_same_loss(first, arrays)
     arrays["step1"] = dreamer.get_image()

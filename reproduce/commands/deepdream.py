@@ -6,12 +6,12 @@ from ._options import (RAW, add_engine_arguments, add_input_arguments,
                        dream_net, dream_settings, parse_memory, photo_size)
 
 EPILOG = """examples:
-  python -m reproduce deepdream photo.jpg --layer conv4_3 --out results/dream.png
-  python -m reproduce deepdream photo.jpg --layer conv3_3 --channel 17 --out c17.png
-  python -m reproduce deepdream photo.jpg --layer conv4_2 --guide flowers.jpg --out g.png
-  python -m reproduce deepdream photo.jpg --zoom-frames 100 --out loop.mp4
-  python -m reproduce deepdream photo.jpg --zoom-frames 100 --recipe lsd2015 \\
-      --weights weights/efficientnet_lite0.h5 --classes volcano --out loop2015.mp4
+  %(prog)s photo.jpg --layer conv4_3 --out results/dream.png
+  %(prog)s photo.jpg --layer conv3_3 --channel 17 --out results/c17.png
+  %(prog)s photo.jpg --layer conv4_2 --guide flowers.jpg --out results/guided.png
+  %(prog)s photo.jpg --zoom-frames 100 --out results/loop.mp4
+  %(prog)s photo.jpg --zoom-frames 100 --recipe lsd2015 \\
+      --weights weights/efficientnet_lite0.h5 --classes volcano --out results/loop2015.mp4
 
 A conv layer name means its output after the ReLU, as Caffe's blob of that
 name reads after a full forward pass (its ReLU runs in place); --pre-relu
@@ -52,7 +52,8 @@ def add_zoom_arguments(p):
     g.add_argument("--fps", type=float, default=d.fps,
                    help="frame rate of the video (default %(default)s)")
     g.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run from OUT.frames/")
+                   help="continue an interrupted run from the frame folder beside "
+                        "--out (loop.mp4: loop.frames/)")
     g.add_argument("--recipe", choices=("deepdream", "lsd2015"), default="deepdream",
                    help="deepdream: DeepDream each frame (default); lsd2015: the "
                         "2015 stream's class objective, prior and update rule on a "
@@ -85,7 +86,8 @@ def run(args):
     check_octaves(net, layer, image.shape[:2], settings)
     objective = dream_objective(net, layer, args.channel, args.guide, memory)
     result = deepdream(compile_gradient(net, objective), image, settings,
-                       progress=not args.no_progress, desc=objective.name)
+                       progress=not args.no_progress, desc=objective.name,
+                       mean=net.model.mean_rgb())
     save_image(result.image, args.out)
     print("%s %s: %s, %d steps in %.1f s%s" % (
         "stopped early," if result.interrupted else "wrote", args.out, objective.name,
@@ -106,7 +108,8 @@ def run_zoom(args):
     from ..nets.weights import load_model
     from ..recipes import job_settings
     from ..video.dream import deepdream_frame
-    from ..video.io import check_even, check_video_path
+    from ..video.frames import check_video_output
+    from ..video.io import check_even
     from ..video.zoom import ZoomSettings, class_frames, zoom_loop
 
     if args.zoom_frames is None:
@@ -114,7 +117,8 @@ def run_zoom(args):
     zoom = ZoomSettings(frames=args.zoom_frames, scale=args.zoom_scale,
                         centre=args.zoom_centre, fps=args.fps)
     zoom.check()
-    check_video_path(args.out)
+    check_video_output(args.out, [args.image, args.weights, args.guide, args.prior],
+                       args.resume)
     settings = dream_settings(args)
     model = load_model(args.weights)
     net = dream_net(args, settings, model)
@@ -132,7 +136,7 @@ def run_zoom(args):
     else:
         layer = resolve_layer(net, args.layer, args.pre_relu)
         check_channel(net, layer, args.channel, args.guide)
-    image = load_photo(args.image, net, layer, photo_size(args), memory)
+    image = load_photo(args.image, net, layer, zoom_size(args), memory)
     check_even(image.shape[1::-1], "the frames (%s)" % args.image)
     if args.recipe == "lsd2015":
         dream_one = class_frames(job, image.shape[1::-1], args.steps, model)
@@ -141,10 +145,29 @@ def run_zoom(args):
     else:
         check_octaves(net, layer, image.shape[:2], settings)
         objective = dream_objective(net, layer, args.channel, args.guide, memory)
-        dream_one = deepdream_frame(compile_gradient(net, objective), settings)
+        dream_one = deepdream_frame(compile_gradient(net, objective), settings,
+                                    net.model.mean_rgb())
         run.update(layer=layer, objective=objective.name, guide=args.guide,
                    settings=settings.settings())
     result = zoom_loop(image, dream_one, args.out, zoom, run, args.resume,
                        not args.no_progress, desc="zoom " + args.recipe)
     print(result.summary())
     return 130 if result.interrupted else 0
+
+
+def zoom_size(args):
+    """The loop's frame size: --size WxH as given (an odd one is refused
+    later, by name), else the photo's or --size N's, rounded down to even
+    numbers for H.264, saying so when that changes it."""
+    from ..deepdream.inputs import fit_size
+    from ..fileio import image_header
+    from ..video.io import even_size
+    size = photo_size(args)
+    if size is not None and not isinstance(size, int):
+        return size
+    size = fit_size(size, image_header(args.image)) if size else image_header(args.image)
+    even = even_size(size)
+    if even != tuple(size):
+        print("note: %s gives %dx%d frames; H.264 needs an even width and height, so "
+              "the loop is %dx%d" % ((args.image,) + tuple(size) + even), flush=True)
+    return even

@@ -15,8 +15,8 @@ from ._options import (RAW, add_engine_arguments, add_input_arguments,
                        photo_size)
 
 EPILOG = """examples:
-  python -m reproduce sweep photo.jpg
-  python -m reproduce sweep photo.jpg --layers conv3_3,conv4_3 --size 320 --steps 10
+  %(prog)s photo.jpg
+  %(prog)s photo.jpg --layers conv3_3,conv4_3 --size 320 --steps 10
 
 Writes NN_LAYER.png and NN_LAYER.json per layer, and index.html, to --out-dir.
 The page is rewritten after each layer: Ctrl-C (or SIGTERM) leaves a complete
@@ -46,9 +46,10 @@ def run(args):
     from ..nets.weights import load_model
     from ..report.gallery import build
 
-    from ..fileio import check_output
-    # the folder's page, checked before the work: a folder that is a file, or
-    # cannot be written, is refused before any layer is dreamed
+    from ..fileio import check_output, check_output_dir
+    # the folder and its page, checked before the work: a folder that is a
+    # file, or cannot be written, is refused before any layer is dreamed
+    check_output_dir(args.out_dir)
     check_output(os.path.join(args.out_dir, "index.html"), [args.image], option="--out-dir")
     settings = dream_settings(args)
     net = dream_net(args, settings, load_model(args.weights))

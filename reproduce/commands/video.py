@@ -6,14 +6,15 @@ from ._options import (RAW, add_engine_arguments, add_input_arguments,
                        dream_settings, parse_memory, photo_size)
 
 EPILOG = """examples:
-  python -m reproduce video film.mp4 --layer relu4_3 --size 320 --out dream.mp4
-  python -m reproduce video film.mp4 --layer relu4_3 --blend 0 --out flicker.mp4
-  python -m reproduce video film.mp4 --layer relu4_3 --size 320 --out dream.mp4 --resume
+  %(prog)s film.mp4 --layer relu4_3 --size 320 --out results/dream.mp4
+  %(prog)s film.mp4 --layer relu4_3 --blend 0 --out results/flicker.mp4
+  %(prog)s film.mp4 --layer relu4_3 --size 320 --out results/dream.mp4 --resume
 
 Frame t starts from (1 - blend) * frame t + blend * (dream t-1 warped along the
 flow from frame t back to frame t-1).  The video keeps the film's frame rate,
-frame count and audio track.  Frames go to OUT.frames/ as they are made:
-Ctrl-C writes OUT with the frames done so far, and --resume continues.
+frame count and audio track.  Frames go to a folder beside OUT as they are
+made (results/dream.mp4: results/dream.frames/): Ctrl-C writes OUT with the
+frames done so far, and --resume continues.
 """
 
 
@@ -52,8 +53,9 @@ def run(args):
     from ..nets.weights import load_model
     from ..video import io
     from ..video.dream import FlowSettings, deepdream_frame, dream_film, frame_size
+    from ..video.frames import check_video_output
 
-    io.check_video_path(args.out)
+    check_video_output(args.out, [args.input, args.weights, args.guide], args.resume)
     flow = FlowSettings(blend=args.blend, flow=args.flow)
     flow.check()
     settings = dream_settings(args)
@@ -70,7 +72,8 @@ def run(args):
     run = {"weights": os.path.abspath(args.weights), "layer": layer,
            "objective": objective.name, "guide": args.guide,
            "settings": settings.settings(), "backend": args.backend}
-    result = dream_film(info, deepdream_frame(compile_gradient(net, objective), settings),
+    result = dream_film(info, deepdream_frame(compile_gradient(net, objective), settings,
+                                                 net.model.mean_rgb()),
                         args.out, size, flow, run, args.resume, not args.no_progress,
                         "video " + layer, args.keep_frames)
     print(result.summary())

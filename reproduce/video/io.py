@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 
+from ..checks import Rule
 from ..errors import UserError
 from ..fileio import atomic_path
 
@@ -28,6 +29,9 @@ COPY_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac"}
 PREVIEW_FRAMES = 100        # at most, spread over the video (a time-lapse)
 PREVIEW_WIDTH = 336
 PREVIEW_MS = 80              # per preview frame of a time-lapse: 12.5 a second
+# the frame rates we write: ffmpeg reads a rate as a fraction, so inf, 1e300
+# or 1e-300 make no playable video; 240 is the stream's ceiling too
+VIDEO_FPS = Rule(float, low=0.1, high=240)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +104,11 @@ def check_picture_path(path):
     if os.path.splitext(path)[1].lower() in VIDEO_CODECS:
         raise UserError("%s is a video: add --zoom-frames N for the zoom loop, or "
                         "give a .png/.jpg for one picture" % path)
+
+
+def even_size(size):
+    """(W, H) rounded down to even numbers (at least 2), as H.264 needs them."""
+    return tuple(max(2, n - n % 2) for n in size)
 
 
 def check_even(size, what="the frames"):

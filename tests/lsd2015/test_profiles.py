@@ -22,7 +22,8 @@ def test_the_2015_constants():
     stream, image = PROFILES["stream2015"], PROFILES["image2015"]
     assert (stream.learning_rate, stream.steps_per_zoom, stream.prior_strength) == (5.0, 10, 10.0)
     assert stream.prior_scales == (1, 4, 8, 16, 32) and stream.net_scales == (1,)
-    assert (image.prior_strength, image.steps, image.steps_per_zoom) == (1000.0, 100, None)
+    # 2015 ran 100 steps but saved its last picture before the 100th
+    assert (image.prior_strength, image.steps, image.steps_per_zoom) == (1000.0, 99, None)
     assert image.prior_scales == (1, 2, 5, 11, 23, 47, 95) and image.net_scales == (3, 4)
     assert stream.update == image.update == "adam2015"
     assert stream.zoom_per_key() == pytest.approx(1.05 ** (17 / 25.0))
