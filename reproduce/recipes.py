@@ -264,8 +264,7 @@ RECIPES = {r.name: r for r in (Lsd2015Recipe(), FourierRecipe(), FourierZoomReci
 
 def live(profile):
     """``profile`` in :data:`~reproduce.lsd2015.profiles.LIVE_PRECISION`, the
-    live stream's and the atlas's precision (the torch backend's; Theano stays
-    float32)."""
+    live stream's precision (the torch backend's; Theano stays float32)."""
     return dataclasses.replace(profile, precision=LIVE_PRECISION, sources=tuple(
         dict(profile.sources, precision=LIVE_PRECISION_SOURCE).items()))
 

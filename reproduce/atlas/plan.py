@@ -231,7 +231,6 @@ def make_job(picture, batch=1, judge=None):
     ignored) after the checks a driver can make before any worker starts:
     (job, the loaded model).  Paths become absolute, for workers whose
     working folder differs."""
-    from ..lsd2015.profiles import LIVE_PRECISION
     from ..prior.fit import load_prior_spec
     from ..recipes import backend_classes, check_job, load_weights
     recipe = check_job(picture)  # recipe, backend and precision go together
@@ -254,12 +253,6 @@ def make_job(picture, batch=1, judge=None):
             raise UserError("%s: no such judge weights file (give --judge none to go "
                             "without)" % judge)
         load_weights(judge)  # damaged weights: one line here, not a failure per class
-    if picture.backend == "torch" and recipe.name == "lsd2015" and \
-            not picture.sets("precision"):
-        # the atlas's default on torch (Theano computes float32 only, and its
-        # atlases keep their digests): docs/precision.md
-        picture = dataclasses.replace(picture, overrides=picture.overrides + (
-            ("precision", LIVE_PRECISION),))
     absolute = lambda p: os.path.abspath(p) if p and os.path.exists(p) else p  # noqa: E731
     picture = dataclasses.replace(
         picture, classes=(), weights=os.path.abspath(picture.weights),

@@ -275,7 +275,7 @@ def test_the_reference_stays_float32_and_the_live_stream_takes_auto():
     assert "docs/precision.md" in live.source("precision")
 
 
-def test_the_atlas_takes_auto_on_torch_only(tiny_weights):
+def test_the_atlas_stays_float32_unless_set(tiny_weights):
     from reproduce.atlas import plan
     from reproduce.job import PictureJob
 
@@ -284,6 +284,5 @@ def test_the_atlas_takes_auto_on_torch_only(tiny_weights):
                                           prior="none", **fields))
         return job.profile().precision
 
-    assert precision(backend="torch") == "auto"
-    assert precision(backend="theano") == "float32"   # Theano's atlases keep their digests
-    assert precision(backend="torch", overrides=(("precision", "float32"),)) == "float32"
+    assert precision(backend="torch") == precision(backend="theano") == "float32"
+    assert precision(backend="torch", overrides=(("precision", "bf16"),)) == "bf16"
