@@ -51,6 +51,11 @@ DEFAULT = "(library's own)"   # the core OpenBLAS picks by itself, no variable s
 CHECK_SHAPES = ((67, 129, 515), (256, 256, 256), (1, 1000, 4096), (1000, 3, 300))
 CHECK_TOLERANCE = 2.0 ** -13
 KEEP_OWN = 0.9             # the library's own core stays unless another is 1/0.9 as fast
+# float64 (numpy's and scipy's products, the prior's fit): k * 2^-53 = 6e-14
+# at k = 515; Cooperlake's kernels in numpy 1.23.5's OpenBLAS on a Zen 4 EPYC
+# err by 0.47 in dgemm while their sgemm is right
+CHECK_TOLERANCE64 = 2.0 ** -40
+PARTS = ("system", "numpy", "scipy")   # the OpenBLAS copies a run loads
 TIMING_SIZE = 1024          # sgemm n x n x n, best of TIMING_REPEATS
 TIMING_REPEATS = 3
 SYSTEM_LIBRARY = "libopenblas.so.0"
@@ -153,8 +158,11 @@ def correct(result):
     """Whether a probe's result computed right in both BLAS copies."""
     if result.get("failure"):
         return False
-    return all(part.get("error") is not None and part["error"] <= CHECK_TOLERANCE
-               for part in (result["system"], result["numpy"]) if part is not None)
+    parts = [result.get(name) for name in PARTS]
+    return all(part.get("error") is not None and part["error"] <= CHECK_TOLERANCE and
+               part.get("error64", 0.0) is not None and
+               part.get("error64", 0.0) <= CHECK_TOLERANCE64
+               for part in parts if part is not None)
 
 
 def survey(library=None, cores=None, progress=None, timing_size=TIMING_SIZE):
@@ -180,12 +188,13 @@ def survey(library=None, cores=None, progress=None, timing_size=TIMING_SIZE):
         if correct(results[name]):
             again = probe(None if name == DEFAULT else name, library, timing_size)
             if not correct(again):  # wrong once is wrong
-                results[name].update(failure=again.get("failure"), system=again.get("system"),
-                                     numpy=again.get("numpy"))
+                results[name].update({key: again.get(key) for key in ("failure",) + PARTS})
                 continue
-            for part in ("system", "numpy"):
-                for key in ("gflops", "error"):
-                    results[name][part][key] = max(results[name][part][key], again[part][key])
+            for part in (p for p in PARTS if results[name].get(p) and again.get(p)):
+                for key in ("gflops", "error", "error64"):
+                    if results[name][part].get(key) is not None:
+                        results[name][part][key] = max(results[name][part][key],
+                                                       again[part][key])
     usable = [n for n in names[1:] if results[n]["available"] and correct(results[n])]
     chosen = max(usable, key=lambda n: results[n]["system"]["gflops"], default=None)
     # the library's own choice, where it computes right and is as fast (the
@@ -329,24 +338,27 @@ def running_core():
 
 
 def table(found):
-    """The survey as text rows, for ``python -m reproduce blas`` and the bench."""
-    rows = ["%-16s %-14s %12s %12s %14s %14s  %s" % (
-        "core", "runs as", "system err", "numpy err", "system GFLOP/s", "numpy GFLOP/s", "")]
+    """The survey as text rows, for ``python -m reproduce blas`` and the bench:
+    the worst error over the three OpenBLAS copies in each precision, and the
+    sgemm speed of the system's (Theano's) and numpy's."""
+    rows = ["%-16s %-14s %10s %10s %14s %14s  %s" % (
+        "core", "runs as", "f32 err", "f64 err", "system GFLOP/s", "numpy GFLOP/s", "")]
     for name, r in found["results"].items():
         if r.get("failure"):
             rows.append("%-16s %-14s %s" % (name, "-", r["failure"]))
             continue
+        parts = [r[p] for p in PARTS if r.get(p)]
         cells = []
-        for part in ("system", "numpy"):
-            p = r.get(part)
-            cells.append(("%.1e" % p["error"]) if p and p["error"] is not None else "-")
+        for key in ("error", "error64"):
+            values = [p.get(key) for p in parts]
+            cells.append("crashed" if None in values else "%.1e" % max(values, default=0.0))
         for part in ("system", "numpy"):
             p = r.get(part)
             cells.append(("%.1f" % p["gflops"]) if p and p.get("gflops") else "-")
         note = ("chosen" if name == found["chosen"] else
                 "WRONG RESULTS" if not correct(r) else
                 "not in this build" if not r.get("available", True) else "")
-        rows.append("%-16s %-14s %12s %12s %14s %14s  %s" % ((name, r.get("reported") or "-")
+        rows.append("%-16s %-14s %10s %10s %14s %14s  %s" % ((name, r.get("reported") or "-")
                                                             + tuple(cells) + (note,)))
     return rows
 
@@ -354,7 +366,8 @@ def table(found):
 # --- the child process -----------------------------------------------------
 
 def _probe_main(library, timing_size):
-    """Measure whichever core OPENBLAS_CORETYPE names, in both BLAS copies."""
+    """Measure whichever core OPENBLAS_CORETYPE names, in the three OpenBLAS
+    copies a run loads: the system's (Theano), numpy's and scipy's bundled ones."""
     import ctypes
     import time
 
@@ -362,34 +375,61 @@ def _probe_main(library, timing_size):
 
     lib = ctypes.CDLL(library)
     lib.openblas_get_corename.restype = ctypes.c_char_p
-    sgemm = lib.cblas_sgemm
-    c_int, c_float, ptr = ctypes.c_int, ctypes.c_float, ctypes.c_void_p
-    sgemm.argtypes = [c_int, c_int, c_int, c_int, c_int, c_int, c_float, ptr, c_int,
-                      ptr, c_int, c_float, ptr, c_int]
+    c_int, ptr = ctypes.c_int, ctypes.c_void_p
     row_major, no_trans, trans = 101, 111, 112
+    cblas = {}
+    for dtype, name, scalar in ((np.float32, "cblas_sgemm", ctypes.c_float),
+                                (np.float64, "cblas_dgemm", ctypes.c_double)):
+        gemm = getattr(lib, name, None)
+        if gemm is not None:
+            gemm.argtypes = [c_int, c_int, c_int, c_int, c_int, c_int, scalar, ptr, c_int,
+                             ptr, c_int, scalar, ptr, c_int]
+            cblas[np.dtype(dtype)] = gemm
 
     def system_matmul(a, b, transpose_a=False):
         # A may come transposed: CorrMM's gradients call sgemm with TransA
+        gemm = cblas.get(a.dtype)
+        if gemm is None:
+            return None
         if transpose_a:
             a = np.ascontiguousarray(a.T)
         m, k = (a.shape[1], a.shape[0]) if transpose_a else a.shape
         n = b.shape[1]
-        c = np.empty((m, n), np.float32)
-        sgemm(row_major, trans if transpose_a else no_trans, no_trans, m, n, k, 1.0,
-              a.ctypes.data, a.shape[1], b.ctypes.data, n, 0.0, c.ctypes.data, n)
+        c = np.empty((m, n), a.dtype)
+        gemm(row_major, trans if transpose_a else no_trans, no_trans, m, n, k, 1.0,
+             a.ctypes.data, a.shape[1], b.ctypes.data, n, 0.0, c.ctypes.data, n)
         return c
 
-    rng = np.random.default_rng(0)
+    def numpy_matmul(a, b, transpose_a=False):
+        return np.ascontiguousarray(a.T).T @ b if transpose_a else a @ b
 
-    def worst_error(matmul):
+    def scipy_matmul(a, b, transpose_a=False):
+        from scipy.linalg import blas as scipy_blas
+        gemm = scipy_blas.sgemm if a.dtype == np.float32 else scipy_blas.dgemm
+        return gemm(1.0, np.ascontiguousarray(a.T), b, trans_a=True) if transpose_a \
+            else gemm(1.0, a, b)
+
+    def worst_error(matmul, dtype):
+        rng = np.random.default_rng(0)
         worst = 0.0
         for i, (m, n, k) in enumerate(CHECK_SHAPES):
-            a = rng.standard_normal((m, k)).astype(np.float32)
-            b = rng.standard_normal((k, n)).astype(np.float32)
-            a64, b64 = a.astype(np.float64), b.astype(np.float64)
-            exact = np.einsum("ik,kj->ij", a64, b64, optimize=False)
-            scale = np.einsum("ik,kj->ij", abs(a64), abs(b64), optimize=False)
+            a = rng.standard_normal((m, k)).astype(dtype)
+            b = rng.standard_normal((k, n)).astype(dtype)
+            wide_a, wide_b = a.astype(np.longdouble), b.astype(np.longdouble)
+            exact = np.einsum("ik,kj->ij", wide_a, wide_b, optimize=False)
+            scale = np.einsum("ik,kj->ij", abs(wide_a), abs(wide_b), optimize=False)
             got = matmul(a, b, transpose_a=True) if i % 2 else matmul(a, b)
+            if got is None:
+                return 0.0
+            if not np.all(np.isfinite(got)):
+                return float("inf")
+            worst = max(worst, float(np.max(abs(got - exact) / scale)))
+        if matmul is numpy_matmul:  # numpy turns A.T @ A into syrk
+            a = rng.standard_normal((300, 75)).astype(dtype)
+            wide = a.astype(np.longdouble)
+            exact = np.einsum("ki,kj->ij", wide, wide, optimize=False)
+            scale = np.einsum("ki,kj->ij", abs(wide), abs(wide), optimize=False)
+            got = a.T @ a
             if not np.all(np.isfinite(got)):
                 return float("inf")
             worst = max(worst, float(np.max(abs(got - exact) / scale)))
@@ -397,7 +437,7 @@ def _probe_main(library, timing_size):
 
     def gflops(matmul):
         n = timing_size
-        a = rng.standard_normal((n, n)).astype(np.float32)
+        a = np.random.default_rng(1).standard_normal((n, n)).astype(np.float32)
         matmul(a, a)
         best = float("inf")
         for _ in range(TIMING_REPEATS):
@@ -406,14 +446,15 @@ def _probe_main(library, timing_size):
             best = min(best, time.perf_counter() - start)
         return 2.0 * n ** 3 / best / 1e9
 
-    def numpy_matmul(a, b, transpose_a=False):
-        return np.ascontiguousarray(a.T).T @ b if transpose_a else a @ b
-
     out = {"reported": lib.openblas_get_corename().decode()}
-    for part, matmul in (("system", system_matmul), ("numpy", numpy_matmul)):
-        error = worst_error(matmul)
+    for part, matmul in (("system", system_matmul), ("numpy", numpy_matmul),
+                         ("scipy", scipy_matmul)):
+        error = worst_error(matmul, np.float32)
+        error64 = worst_error(matmul, np.float64)
+        ok = np.isfinite(error) and np.isfinite(error64)
         out[part] = {"error": error if np.isfinite(error) else None,
-                     "gflops": gflops(matmul) if np.isfinite(error) else None}
+                     "error64": error64 if np.isfinite(error64) else None,
+                     "gflops": gflops(matmul) if ok else None}
     print(json.dumps(out))
 
 

@@ -51,8 +51,8 @@ DATA_HOME = data_home()
 WEIGHTS_DIR = os.path.join(DATA_HOME, "weights")
 RESULTS_DIR = os.path.join(DATA_HOME, "results")
 LSD2015_DIR = os.environ.get(
-    "LSD2015_DIR", os.path.join(REPO, "..", "shared", "reference", "lsd2015") if IN_CLONE
-    else os.path.join(DATA_HOME, "lsd2015"))
+    "LSD2015_DIR", os.path.normpath(os.path.join(REPO, "..", "shared", "reference", "lsd2015"))
+    if IN_CLONE else os.path.join(DATA_HOME, "lsd2015"))
 
 VGG16 = os.path.join(WEIGHTS_DIR, "vgg16.h5")
 EMBEDDED_CLASSIFIER = os.path.join(WEIGHTS_DIR, "efficientnet_lite0.h5")

@@ -10,7 +10,9 @@ from reproduce import blas
 
 # A stand-in OpenBLAS: correct sgemm (row-major, either transpose of A), except
 # that the Cooperlake core, which it also picks by itself, rounds the inputs to
-# bfloat16 first, like the Cooperlake kernels on an AMX Xeon; Haswell crashes.
+# bfloat16 first, like the Cooperlake kernels on an AMX Xeon; Haswell crashes;
+# Zen's float32 products are right and its float64 ones wrong, as forcing
+# Cooperlake's kernels on numpy 1.23.5's OpenBLAS does on a Zen 4 EPYC.
 FAKE_BLAS = r"""
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +31,17 @@ void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha,
                 float x = ta == 112 ? a[p * lda + i] : a[i * lda + p], y = b[p * ldb + j];
                 s += wrong ? bf16(x) * bf16(y) : x * y;
             }
+            c[i * ldc + j] = alpha * s + (beta ? beta * c[i * ldc + j] : 0);
+        }
+}
+void cblas_dgemm(int order, int ta, int tb, int m, int n, int k, double alpha,
+                 const double *a, int lda, const double *b, int ldb, double beta, double *c, int ldc) {
+    int wrong = strcmp(core(), "Zen") == 0;  /* right in float32, wrong in float64 */
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int p = 0; p < k - wrong; p++)
+                s += (ta == 112 ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j];
             c[i * ldc + j] = alpha * s + (beta ? beta * c[i * ldc + j] : 0);
         }
 }
@@ -57,7 +70,7 @@ def test_candidates_follow_the_cpu_flags():
 
 
 def test_a_wrong_kernel_and_a_crashing_one_are_never_chosen(fake_blas):
-    found = blas.survey(library=fake_blas, cores=["Cooperlake", "SkylakeX", "Haswell"],
+    found = blas.survey(library=fake_blas, cores=["Cooperlake", "SkylakeX", "Zen", "Haswell"],
                         timing_size=48)
     results = found["results"]
     cooperlake = results["Cooperlake"]
@@ -66,6 +79,9 @@ def test_a_wrong_kernel_and_a_crashing_one_are_never_chosen(fake_blas):
     assert cooperlake["system"]["error"] > 10 * blas.CHECK_TOLERANCE
     assert not blas.correct(cooperlake)
     assert "crashed" in results["Haswell"]["failure"]
+    zen = results["Zen"]["system"]
+    assert zen["error"] < 1e-5 and zen["error64"] > 1e3 * blas.CHECK_TOLERANCE64
+    assert not blas.correct(results["Zen"])
     assert blas.correct(results["SkylakeX"])
     assert results["SkylakeX"]["system"]["error"] < 1e-5
     assert not blas.correct(results[blas.DEFAULT])

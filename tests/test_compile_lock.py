@@ -64,3 +64,40 @@ def test_one_line_of_ours_at_a_terminal():
     lines = seen.decode().splitlines()
     assert lines == ["waiting for another run's compile to finish (it shares this "
                      "machine's compile cache)..."]
+
+
+class _Terminal:
+    """A stderr that says it is a terminal and keeps what is written."""
+
+    def __init__(self, tty):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_the_first_compile_of_a_process_is_announced_once_to_a_terminal(monkeypatch, tty):
+    """Every C module Theano builds goes through GCC_compiler.compile_str; the
+    first one of a process says "compiling C code, once", at a terminal only."""
+    from theano.gof import cmodule
+    from reproduce import backend
+    built = []
+    monkeypatch.setattr(cmodule.GCC_compiler, "compile_str",
+                        staticmethod(lambda *args, **kw: built.append(args)))
+    backend._announce_first_compile()
+    stderr = _Terminal(tty)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    cmodule.GCC_compiler.compile_str("a", "src")
+    cmodule.GCC_compiler.compile_str("b", "src")
+    assert [a[0] for a in built] == ["a", "b"]
+    lines = stderr.text.splitlines()
+    assert lines == ([backend.COMPILE_NOTE % (backend.COMPILE_ESTIMATE,
+                                              backend.theano.config.compiledir)]
+                     if tty else [])

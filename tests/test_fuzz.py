@@ -151,7 +151,7 @@ def _cases():
     add("no-command", "")
     add("unknown-command", "nosuch")
     add("dream-unknown-option", DREAM + " --colour red")
-    add("classify-no-weights", "classify {d}/photo.png")
+    add("classify-no-image", CLS.replace("{d}/photo.png ", ""))  # --weights defaults to the embedded one
     return out
 
 

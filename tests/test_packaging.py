@@ -97,9 +97,9 @@ def test_the_wheel_holds_every_subpackage_and_its_data_and_no_weights(tmp_path):
                 if n.endswith("__init__.py")}
     assert len(packages) > 10
     assert {p for p in packages if p + "/__init__.py" not in names} == set()
-    data = {n for n in tracked.stdout.split() if n.startswith("reproduce")
-            and n.endswith((".c", ".json", ".html"))}
-    assert data and data <= names
+    code = {n for n in tracked.stdout.split() if n.startswith("reproduce")
+            and n.endswith((".py", ".c", ".json", ".html", ".js", ".css"))}
+    assert {n for n in code if n.endswith(".c")} and code - names == set()
     assert not [n for n in names if n.endswith((".h5", ".mat", ".pth", ".npy"))]
     assert not [n for n in names if n.split("/")[0] in ("tests", "bench", "experiments",
                                                         "weights", "results")]
@@ -111,3 +111,25 @@ def test_the_wheel_holds_every_subpackage_and_its_data_and_no_weights(tmp_path):
                if "extra ==" not in r}
     assert "theano" in runtime and not runtime & (TEST_ONLY | OPTIONAL)
     assert "reproduce = reproduce.cli:main" in entry_points
+
+
+def test_scripts_are_named_from_the_clone_or_else_from_the_working_folder(
+        monkeypatch, tmp_path):
+    from reproduce.atlas import scripts
+    assert scripts.script_folder() == ROOT  # `make figures` names experiments/...
+    monkeypatch.setattr(scripts, "IN_CLONE", False)
+    monkeypatch.chdir(tmp_path)
+    assert scripts.script_folder() == str(tmp_path)  # never site-packages
+
+
+def test_an_installed_copy_builds_no_venv_of_its_own(monkeypatch):
+    """The conformance table's venvs sit beside the clone's .venv; from
+    site-packages they would be written inside it: refused in one line."""
+    from reproduce.conformance import envs
+    from reproduce.errors import UserError
+    monkeypatch.setattr(envs, "IN_CLONE", False)
+    env = envs.ENVS["torch"]
+    made = os.path.exists(env.path)
+    with pytest.raises(UserError, match="clone"):
+        envs.build(env)
+    assert os.path.exists(env.path) == made

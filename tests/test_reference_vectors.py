@@ -123,3 +123,14 @@ def test_missing_prior_and_foreign_file_are_user_errors(tiny_weights, tmp_path, 
     from reproduce.errors import UserError
     with pytest.raises(UserError, match="not reference vectors"):
         reference.load(tiny_weights)
+
+
+def test_a_missing_file_is_refused_before_the_progress_bar(tmp_path, capsys, reference_files):
+    """The bar starts once every input is read and the step compiled: a
+    missing file leaves exactly the error line, not a bar at 0%."""
+    argv = ["reference-vectors", "--weights", str(tmp_path / "missing.h5"), "--prior",
+            reference_files[1], "--out", str(tmp_path / "ref.h5")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "missing.h5" in err, err
+    assert os.listdir(tmp_path) == []

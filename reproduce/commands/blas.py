@@ -16,8 +16,9 @@ def run(args):
     print(blas.describe())
     found = blas.load_survey(remeasure=args.remeasure) if (
         args.remeasure or blas.current_survey() is None) else blas.current_survey()
-    print("measured on %s, library %s; correct means within %.1e of a float64 sum "
-          "(relative to |A|@|B|)" % (found["cpu"] or "an unknown CPU", found["library"],
-                                     blas.CHECK_TOLERANCE))
+    print("measured on %s, library %s and numpy's and scipy's own; correct means every "
+          "product within %.1e (float32) and %.1e (float64) of an extended-precision sum, "
+          "relative to |A|@|B|" % (found["cpu"] or "an unknown CPU", found["library"],
+                                   blas.CHECK_TOLERANCE, blas.CHECK_TOLERANCE64))
     for row in blas.table(found):
         print(row)

@@ -39,7 +39,7 @@ def plan(job, profile, model):
     seconds = expected_seconds(profile, model) if job.backend == "theano" else None
     return "dreaming %dx%d (%s), %d steps%s; --set image_size=WxH or --steps N for less" % (
         width, height, origin, profile.steps,
-        ": about %.0f min on two cores" % max(1, seconds / 60) if seconds else "")
+        ": about %.0f min on two idle cores" % max(1, seconds / 60) if seconds else "")
 
 
 def run(args):

@@ -28,8 +28,8 @@ def measure(weights=None, prior=None, reference=None, ports=None, build=(), prog
 
     prior = prior or paths.PRIOR
     if not os.path.isfile(prior):
-        raise UserError("prior %s not found; make it with `make prior` or give --prior"
-                        % prior)
+        raise UserError("prior %s not found; make it with %s or give --prior"
+                        % (prior, paths.how_to_make("prior")))
     for name in build:
         if not envs.ready(envs.ENVS[name]):
             envs.build(envs.ENVS[name])

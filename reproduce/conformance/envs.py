@@ -18,7 +18,7 @@ import sys
 import sysconfig
 
 from ..errors import UserError
-from ..paths import REPO
+from ..paths import IN_CLONE, REPO
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +82,10 @@ def build(env, log=sys.stderr):
     gets a ``.pth`` file that adds .venv's site-packages (with its own .pth
     files: the editable ``reproduce``), so that nothing is installed twice.
     """
+    if not IN_CLONE:  # the venvs live in the clone: never inside site-packages
+        raise UserError("the ports' environment %s is built in a clone of the project, "
+                        "from %s beside its Makefile; run this command there"
+                        % (env.folder, env.requirements))
     base = getattr(sys, "_base_executable", sys.executable)
     if not os.access(env.python, os.X_OK):
         # no pip of its own: this interpreter's pip installs into it (--python)

@@ -257,7 +257,11 @@ def test_batched_torch_dreamer_gives_the_single_pictures(tiny_model):
     from reproduce.prior.fit import fit_prior
     from reproduce_torch import Dreamer, build_net
     from reproduce_torch.batch import BatchDreamer
-    profile = dataclasses.replace(STREAM2015, image_size=(40, 40), steps=4,
+    # three steps, a zoom among them: past that the rule's coin-toss pixels
+    # (a gradient within float noise of 0, summed in another order in the
+    # batch) flip more at each step, and whether they do depends on the zoom's
+    # centre and the CPU, not on the batch being right
+    profile = dataclasses.replace(STREAM2015, image_size=(40, 40), steps=3,
                                   steps_per_zoom=2, prior_scales=(1, 2),
                                   prior_strength=10.0).for_model(tiny_model)
     prior = fit_prior("student", n_patches=3000, seed=0)
