@@ -34,7 +34,8 @@ import numpy as np
 from . import paths
 from .errors import UserError
 from .fourier.renderer import FOURIER
-from .lsd2015.profiles import STREAM2015, apply_overrides, get_profile
+from .lsd2015.profiles import (LIVE_PRECISION, LIVE_PRECISION_SOURCE, STREAM2015,
+                               apply_overrides, get_profile)
 from .loop import Loop, Result
 
 
@@ -132,7 +133,8 @@ class Lsd2015Recipe:
     backends = ("theano", "torch")
 
     def settings(self, profile="image2015", stream=False):
-        return get_profile(profile)
+        """The 2015 profile; a live stream's in the live precision."""
+        return live(get_profile(profile)) if stream else get_profile(profile)
 
     def prior_label(self, job):
         return job.prior or paths.shown(paths.PRIOR)
@@ -258,6 +260,13 @@ class FourierZoomRecipe(FourierRecipe):
 
 
 RECIPES = {r.name: r for r in (Lsd2015Recipe(), FourierRecipe(), FourierZoomRecipe())}
+
+
+def live(profile):
+    """``profile`` in :data:`~reproduce.lsd2015.profiles.LIVE_PRECISION`, the
+    live stream's precision (the torch backend's; Theano stays float32)."""
+    return dataclasses.replace(profile, precision=LIVE_PRECISION, sources=tuple(
+        dict(profile.sources, precision=LIVE_PRECISION_SOURCE).items()))
 
 
 def default_stream_recipe(model):

@@ -23,6 +23,14 @@ MEANS = ("scalar", "channel")
 ZOOM_CENTRES = ("2015", "true")   # Profile.zoom_centre
 # The network's number format (reproduce_torch/precision.py; docs/precision.md).
 PRECISIONS = ("float32", "bf16", "auto")
+# The live stream's precision where the job names none: bf16 where the
+# hardware has a bfloat16 unit, float32 elsewhere and on Theano.  Chosen by
+# measurement (docs/precision.md): the stream's aim is its pace, and a VGG-16
+# step in bf16 took about 0.6x float32's time here (a loaded 2-core AMD
+# EPYC).  The atlas, the 2015 profiles, the figures and the reference
+# vectors stay float32.
+LIVE_PRECISION = "auto"
+LIVE_PRECISION_SOURCE = "ours: auto for the live stream (docs/precision.md)"
 
 # What each setting may be (reproduce.checks), checked whenever a profile is
 # made or changed, so before anything is compiled.  fps and frames_per_key

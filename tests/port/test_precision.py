@@ -259,3 +259,30 @@ def test_cli_deepdream_and_sweep_on_torch_match_theano(tmp_path, tiny_weights, p
                  "2", "--no-progress", "--weights", tiny_weights, "--out-dir",
                  str(tmp_path / "sweep")]) == 0
     assert (tmp_path / "sweep" / "01_relu2_1.png").exists()
+
+
+# ------------------------------------------------------------------ the defaults
+
+def test_the_reference_stays_float32_and_the_live_stream_takes_auto():
+    from reproduce import reference
+    from reproduce.lsd2015.profiles import LIVE_PRECISION, PROFILES
+    from reproduce.recipes import base_settings
+    assert all(p.precision == "float32" for p in PROFILES.values())   # figures, 2015
+    assert reference.reference_profile((64, 48)).precision == "float32"
+    assert base_settings("lsd2015", "image2015").precision == "float32"
+    live = base_settings("lsd2015", "stream2015", stream=True)
+    assert live.precision == LIVE_PRECISION == "auto"
+    assert "docs/precision.md" in live.source("precision")
+
+
+def test_the_atlas_stays_float32_unless_set(tiny_weights):
+    from reproduce.atlas import plan
+    from reproduce.job import PictureJob
+
+    def precision(**fields):
+        job, _ = plan.make_job(PictureJob(weights=tiny_weights, profile="stream2015",
+                                          prior="none", **fields))
+        return job.profile().precision
+
+    assert precision(backend="torch") == precision(backend="theano") == "float32"
+    assert precision(backend="torch", overrides=(("precision", "bf16"),)) == "bf16"
