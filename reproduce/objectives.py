@@ -228,7 +228,9 @@ SPEC_GRAMMAR = """\
         | LAYER:N@centre              channel N at the centre of the map (or @center)
         | LAYER:N@X,Y                 channel N at column X, row Y of the map
         | class:NAME                  a class logit, by name or index ("class:bee")
-        | diversity:LAYER             Lucid's diversity over a batch (--batch)"""
+        | diversity:LAYER             Lucid's diversity over a batch (--batch)
+  LAYER: a conv layer's name means its output after its ReLU (conv4_3 = relu4_3);
+         LAYER/pre_relu the output before it (relu4_3/pre_relu = conv4_3)"""
 
 _TERMS = re.compile(r"(?:^|\s)([+-])\s*")   # an operator: a sign at the start or after a space
 
@@ -240,7 +242,8 @@ def parse(spec, net):
 
     Layer names follow the project's rule: a conv layer's name means its
     output after the ReLU that follows it
-    (:func:`reproduce.deepdream.dream.rectified`).  Anything wrong is one
+    (:func:`reproduce.deepdream.dream.rectified`); ``LAYER/pre_relu`` the
+    output before the ReLU, as Lucid's ``mixed4a_pre_relu``.  Anything wrong is one
     UserError naming the term: an unknown layer with the closest names, a
     channel out of range, a weight that is not a finite non-zero number.
     """
@@ -308,17 +311,24 @@ def _unit(unit, net, spec):
         net, layer, x, y, rows, cols, spec),))
 
 
+PRE_RELU = "/pre_relu"   # LAYER/pre_relu: the conv output before its ReLU
+
+
 def _layer(name, net, spec):
+    """The layer ``name`` means: after its ReLU, or with ``/pre_relu`` before
+    it (Caffe's GoogLeNet names such layers so itself: inception_4c/1x1/pre_relu)."""
     import difflib
-    from .deepdream.dream import rectified
+    from .deepdream.inputs import resolve_layer
     names = net.addressable_names()
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    pre = name.endswith(PRE_RELU)
+    base = name[:-len(PRE_RELU)] if pre and name not in names else name
+    if base not in names:
+        close = difflib.get_close_matches(base, names, n=3, cutoff=0.5)
         raise UserError("objective %r: unknown layer %r of %s; %s" % (
-            spec, name[:80], net.model.model_name,
+            spec, base[:80], net.model.model_name,
             "did you mean %s?" % " or ".join(close) if close
             else "layers: %s" % ", ".join(names)))
-    return rectified(net, name)
+    return resolve_layer(net, base, pre)
 
 
 def _whole(text, what, spec):

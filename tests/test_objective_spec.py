@@ -34,6 +34,8 @@ def pixels(n=1, rows=32, cols=32, seed=0):
 @pytest.mark.parametrize("spec, expected", [
     ("relu2_1:3", "relu2_1:3"),
     ("conv2_1:3", "relu2_1:3"),                # a conv name means its output after the ReLU
+    ("conv2_1/pre_relu:3", "conv2_1:3"),       # ... unless it says otherwise
+    ("relu2_1/pre_relu:3", "conv2_1:3"),
     ("-relu2_1:3", "-(relu2_1:3)"),
     ("relu2_1:3@centre", "relu2_1:3@centre"),
     ("relu2_1:3@center", "relu2_1:3@centre"),
@@ -52,10 +54,12 @@ def test_the_grammar(net, spec, expected):
 
 def test_parsed_values_are_the_layer_outputs(net):
     x = pixels(n=2)
-    relu21, relu12, fc8 = outputs(net, ["relu2_1", "relu1_2", "fc8"], x)
+    relu21, relu12, fc8, conv21 = outputs(net, ["relu2_1", "relu1_2", "fc8", "conv2_1"], x)
+    assert conv21.min() < 0 < conv21.max()
     cases = {
         "relu2_1:3": relu21[:, 3].mean(),
         "conv2_1:3": relu21[:, 3].mean(),
+        "relu2_1/pre_relu:3": conv21[:, 3].mean(),
         "-relu2_1:3": -relu21[:, 3].mean(),
         "relu2_1:3@centre": relu21[:, 3, 4, 4].mean(),
         "relu2_1:3@5,1": relu21[:, 3, 1, 5].mean(),
@@ -121,6 +125,7 @@ def test_gradients_match_finite_differences(net, spec):
     ("", "empty objective"),
     ("class:no such thing", "unknown class"),
     ("diversity:nope", "unknown layer 'nope'"),
+    ("rleu2_1/pre_relu:3", "unknown layer 'rleu2_1'"),
 ])
 def test_bad_specs_are_one_clear_error(net, spec, words):
     with pytest.raises(UserError) as error:

@@ -8,11 +8,10 @@ from ._options import RAW, parse_sets, seed_type, typed
 EPILOG = """objective grammar (--objective):
 %s
 
-A conv layer's name means its output after its ReLU (conv4_3 = relu4_3).
-
 examples (offline, embedded weights):
   python -m reproduce visualise --objective relu4_3:76 --out results/relu4_3_76.png
   python -m reproduce visualise --objective "-relu4_3:76" --out results/neg76.png
+  python -m reproduce visualise --objective "relu4_3/pre_relu:76" --out results/pre76.png
   python -m reproduce visualise --objective "relu4_3:76@centre" --size 128 \\
       --out results/neuron76.png
   python -m reproduce visualise --objective "relu3_3:20 + 0.5*relu4_3:76" \\
