@@ -9,16 +9,15 @@ EPILOG = """objective grammar (--objective):
 %s
 
 examples (offline, embedded weights):
-  python -m reproduce visualise --objective relu4_3:76 --out results/relu4_3_76.png
-  python -m reproduce visualise --objective "-relu4_3:76" --out results/neg76.png
-  python -m reproduce visualise --objective "relu4_3/pre_relu:76" --out results/pre76.png
-  python -m reproduce visualise --objective "relu4_3:76@centre" --size 128 \\
-      --out results/neuron76.png
-  python -m reproduce visualise --objective "relu3_3:20 + 0.5*relu4_3:76" \\
+  python -m reproduce visualise --objective relu4_3/pre_relu:76 --out results/conv4_3_76.png
+  python -m reproduce visualise --objective "-relu4_3/pre_relu:76" --out results/neg76.png
+  python -m reproduce visualise --objective "relu4_3:12@centre" --size 128 \\
+      --out results/neuron12.png
+  python -m reproduce visualise --objective "relu3_3:22 + 0.5*relu4_3/pre_relu:76" \\
       --recipe lsd2015 --steps 50 --out results/mix.png
   python -m reproduce visualise --weights weights/efficientnet_lite0.h5 \\
       --objective class:volcano --out results/volcano.png
-  python -m reproduce visualise --objective "relu4_3:76 + 100*diversity:relu4_3" \\
+  python -m reproduce visualise --objective "relu4_3/pre_relu:76 + 100*diversity:relu4_3" \\
       --batch 4 --size 128 --out results/diverse76.png
 """
 
