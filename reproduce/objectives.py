@@ -116,7 +116,8 @@ def mean_or_zero(x):
 
 
 def class_logit(index, layer="fc8", region=None, half=None):
-    """Mean logit of class ``index`` over a region of the map (see :func:`rows`).
+    """Mean logit of class ``index`` over a region of the map (see :func:`rows`),
+    of the first image of a batch (the 2015 objective's maps are one image's).
 
     ``index``: an int, a symbolic scalar (Theano), or a callable giving the
     current index (targets that change between steps, in the PyTorch port).
