@@ -319,7 +319,7 @@ def _layer(name, net, spec):
     """The layer ``name`` means: after its ReLU, or with ``/pre_relu`` before
     it (Caffe's GoogLeNet names such layers so itself: inception_4c/1x1/pre_relu)."""
     import difflib
-    from .deepdream.inputs import resolve_layer
+    from .deepdream.dream import before_relu, rectified
     names = net.addressable_names()
     pre = name.endswith(PRE_RELU)
     base = name[:-len(PRE_RELU)] if pre and name not in names else name
@@ -329,7 +329,7 @@ def _layer(name, net, spec):
             spec, base[:80], net.model.model_name,
             "did you mean %s?" % " or ".join(close) if close
             else "layers: %s" % ", ".join(names)))
-    return resolve_layer(net, base, pre)
+    return before_relu(net, base) if pre else rectified(net, base)
 
 
 def _whole(text, what, spec):
