@@ -3,8 +3,8 @@ torch-dreams' ``Dreamer.render``, dream.ipynb's ``deepdream``).
 
     import reproduce
     model = reproduce.load_model("weights/vgg16_conv_hed.h5")
-    result = reproduce.render(model, "relu4_3:76", size=128, steps=64)
-    result.save("results/relu4_3_76.png")
+    result = reproduce.render(model, "relu4_3/pre_relu:76", size=128, steps=64)
+    result.save("results/conv4_3_76.png")
     dream = reproduce.deepdream(model, photo, layer="conv4_3", octaves=4)
 
 Values in, a :class:`reproduce.loop.Result` out; every setting is a keyword
@@ -50,7 +50,8 @@ def render(model, objective, recipe="fourier", size=224, steps=None, seed=0, bat
     model: a Model (:func:`load_model`) or the path of our HDF5 weights.
     objective: an :class:`~reproduce.objectives.Objective` (``class_logit``,
         ``channel``, ``neuron``, ``layer_l2``, ``diversity`` and their sums)
-        or its text, e.g. ``"relu4_3:76"`` (:data:`reproduce.objectives.SPEC_GRAMMAR`).
+        or its text, e.g. ``"relu4_3:76"`` (:data:`reproduce.objectives.SPEC_GRAMMAR`;
+        a channel the ReLU holds at 0 on the start has no gradient: docs/api.md).
     recipe: "fourier" (decorrelated Fourier image, random transforms, Adam)
         or "lsd2015" (pixels, the patch prior, the 2015 update rule, the
         image2015 settings without its start image).
