@@ -15,6 +15,7 @@ SECTIONS = [
     ("caffe", "bench.bench_caffe"),
     ("atlas", "bench.bench_atlas"),
     ("winograd", "bench.bench_winograd"),
+    ("microscope", "bench.bench_microscope"),
 ]
 
 

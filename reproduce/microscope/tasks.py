@@ -20,7 +20,7 @@ import numpy as np
 from ..fileio import save_image
 from ..report.gallery import write_record
 from ..atlas.plan import is_done
-from .plan import image_file, read_record, record_file
+from .plan import PHOTO, image_file, read_record, record_file
 
 _STATE = {}   # job -> _Built: one entry, the job this process works on
 TOP_CLASSES = 5
@@ -88,53 +88,60 @@ def render(job, items, out_dir, digest):
 
     An item already on disk with this digest is not rendered again (Dask
     runs a task a second time when the worker holding its result died
-    before the driver fetched it).  Each unit is finished -- pictures, then
-    record, each written atomically -- before the next starts, so a worker
-    killed mid-task loses at most the unit it was on."""
-    records = []
-    for layer, channel in items:
-        record = read_record(out_dir, layer, channel)
-        if not is_done(out_dir, record, digest):
-            record = _render(job, layer, channel, out_dir, digest)
-        records.append(record)
-    return records
+    before the driver fetched it).  The channels' maximised and minimised
+    pictures are made as one batch first; then each unit's diverse pictures
+    and DeepDream, and its files -- pictures, then record, each written
+    atomically -- before the next unit starts, so a worker killed mid-task
+    loses only the units not yet written."""
+    done = {item: read_record(out_dir, *item) for item in items}
+    done = {item: r for item, r in done.items() if is_done(out_dir, r, digest)}
+    todo = [item for item in items if item not in done]
+    records = dict(done)
+    if todo:
+        layer = todo[0][0]
+        state, build_seconds = built(job)
+        started = time.time()
+        compiled = state.layer(job, layer)
+        worker = {"host": socket.gethostname(), "pid": os.getpid(),
+                  "build_seconds": round((build_seconds or 0.0) + time.time() - started, 1)}
+        channels = [c for _, c in todo if c is not None]
+        extremes = compiled.extremes(channels) if channels else {}
+        for item in todo:
+            started = time.time()
+            if item[1] is None:
+                pictures = compiled.layer_dream(state.photo)
+            else:
+                pictures = compiled.unit(item[1], extremes[item[1]], state.photo)
+            records[item] = _write(state, job, compiled, item, pictures, worker,
+                                   time.time() - started, out_dir, digest)
+            worker = dict(worker, build_seconds=0.0)  # the compile is the first unit's
+    return [records[item] for item in items]
 
 
-def _render(job, layer, channel, out_dir, digest):
-    state, build_seconds = built(job)
-    started = time.time()
-    compiled = state.layer(job, layer)
-    compile_seconds = time.time() - started
-    started = time.time()
-    if channel is None:
-        pictures = {"": compiled.layer_dream(state.photo)}
-    else:
-        pictures = compiled.unit(channel, state.photo)
-    seconds = time.time() - started
+def _write(state, job, compiled, item, pictures, worker, seconds, out_dir, digest):
+    """Write one item's pictures, then its record; return the record."""
+    layer, channel = item
     files = {}
-    for kind, (_, result) in pictures.items():
+    for kind, (_, image, _, _) in pictures.items():
         path = image_file(layer, channel, kind)
-        save_image(result.image, os.path.join(out_dir, path))
+        save_image(image, os.path.join(out_dir, path))
         files[path] = _sha256(os.path.join(out_dir, path))
-    if not os.path.exists(os.path.join(out_dir, "photo.png")):
-        save_image(state.photo, os.path.join(out_dir, "photo.png"))
+    if not os.path.exists(os.path.join(out_dir, PHOTO)):
+        save_image(state.photo, os.path.join(out_dir, PHOTO))
     p = job.picture
     record = {
         "layer": layer, "channel": channel, "status": "done", "digest": digest,
         "image": image_file(layer, channel), "files": files,
         "pictures": [{"kind": kind or "positive", "image": image_file(layer, channel, kind),
-                      "objective": objective, "seconds": round(result.seconds, 2),
-                      "steps": result.steps}
-                     for kind, (objective, result) in pictures.items()],
-        "seconds": round(seconds, 2), "weights": os.path.basename(p.weights),
-        "recipe": p.recipe, "seed": p.seed, "backend": p.backend,
-        "settings": compiled.settings(channel),
-        "worker": {"host": socket.gethostname(), "pid": os.getpid(),
-                   "compiled": build_seconds is not None or compile_seconds > 0.5,
-                   "build_seconds": round((build_seconds or 0.0) + compile_seconds, 1)},
+                      "objective": objective, "seconds": round(took, 2), "steps": steps}
+                     for kind, (objective, _, took, steps) in pictures.items()],
+        "seconds": round(seconds + sum(took for kind, (_, _, took, _) in pictures.items()
+                                       if kind in ("", "neg")), 2),
+        "weights": os.path.basename(p.weights), "recipe": p.recipe, "seed": p.seed,
+        "backend": p.backend, "settings": compiled.settings(channel), "worker": worker,
         "finished": time.time()}
     if channel is not None:
-        record["classes"] = state.top_classes(pictures[""][1].image)
+        record["classes"] = state.top_classes(pictures[""][1])
     write_record(record, os.path.join(out_dir, record_file(layer, channel)))
     return record
 
