@@ -4,7 +4,13 @@ unit's seconds split by picture (positive, negative, diverse, DeepDream),
 the disk its pictures and record take, and the process's peak memory.
 
 ``python -m bench microscope [--weights W] [--layers relu1_1,relu3_3,relu5_3]
-[--channels 2] [--size 128] [--steps 256] [--diverse 3]``
+[--channels 2] [--size 128] [--steps 256] [--diverse 3] [--batch 1]``
+
+``--backends``: instead, the two backends' time for what a unit's pictures
+spend nearly all their time on -- one forward and backward pass of the net
+up to a layer for a channel's mean, at the unit picture's size plus the
+recipe's padding (the torch port has the 2015 recipe only, no Fourier
+renderer), interleaved Theano, torch, Theano, ... and the median of each.
 
 docs/microscope.md turns these into units per hour and the projections.
 """
@@ -25,7 +31,11 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=256)
     p.add_argument("--diverse", type=int, default=3)
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--backends", action="store_true")
+    p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args(argv)
+    if args.backends:
+        return backends(args)
 
     from reproduce.job import PictureJob
     from reproduce.microscope import plan, tasks
@@ -64,3 +74,43 @@ def main(argv=None):
                  disk / 1024.0 / len(items)))
     print("  peak memory of the process: %.0f MB"
           % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0))
+
+
+def backends(args):
+    """Median seconds of a forward + backward pass per backend and layer."""
+    import statistics
+
+    import numpy as np
+    import torch
+
+    from reproduce.backend import T, theano
+    from reproduce.nets.build import build_net, preprocess
+    from reproduce.nets.weights import load_model
+    from reproduce_torch import build_net as torch_net
+    from reproduce_torch.nets import preprocess as torch_preprocess
+    model = load_model(args.weights)
+    side = args.size + 2 * 12   # the fourier recipe's pad (reproduce/fourier/renderer.py)
+    x = np.random.RandomState(0).uniform(0, 255, (args.batch, 3, side, side)).astype(np.float32)
+    net, tnet = build_net(model), torch_net(model, "cpu")
+    print("forward + backward to a layer for one channel's mean, %s, %d image(s) of "
+          "%dx%d, torch %s with %d threads, median of %d:" % (
+              os.path.basename(args.weights), args.batch, side, side, torch.__version__,
+              torch.get_num_threads(), args.repeats))
+    for layer in args.layers.split(","):
+        pixels = T.tensor4("pixels")
+        score = net.activations(preprocess(pixels, model))(layer)[:, 0].mean()
+        theano_step = theano.function([pixels], T.grad(score, pixels))
+
+        def torch_step():
+            image = torch.as_tensor(x).requires_grad_(True)
+            value = tnet.activations(torch_preprocess(image, model))(layer)[:, 0].mean()
+            return torch.autograd.grad(value, image)[0]
+        times = {"theano": [], "torch": []}
+        for _ in range(args.repeats):
+            for name, step in (("theano", lambda: theano_step(x)), ("torch", torch_step)):
+                t = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t)
+        th, to = (statistics.median(times[k]) for k in ("theano", "torch"))
+        print("  %-12s theano %7.1f ms, torch %7.1f ms (torch/theano %.2f)"
+              % (layer, 1000 * th, 1000 * to, to / th))
