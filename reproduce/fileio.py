@@ -336,11 +336,49 @@ def to_uint8(image):
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
 
-def save_image(image, path):
+def save_image(image, path, metadata=None):
     """Write an (H, W, 3) 0..255 image atomically; the format follows the
-    suffix.  Ctrl-C waits until the file is in place (deferred_interrupts)."""
+    suffix.  Ctrl-C waits until the file is in place (deferred_interrupts).
+
+    ``metadata``: a JSON-able mapping kept in the file under the key
+    :data:`METADATA_KEY` (PNG: a text chunk; JPEG: the comment segment),
+    read back by :func:`image_metadata`.
+    """
+    options = {}
+    if metadata is not None:
+        import json
+        blob = json.dumps(metadata, sort_keys=True, default=_plain)
+        if _format_for(path) == "PNG":
+            from PIL import PngImagePlugin
+            options["pnginfo"] = PngImagePlugin.PngInfo()
+            options["pnginfo"].add_text(METADATA_KEY, blob)
+        elif _format_for(path) == "JPEG":
+            options["comment"] = (METADATA_KEY + ":" + blob).encode("utf-8")
     with deferred_interrupts(), atomic_path(path) as tmp:
-        Image.fromarray(to_uint8(image)).save(tmp, format=_format_for(path))
+        Image.fromarray(to_uint8(image)).save(tmp, format=_format_for(path), **options)
+
+
+METADATA_KEY = "reproduce"   # where save_image keeps the settings a picture was made with
+
+
+def image_metadata(path):
+    """The mapping :func:`save_image` kept in ``path`` (an empty one if none)."""
+    import json
+    with _open(path) as im:
+        blob = im.info.get(METADATA_KEY)
+        comment = im.info.get("comment", b"")
+        if blob is None and comment.startswith((METADATA_KEY + ":").encode()):
+            blob = comment[len(METADATA_KEY) + 1:].decode("utf-8")
+    return json.loads(blob) if blob else {}
+
+
+def _plain(value):
+    """JSON for what json does not know: numpy numbers and arrays, anything else as text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
 
 
 def _format_for(path):

@@ -22,6 +22,31 @@ class Result:
     history: list                # one record per step, as each method states
     profile: object = None       # the settings it ran with, where it has some
     classes: tuple = ()          # the class indices it aimed at, where it has some
+    info: dict = dataclasses.field(default_factory=dict)  # what made it (call,
+    # model, objective, recipe, seed), kept in saved pictures with the settings
+    images: np.ndarray = None    # a batch: (N, H, W, 3), ``image`` its first
+
+    def metadata(self):
+        """The settings and ``info``, as :meth:`save` keeps them in the file."""
+        settings = self.profile.settings() if hasattr(self.profile, "settings") else {}
+        return dict(self.info, settings=settings, steps_taken=self.steps,
+                    interrupted=self.interrupted, classes=list(self.classes))
+
+    def save(self, path, index=0):
+        """Write ``image`` (a batch: ``images[index]``) to ``path`` atomically,
+        PNG or JPEG by the suffix, with :meth:`metadata` inside (PNG text
+        chunk, JPEG comment; read it back with ``reproduce.fileio.image_metadata``)."""
+        import os
+        from .errors import UserError
+        from .fileio import save_image
+        if os.path.splitext(os.fspath(path))[1].lower() not in (".png", ".jpg", ".jpeg"):
+            raise UserError("%s: save a picture as .png or .jpg (the suffix picks the "
+                            "format)" % os.fspath(path))
+        images = [self.image] if self.images is None else self.images
+        if not (isinstance(index, (int, np.integer)) and 0 <= index < len(images)):
+            raise UserError("index %r: this result holds %d picture%s"
+                            % (index, len(images), "s" if len(images) > 1 else ""))
+        save_image(images[index], path, dict(self.metadata(), index=int(index)))
 
 
 class Loop:

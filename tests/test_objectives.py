@@ -158,3 +158,58 @@ def test_guide_matches_each_position_to_its_best_guide_feature():
     expected = (x * best).sum() / x.shape[1]
     value = evaluate(obj.guide("conv", T.constant(guide)), {"conv": a})
     np.testing.assert_allclose(value, expected, rtol=1e-5)
+
+
+# -- unit objectives: channel, neuron, diversity, their algebra ---------------------------
+
+def batch_acts(n=3, k=4, rows=5, cols=6, seed=4):
+    return np.random.RandomState(seed).randn(n, k, rows, cols).astype(np.float32)
+
+
+def test_a_channel_is_the_mean_of_its_slice_over_positions_and_batch():
+    a = batch_acts()
+    np.testing.assert_allclose(evaluate(obj.channel("conv", 2), {"conv": a}),
+                               a[:, 2].mean(), rtol=1e-5)
+
+
+def test_a_neuron_is_one_position_of_its_channel():
+    a = batch_acts()
+    np.testing.assert_allclose(evaluate(obj.neuron("conv", 1), {"conv": a}),
+                               a[:, 1, 2, 3].mean(), rtol=1e-5)   # the centre: 5//2, 6//2
+    np.testing.assert_allclose(evaluate(obj.neuron("conv", 1, x=4, y=0), {"conv": a}),
+                               a[:, 1, 0, 4].mean(), rtol=1e-5)
+
+
+def test_sums_negatives_and_weights_are_those_of_the_values():
+    a = batch_acts()
+    acts = {"conv": a}
+    parts = [obj.channel("conv", 0), obj.neuron("conv", 3), obj.layer_l2("conv", 1),
+             obj.diversity("conv")]
+    values = [evaluate(p, acts) for p in parts]
+    np.testing.assert_allclose(evaluate(sum(parts), acts), sum(values), rtol=1e-5)
+    np.testing.assert_allclose(evaluate(-parts[0], acts), -values[0], rtol=1e-6)
+    np.testing.assert_allclose(evaluate(parts[1] - 2.5 * parts[2], acts),
+                               values[1] - 2.5 * values[2], rtol=1e-5)
+    assert sum(parts).name == "conv:0 + conv:3@centre + l2(conv:1) + diversity(conv)"
+
+
+def lucid_diversity(a):
+    """Lucid's diversity (lucid/optvis/objectives.py) in numpy, its sign
+    flipped: each image's Gram matrix over positions, normalised, the
+    similarity summed over ordered pairs, over the batch size."""
+    n, k = a.shape[:2]
+    flat = a.reshape(n, k, -1).astype(np.float64)
+    grams = [f @ f.T for f in flat]
+    grams = [g / np.sqrt((g * g).sum()) for g in grams]
+    return -sum((grams[i] * grams[j]).sum() for i in range(n) for j in range(n)
+                if i != j) / n
+
+
+def test_diversity_is_lucids_negated():
+    a = batch_acts()
+    np.testing.assert_allclose(evaluate(obj.diversity("conv"), {"conv": a}),
+                               lucid_diversity(a), rtol=1e-5)
+    # one image: no pairs; n copies of one image: every cosine is 1, so -(n - 1)
+    assert evaluate(obj.diversity("conv"), {"conv": a[:1]}) == 0
+    np.testing.assert_allclose(evaluate(obj.diversity("conv"),
+                                        {"conv": np.repeat(a[:1], 4, axis=0)}), -3, rtol=1e-5)

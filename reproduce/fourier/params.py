@@ -1,7 +1,7 @@
 """How the optimised image is stored: parameterisations (after Lucid's ``param``).
 
 A parameterisation owns shared variables (``params``) and gives the image
-the net sees as a symbolic function of them: ``image``, shape (1, 3, H, W),
+the net sees as a symbolic function of them: ``image``, shape (batch, 3, H, W),
 RGB on 0..255.  The optimiser moves the parameters, never the image itself,
 so the choice changes which directions are cheap: the same gradient step
 is a pixel step for :class:`Pixels` and a smooth, decorrelated step for
@@ -145,29 +145,43 @@ def spectrum_to_image(real, imag, scale, amplitude, colors, cols):
 # --- parameterisations ---------------------------------------------------------
 
 class Param:
-    """Base: ``params`` (shared variables), ``image`` (1, 3, H, W) on 0..255,
-    ``clip`` (the range the update rule keeps the params in, or None)."""
+    """Base: ``params`` (shared variables), ``image`` (batch, 3, H, W) on
+    0..255, ``clip`` (the range the update rule keeps the params in, or
+    None).  ``batch`` images share nothing but the compiled step: each has
+    its own parameters, drawn in turn from the one seeded generator."""
 
     clip = None
 
-    def __init__(self, size):
+    def __init__(self, size, batch=1):
         self.cols, self.rows = (int(v) for v in size)   # size = (width, height)
+        self.batch = int(batch)
         self._get = None
 
     @property
     def shape(self):
-        return (1, 3, self.rows, self.cols)
+        return (self.batch, 3, self.rows, self.cols)
 
-    def get_image(self):
-        """The current image, (H, W, 3) float32 on 0..255."""
+    def get_images(self):
+        """The current images, (batch, H, W, 3) float32 on 0..255."""
         if self._get is None:
             self._get = theano.function([], self.image)
-        return self._get()[0].transpose(1, 2, 0).copy()
+        return self._get().transpose(0, 2, 3, 1).copy()
 
-    def _check_size(self, image):
-        if image.shape[:2] != (self.rows, self.cols):
+    def get_image(self):
+        """The current (first) image, (H, W, 3) float32 on 0..255."""
+        return self.get_images()[0]
+
+    def _each(self, image):
+        """``image`` (H, W, 3): the same start for every image of the batch;
+        (batch, H, W, 3): one each.  -> (batch, H, W, 3), sizes checked."""
+        image = np.asarray(image)
+        images = image[None] if image.ndim == 3 else image
+        if images.shape[1:3] != (self.rows, self.cols):
             raise UserError("start image is %dx%d, but the parameterisation is %dx%d"
-                            % (image.shape[1], image.shape[0], self.cols, self.rows))
+                            % (images.shape[2], images.shape[1], self.cols, self.rows))
+        if len(images) not in (1, self.batch):
+            raise UserError("%d start images for a batch of %d" % (len(images), self.batch))
+        return np.broadcast_to(images, (self.batch,) + images.shape[1:])
 
 
 class Pixels(Param):
@@ -175,8 +189,8 @@ class Pixels(Param):
 
     clip = (0.0, 255.0)
 
-    def __init__(self, size, seed=0, sd=8.0):
-        super().__init__(size)
+    def __init__(self, size, seed=0, sd=8.0, batch=1):
+        super().__init__(size, batch)
         self.sd = sd
         self.pixels = theano.shared(np.zeros(self.shape, floatX), name="pixels")
         self.params = [self.pixels]
@@ -189,9 +203,8 @@ class Pixels(Param):
         self.pixels.set_value((128 + self.sd * rng.randn(*self.shape)).astype(floatX))
 
     def set_image(self, image):
-        self._check_size(image)
         self.pixels.set_value(np.ascontiguousarray(
-            np.asarray(image, floatX).transpose(2, 0, 1)[None]))
+            np.asarray(self._each(image), floatX).transpose(0, 3, 1, 2)))
 
 
 def _logit(p):
@@ -201,8 +214,8 @@ def _logit(p):
 class _Decorrelated(Param):
     """Shared tail: linear image (3, H, W) -> colour matrix -> sigmoid -> x255."""
 
-    def __init__(self, size, decorrelate=True):
-        super().__init__(size)
+    def __init__(self, size, decorrelate=True, batch=1):
+        super().__init__(size, batch)
         self.colors = color_matrix() if decorrelate else np.eye(3, dtype=np.float32)
 
     def init(self, seed):
@@ -212,18 +225,19 @@ class _Decorrelated(Param):
             p.set_value((self.sd * rng.randn(*p.get_value(borrow=True).shape)).astype(floatX))
 
     def _to_rgb(self, linear):
-        """(3, H, W) decorrelated, unbounded -> (1, 3, H, W) RGB on 0..255."""
+        """(batch, 3, H, W) decorrelated, unbounded -> the same shape, RGB on
+        0..255; ``linear`` keeps the unmixed images (tests, figures)."""
         self.linear = linear
-        mixed = T.tensordot(T.constant(self.colors), linear, axes=[1, 0])
-        return (255 * T.nnet.sigmoid(mixed)).dimshuffle("x", 0, 1, 2)
+        mixed = T.tensordot(T.constant(self.colors), linear, axes=[1, 1])  # (3, batch, H, W)
+        return (255 * T.nnet.sigmoid(mixed)).dimshuffle(1, 0, 2, 3)
 
     def _to_linear(self, image):
-        """(H, W, 3) on 0..255 -> the (3, H, W) linear image that gives it."""
-        self._check_size(image)
-        p = np.clip(np.asarray(image, np.float64) / 255.0, 1e-3, 1 - 1e-3)
-        rgb = _logit(p).transpose(2, 0, 1).reshape(3, -1)
-        return np.linalg.solve(self.colors.astype(np.float64), rgb).reshape(
-            3, self.rows, self.cols)
+        """(H, W, 3) or (batch, H, W, 3) on 0..255 -> the (batch, 3, H, W)
+        linear images that give it."""
+        p = np.clip(np.asarray(self._each(image), np.float64) / 255.0, 1e-3, 1 - 1e-3)
+        rgb = _logit(p).transpose(3, 0, 1, 2).reshape(3, -1)
+        linear = np.linalg.solve(self.colors.astype(np.float64), rgb)
+        return linear.reshape(3, self.batch, self.rows, self.cols).transpose(1, 0, 2, 3)
 
 
 class Fourier(_Decorrelated):
@@ -237,26 +251,26 @@ class Fourier(_Decorrelated):
     """
 
     def __init__(self, size, seed=0, sd=0.01, decay_power=1.0, amplitude=0.25,
-                 decorrelate=True, dft=DEFAULT_DFT):
-        super().__init__(size, decorrelate)
+                 decorrelate=True, dft=DEFAULT_DFT, batch=1):
+        super().__init__(size, decorrelate, batch)
         if dft not in IRFFT2:
             raise UserError("unknown DFT route %r; choose one of: %s"
                             % (dft, ", ".join(IRFFT2)))
         self.sd, self.amplitude = sd, amplitude
         self.scale = spectrum_scale(self.rows, self.cols, decay_power)
-        half = (3,) + self.scale.shape
+        half = (3 * self.batch,) + self.scale.shape   # the batch's colour planes in turn
         self.real = theano.shared(np.zeros(half, floatX), name="spectrum_real")
         self.imag = theano.shared(np.zeros(half, floatX), name="spectrum_imag")
         self.params = [self.real, self.imag]
         scale = T.constant(self.scale)
         linear = IRFFT2[dft](self.real * scale, self.imag * scale, self.rows, self.cols)
-        self.image = self._to_rgb(np.float32(amplitude) * linear)
+        self.image = self._to_rgb(np.float32(amplitude) * linear.reshape(self.shape))
         self.init(seed)
 
     def set_image(self, image):
         """Set the spectrum so that the image is ``image`` (H, W, 3) on 0..255
         (up to the sigmoid's range, clipped to 0.255..254.7)."""
-        linear = self._to_linear(image) / self.amplitude
+        linear = self._to_linear(image).reshape(-1, self.rows, self.cols) / self.amplitude
         spectrum = np.fft.rfft2(linear) / self.scale
         self.real.set_value(spectrum.real.astype(floatX))
         self.imag.set_value(spectrum.imag.astype(floatX))
@@ -270,26 +284,26 @@ class LaplacianPyramid(_Decorrelated):
     image it favours low frequencies.  H and W must divide by 2^(levels-1).
     """
 
-    def __init__(self, size, seed=0, sd=0.01, levels=4, decorrelate=True):
-        super().__init__(size, decorrelate)
+    def __init__(self, size, seed=0, sd=0.01, levels=4, decorrelate=True, batch=1):
+        super().__init__(size, decorrelate, batch)
         factor = 2 ** (levels - 1)
         if self.rows % factor or self.cols % factor:
             raise UserError("a %d-level pyramid needs a size divisible by %d; got %dx%d"
                             % (levels, factor, self.cols, self.rows))
         self.sd = sd
-        self.params = [theano.shared(np.zeros((1, 3, self.rows >> k, self.cols >> k),
-                                              floatX), name="level%d" % k)
+        self.params = [theano.shared(np.zeros((self.batch, 3, self.rows >> k,
+                                               self.cols >> k), floatX), name="level%d" % k)
                        for k in range(levels)]
         linear = self.params[0]
         for k, level in enumerate(self.params[1:], 1):
             linear = linear + T.nnet.abstract_conv.bilinear_upsampling(
-                level, ratio=2 ** k, batch_size=1, num_input_channels=3)
-        self.image = self._to_rgb(linear[0])
+                level, ratio=2 ** k, batch_size=self.batch, num_input_channels=3)
+        self.image = self._to_rgb(linear)
         self.init(seed)
 
     def set_image(self, image):
         """The finest level holds ``image``; the coarser ones start at zero."""
-        self.params[0].set_value(self._to_linear(image)[None].astype(floatX))
+        self.params[0].set_value(self._to_linear(image).astype(floatX))
         for p in self.params[1:]:
             p.set_value(np.zeros_like(p.get_value(borrow=True)))
 

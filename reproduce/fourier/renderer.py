@@ -113,8 +113,9 @@ FOURIER_RULES = dict(
 FOURIER = FourierProfile()
 
 
-def param_for(profile, seed=0):
-    """The profile's parameterisation at its ``image_size`` (width, height)."""
+def param_for(profile, seed=0, batch=1):
+    """The profile's parameterisation at its ``image_size`` (width, height),
+    ``batch`` images of it."""
     if profile.colors not in ("decorrelated", "rgb"):
         raise UserError("colors must be 'decorrelated' or 'rgb', not %r" % profile.colors)
     decorrelate = profile.colors == "decorrelated"
@@ -126,7 +127,8 @@ def param_for(profile, seed=0):
         "pyramid": dict(sd=profile.spectrum_sd, levels=profile.pyramid_levels,
                         decorrelate=decorrelate),
     }.get(profile.param, {})
-    return params.make_param(profile.param, profile.image_size, seed, **options)
+    return params.make_param(profile.param, profile.image_size, seed, batch=batch,
+                             **options)
 
 
 def make_transforms(profile, seed=0):
@@ -201,6 +203,10 @@ class Renderer:
 
     def get_image(self):
         return self.param.get_image()
+
+    def get_images(self):
+        """Every image of the batch, (batch, H, W, 3)."""
+        return self.param.get_images()
 
     def zoom(self, frames_ahead=None):
         """The 2015 zoom of the current image by ``frames_ahead`` stream frames

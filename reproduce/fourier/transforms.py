@@ -1,7 +1,7 @@
 """Transformation robustness: random transforms of the image before the net.
 
-Each transform maps the symbolic (1, 3, H, W) image (RGB, 0..255) to
-another image tensor.  Its random values are drawn in numpy at every step,
+Each transform maps the symbolic (batch, 3, H, W) images (RGB, 0..255) to
+other image tensors, the same draw for every image of the batch.  Its random values are drawn in numpy at every step,
 from the transform's own seeded generator, and enter the compiled step as
 *inputs* (offsets, resampling matrices, sampling indices), so one compiled
 function serves every step and every draw.
@@ -42,7 +42,7 @@ class Transform:
         self.rng = np.random.RandomState(seed)
 
     def build(self, x):
-        """Symbolic (1, 3, H, W) -> (1, 3, H', W')."""
+        """Symbolic (batch, 3, H, W) -> (batch, 3, H', W')."""
         raise NotImplementedError
 
     def draw(self, shape):
@@ -224,10 +224,11 @@ class Rotate(Transform):
     def build(self, x):
         index, weight = T.lmatrix("rotate_index"), T.matrix("rotate_weight")
         self.inputs = [index, weight]
-        rows, cols = x.shape[2], x.shape[3]
-        y = weighted_gather(x[0].reshape((3, rows * cols)), index, weight)  # (3, H*W)
+        n, c, rows, cols = x.shape
+        # every plane of the batch rotated alike: one row of the gather each
+        y = weighted_gather(x.reshape((n * c, rows * cols)), index, weight)  # (N*3, H*W)
         y = y + np.float32(self.fill) * (1 - weight.sum(axis=0)).dimshuffle("x", 0)
-        return y.reshape((1, 3, rows, cols))
+        return y.reshape((n, c, rows, cols))
 
     def draw(self, shape):
         return self.values(shape, self.angles[self.rng.randint(len(self.angles))])

@@ -24,12 +24,18 @@ class Dreamer:
     with targets set by :meth:`set_classes`, its half-way row from
     :meth:`Profile.half_row_index`.  The image size is the
     profile's ``image_size``; the prior needs it to know its usable scales.
+
+    ``batch`` > 1 optimises that many images at once, x then (batch, 3, H,
+    W): the objective sees the batch (one that couples the images, such as
+    ``objectives.diversity``, is what a batch is for) and the prior energy
+    is the mean of each image's.
     """
 
-    def __init__(self, net, profile, prior=None, objective=None):
+    def __init__(self, net, profile, prior=None, objective=None, batch=1):
         self.net, self.profile, self.prior = net, profile, prior
         self.shape = tuple(profile.image_size[::-1])  # (rows, cols)
-        self.image = theano.shared(np.zeros((1, 3, 32, 32), floatX), name="image")
+        self.batch = int(batch)
+        self.image = theano.shared(np.zeros((self.batch, 3, 32, 32), floatX), name="image")
         self.targets = theano.shared(np.zeros(2, np.int32), name="targets")
         self.learning_rate = theano.shared(np.asarray(profile.learning_rate, floatX))
         objective = objective or lsd2015(self.targets[0], self.targets[1], profile.layer,
@@ -40,8 +46,12 @@ class Dreamer:
         energy, energies = T.constant(np.float32(0)), {}
         if prior is not None and profile.prior_strength:
             from ..prior.energy import prior_energy
-            energy, energies = prior_energy(self.image, prior, profile.prior_scales,
-                                            self.shape)
+            # the energy of the 2015 code is one image's: average the batch's
+            each = [prior_energy(self.image[i:i + 1], prior, profile.prior_scales,
+                                 self.shape) for i in range(self.batch)]
+            energy = sum(e for e, _ in each) / np.float32(self.batch)
+            energies = {p: sum(parts[p] for _, parts in each) / np.float32(self.batch)
+                        for p in each[0][1]}
         loss = -score + np.float32(profile.prior_strength) * energy
         # The symbolic terms, for callers that inspect the step (reference vectors).
         self.loss, self.score, self.energy, self.energies = loss, score, energy, energies
@@ -57,21 +67,30 @@ class Dreamer:
 
     # -- state -------------------------------------------------------------
     def set_image(self, image):
-        """Start from ``image``, (H, W, 3) on 0..255; the moments start afresh."""
-        rows, cols = image.shape[:2]
+        """Start from ``image``, (H, W, 3) on 0..255, every image of the batch
+        alike, or (batch, H, W, 3), one each; the moments start afresh."""
+        image = np.asarray(image, floatX)
+        images = image[None] if image.ndim == 3 else image
+        if len(images) not in (1, self.batch):
+            raise ValueError("%d images for a batch of %d" % (len(images), self.batch))
+        rows, cols = images.shape[1:3]
         if (rows, cols) != self.shape:
             raise ValueError("image is %dx%d but this Dreamer was compiled for %dx%d"
                              % (cols, rows, self.shape[1], self.shape[0]))
         for s in self.profile.net_scales:
             self.net.check_input_size((rows // s, cols // s),
                                       what="mean-pooled by %d" % s if s > 1 else "")
-        self.image.set_value(np.ascontiguousarray(
-            np.asarray(image, floatX).transpose(2, 0, 1)[None]))
+        self.image.set_value(np.ascontiguousarray(np.broadcast_to(
+            images.transpose(0, 3, 1, 2), (self.batch, 3, rows, cols))))
         self.rule.reset()
 
     def get_image(self):
-        """The current image, (H, W, 3) float32 on 0..255 (a copy)."""
-        return self.image.get_value()[0].transpose(1, 2, 0).copy()
+        """The current (first) image, (H, W, 3) float32 on 0..255 (a copy)."""
+        return self.get_images()[0]
+
+    def get_images(self):
+        """Every image of the batch, (batch, H, W, 3) float32 (a copy)."""
+        return self.image.get_value().transpose(0, 2, 3, 1).copy()
 
     def set_classes(self, lower, upper=None):
         """Aim the lower half of the logit map at ``lower`` and the upper at ``upper``."""
@@ -86,8 +105,9 @@ class Dreamer:
     def zoom(self, frames_ahead=None):
         """Zoom the image to the next key frame's start, ``frames_ahead`` stream
         frames on (default: the profile's frames_per_key); reset the moments."""
-        self.image.set_value(np.ascontiguousarray(frames.zoom(
-            self.get_image(), self.profile, frames_ahead).transpose(2, 0, 1)[None]))
+        self.image.set_value(np.ascontiguousarray(np.stack([frames.zoom(
+            image, self.profile, frames_ahead).transpose(2, 0, 1)
+            for image in self.get_images()])))
         self.rule.reset()
 
     def run(self, steps=None):
