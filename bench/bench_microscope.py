@@ -6,6 +6,11 @@ the disk its pictures and record take, and the process's peak memory.
 ``python -m bench microscope [--weights W] [--layers relu1_1,relu3_3,relu5_3]
 [--channels 2] [--size 128] [--steps 256] [--diverse 3] [--batch 1]``
 
+``--googlenet``: the weights are bvlc_googlenet's real layer list and
+channel counts with random weights (tests/helpers/caffe_models.py, as
+``bench caffe``; no download): a unit's cost does not depend on the
+weights' values.
+
 ``--backends``: instead, the two backends' time for what a unit's pictures
 spend nearly all their time on -- one forward and backward pass of the net
 up to a layer for a channel's mean, at the unit picture's size plus the
@@ -31,9 +36,12 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=256)
     p.add_argument("--diverse", type=int, default=3)
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--googlenet", action="store_true")
     p.add_argument("--backends", action="store_true")
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args(argv)
+    if args.googlenet:
+        args.weights = synthetic_googlenet()
     if args.backends:
         return backends(args)
 
@@ -54,10 +62,8 @@ def main(argv=None):
     tasks.built(job)
     print("  load the model and the photo: %.1f s" % (time.time() - started))
     for layer in args.layers.split(","):
-        t = time.time()
         state, _ = tasks.built(job)
-        state.layer(job, layer)
-        compile_seconds = time.time() - t
+        compile_seconds = state.layer(job, layer).prepare(units=True)
         items = [(layer, c) for c in range(args.channels)]
         t = time.time()
         records = tasks.render(job, items, out, digest)
@@ -114,3 +120,16 @@ def backends(args):
         th, to = (statistics.median(times[k]) for k in ("theano", "torch"))
         print("  %-12s theano %7.1f ms, torch %7.1f ms (torch/theano %.2f)"
               % (layer, 1000 * th, 1000 * to, to / th))
+
+
+def synthetic_googlenet():
+    """bvlc_googlenet's layers and channel counts, random weights, as our HDF5."""
+    from reproduce.convert.caffe import convert_caffe
+    from reproduce.nets.weights import save_model
+    from tests.helpers.caffe_models import googlenet, write_caffe
+    folder = tempfile.mkdtemp(prefix="bench-googlenet-")
+    caffemodel, prototxt, _ = write_caffe(folder, googlenet(), (3, 224, 224), "layer",
+                                          name="googlenet")
+    path = os.path.join(folder, "googlenet.h5")
+    save_model(convert_caffe(caffemodel, prototxt, model_name="googlenet-synthetic"), path)
+    return path

@@ -16,9 +16,11 @@ and DeepDream as that call):
 * DeepDream's gradient of 0.5 * mean(a^2) of the channel, and of the
   whole layer (compiled on first use).
 """
+import dataclasses
+
 import numpy as np
 
-from ..backend import T, floatX, theano
+from ..backend import floatX, theano
 from ..objectives import Objective, diversity
 
 # Lucid's "Feature Visualization" diversity notebook: channel - 1e2 * diversity
@@ -39,19 +41,57 @@ class LayerRenderer:
     """Every picture of ``layer``'s units for ``job`` (a MicroscopeJob) on ``net``."""
 
     def __init__(self, net, layer, job):
-        from ..deepdream.dream import compile_gradient
         from ..recipes import job_settings
         self.net, self.layer, self.job = net, layer, job
-        self.profile = job_settings(job.picture, net.model)
+        # aimed at the unit's layer: the size check asks only that it be reached
+        self.profile = dataclasses.replace(job_settings(job.picture, net.model), layer=layer)
         self.channels = net.output_shape(*net.model.image_shape, name=layer)[1]
-        self.pairs = self._renderer(2 * job.batch, None)
-        self.diverse = self._renderer(job.diverse, DIVERSITY_WEIGHT) if job.diverse else None
         self.channel = theano.shared(np.int32(0), name="channel")
-        channel = self.channel
+        self._compiled = {}
+
+    def _once(self, name, build):
+        """Compile what ``build`` makes on first use: a layer task needs only
+        the layer's DeepDream, a unit task never needs it."""
+        if name not in self._compiled:
+            self._compiled[name] = build()
+        return self._compiled[name]
+
+    def prepare(self, units=True):
+        """Compile now what units (or, ``units=False``, the layer's own
+        DeepDream) need; returns the seconds it took (0 when done before)."""
+        import time
+        started = time.time()
+        if units:
+            self.pairs, self.channel_gradient
+            if self.job.diverse:
+                self.diverse
+        else:
+            self.layer_gradient
+        return time.time() - started
+
+    @property
+    def pairs(self):
+        return self._once("pairs", lambda: self._renderer(2 * self.job.batch, None))
+
+    @property
+    def diverse(self):
+        return self._once("diverse", lambda: self._renderer(self.job.diverse,
+                                                            DIVERSITY_WEIGHT))
+
+    @property
+    def channel_gradient(self):
+        from ..deepdream.dream import compile_gradient
+        layer, channel = self.layer, self.channel
         dream = Objective(lambda a: 0.5 * (a(layer)[:, channel] ** 2).mean(),
                           "l2(%s:CHANNEL)" % layer)
-        self.channel_gradient = compile_gradient(net, dream)
-        self._layer_gradient = None
+        return self._once("dream", lambda: compile_gradient(self.net, dream))
+
+    @property
+    def layer_gradient(self):
+        from .. import objectives
+        from ..deepdream.dream import compile_gradient
+        return self._once("layer", lambda: compile_gradient(
+            self.net, objectives.layer_l2(self.layer)))
 
     def _renderer(self, images, diversity_weight):
         from ..fourier.renderer import Renderer, param_for
@@ -108,7 +148,7 @@ class LayerRenderer:
         high, low, share = extremes
         steps = self.profile.steps
         out = {"": (name, high, share, steps), "neg": ("-" + name, low, share, steps)}
-        if self.diverse is not None:
+        if self.job.diverse:
             images, result = self._render(self.diverse, [(channel, 1.0)] * self.job.diverse)
             label = "%s + %g * diversity(%s) over %d" % (name, DIVERSITY_WEIGHT, self.layer,
                                                          self.job.diverse)
@@ -121,11 +161,8 @@ class LayerRenderer:
 
     def layer_dream(self, photo):
         """{"": (objective, image, seconds, steps)}: DeepDream of the whole layer."""
-        from .. import objectives
-        from ..deepdream.dream import compile_gradient, deepdream
-        if self._layer_gradient is None:
-            self._layer_gradient = compile_gradient(self.net, objectives.layer_l2(self.layer))
-        result = deepdream(self._layer_gradient, photo, self.job.dream, progress=False)
+        from ..deepdream.dream import deepdream
+        result = deepdream(self.layer_gradient, photo, self.job.dream, progress=False)
         return {"": ("l2(%s)" % self.layer, result.image, result.seconds, result.steps)}
 
     def settings(self, channel):

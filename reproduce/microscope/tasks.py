@@ -24,6 +24,7 @@ from .plan import PHOTO, image_file, read_record, record_file
 
 _STATE = {}   # job -> _Built: one entry, the job this process works on
 TOP_CLASSES = 5
+KEEP_LAYERS = 2   # layers whose compiled functions a worker keeps
 
 
 class _Built:
@@ -45,9 +46,13 @@ class _Built:
         self._logits = None
 
     def layer(self, job, layer):
-        """The compiled pieces of ``layer`` (built on first use)."""
+        """The compiled pieces of ``layer`` (built on first use).  Tasks come
+        layer by layer, so only the last KEEP_LAYERS layers' are kept: a
+        VGG-16 compile holds its own copy of the weights."""
         if layer not in self.layers:
             from .render import LayerRenderer
+            while len(self.layers) >= KEEP_LAYERS:
+                self.layers.pop(next(iter(self.layers)))
             self.layers[layer] = LayerRenderer(self.net, layer, job)
         return self.layers[layer]
 
@@ -100,11 +105,13 @@ def render(job, items, out_dir, digest):
     if todo:
         layer = todo[0][0]
         state, build_seconds = built(job)
-        started = time.time()
         compiled = state.layer(job, layer)
-        worker = {"host": socket.gethostname(), "pid": os.getpid(),
-                  "build_seconds": round((build_seconds or 0.0) + time.time() - started, 1)}
         channels = [c for _, c in todo if c is not None]
+        compile_seconds = ((compiled.prepare(units=True) if channels else 0.0)
+                           + (compiled.prepare(units=False)
+                              if any(c is None for _, c in todo) else 0.0))
+        worker = {"host": socket.gethostname(), "pid": os.getpid(),
+                  "build_seconds": round((build_seconds or 0.0) + compile_seconds, 1)}
         extremes = compiled.extremes(channels) if channels else {}
         for item in todo:
             started = time.time()
