@@ -82,7 +82,8 @@ class MicroscopeJob:
                 "backend": p.backend, "diverse": self.diverse,
                 "dream": self.dream.settings(),
                 "photo": os.path.basename(self.photo) if self.photo else "astronaut",
-                "photo_side": self.photo_side, "batch": self.batch}
+                "photo_side": self.photo_side, "batch": self.batch,
+                "pictures_pursue": "the channel before its ReLU"}
 
     def digest(self):
         return digest_of(self.settings(), [self.picture.weights, self.photo])

@@ -42,7 +42,14 @@ class LayerRenderer:
 
     def __init__(self, net, layer, job):
         from ..recipes import job_settings
+        from ..deepdream.dream import before_relu
         self.net, self.layer, self.job = net, layer, job
+        # The pictures pursue the channel before its ReLU, as Lucid's
+        # ("mixed4a_pre_relu"): after it, a channel that is 0 on the grey
+        # start has no gradient and the picture stays grey, and "minimise"
+        # would stop at 0.  DeepDream keeps the rectified layer, as the
+        # sweep does (reproduce/deepdream/dream.py, ``rectified``).
+        self.target = before_relu(net, layer)
         # aimed at the unit's layer: the size check asks only that it be reached
         self.profile = dataclasses.replace(job_settings(job.picture, net.model), layer=layer)
         self.channels = net.output_shape(*net.model.image_shape, name=layer)[1]
@@ -97,7 +104,7 @@ class LayerRenderer:
         from ..fourier.renderer import Renderer, param_for
         seed = self.job.picture.seed
         weights = theano.shared(np.zeros((images, self.channels), floatX), name="weights")
-        objective = _weighted_channels(self.layer, weights)
+        objective = _weighted_channels(self.target, weights)
         if diversity_weight:
             objective = objective + diversity_weight * diversity(self.layer)
         renderer = Renderer(self.net, self.profile, param_for(self.profile, seed, images),
@@ -144,7 +151,7 @@ class LayerRenderer:
         "div1".. maximised with the diversity term, "dream" DeepDream of the
         channel on ``photo``."""
         from ..deepdream.dream import deepdream
-        name = "%s:%d" % (self.layer, channel)
+        name = "%s:%d" % (self.target, channel)
         high, low, share = extremes
         steps = self.profile.steps
         out = {"": (name, high, share, steps), "neg": ("-" + name, low, share, steps)}
@@ -156,7 +163,8 @@ class LayerRenderer:
                 out["div%d" % i] = (label, image, result.seconds / len(images), result.steps)
         self.channel.set_value(np.int32(channel))
         dream = deepdream(self.channel_gradient, photo, self.job.dream, progress=False)
-        out["dream"] = ("l2(%s)" % name, dream.image, dream.seconds, dream.steps)
+        out["dream"] = ("l2(%s:%d)" % (self.layer, channel), dream.image, dream.seconds,
+                        dream.steps)
         return out
 
     def layer_dream(self, photo):
@@ -168,7 +176,8 @@ class LayerRenderer:
     def settings(self, channel):
         """What a unit page shows under "settings"."""
         p, job = self.profile, self.job
-        out = {"layer": self.layer, "recipe": job.picture.recipe,
+        out = {"layer": self.layer, "pictures_pursue": self.target,
+               "recipe": job.picture.recipe,
                "image_size": "%dx%d" % tuple(p.image_size), "steps": p.steps,
                "learning_rate": p.learning_rate, "seed": job.picture.seed,
                "batch": job.batch, "diverse": job.diverse,

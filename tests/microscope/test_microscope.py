@@ -251,7 +251,8 @@ def test_a_batch_of_channels_each_pursues_its_own(tiny_weights, tmp_path):
     records = tasks.render(job, items, str(tmp_path), job.digest())
     state, _ = tasks.built(job)
     pixels = T.tensor4()
-    means = theano.function([pixels], activations(state.net, pixels)("relu2_1")
+    # the pictures pursue the channel before its ReLU (conv2_1 for relu2_1)
+    means = theano.function([pixels], activations(state.net, pixels)("conv2_1")
                             .mean(axis=(2, 3))[0])
     for (layer, channel), record in zip(items, records):
         high = means(to_batch(load_image(str(tmp_path / plan.image_file(layer, channel)))))
@@ -262,3 +263,4 @@ def test_a_batch_of_channels_each_pursues_its_own(tiny_weights, tmp_path):
                     for k in ("div1", "div2"))
         assert np.abs(one - two).mean() > 1.0
     assert records[0]["settings"]["batch"] == 2
+    assert records[0]["pictures"][0]["objective"] == "conv2_1:1"
