@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 WEIGHTS := weights/vgg16.h5
 
-.PHONY: setup system-deps conformance test fuzz weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo
+.PHONY: setup system-deps conformance test fuzz weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo microscope
 
 # TORCH=0 leaves out the PyTorch port and the modern PyTorch ports' venv.
 setup: system-deps .venv/stamp weights-embedded prior $(if $(filter 0,$(TORCH)),,.venv-conformance-torch/stamp)
@@ -129,6 +129,16 @@ bench: setup
 STREAM_DEMO_FLAGS = --classes volcano --seconds 4 --size 336x192
 stream-demo: setup
 	$(PY) -m reproduce stream --out results/stream_demo.mp4 $(STREAM_DEMO_FLAGS)
+
+# The microscope (docs/microscope.md): every channel of chosen layers visualised
+# on a local Dask cluster (one worker per core), offline, on the embedded HED
+# VGG-16 conv stack; open results/microscope/index.html.  The default is small
+# (three layers, six channels each, 64 px, 48 steps); a re-run renders nothing
+# twice.  MICROSCOPE_ARGS="--channels 16" adds to it, "--layers ..." changes it.
+MICROSCOPE_FLAGS := --layers conv1_2,conv3_3,conv5_3 --channels 6 --size 64 --steps 48 \
+                    --diverse 2 --photo-size 160
+microscope: setup
+	$(PY) -m reproduce microscope $(MICROSCOPE_FLAGS) $(MICROSCOPE_ARGS)
 
 # Offline pictures from the embedded weights, on the CPU, into results/demo/
 # with a gallery page: DeepDream, a layer sweep, a flow-coherent video of a

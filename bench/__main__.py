@@ -20,6 +20,7 @@ SECTIONS = [
     ("winograd", "bench.bench_winograd"),
     ("precision", "bench.bench_precision"),
     ("requests", "bench.bench_requests"),
+    ("microscope", "bench.bench_microscope"),
 ]
 
 

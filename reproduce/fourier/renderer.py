@@ -181,12 +181,15 @@ class Renderer:
                                      updates=updates)
 
     def _check_sizes(self):
-        """The smallest image the transforms can give must still fit the net."""
+        """The smallest image the transforms can give must still reach the
+        profile's layer (the logits unless it names another: a GoogLeNet's
+        pool5 needs 224 pixels, its inception_4c far fewer)."""
         shape = (self.param.rows, self.param.cols)
         smallest = dataclasses.replace(self.profile, scales=(min(self.profile.scales),)) \
             if self.profile.scales else self.profile
         _, out = make_transforms(smallest).draw(shape)
-        self.net.check_input_size(out, what="after the transforms")
+        self.net.check_input_size(out, name=self.profile.layer or None,
+                                  what="after the transforms")
 
     # -- state -------------------------------------------------------------
     def reset(self, seed):

@@ -13,7 +13,7 @@ import html
 import os
 
 from ..report.gallery import write_text
-from .plan import image_file, layer_page, unit_page
+from .plan import PHOTO, image_file, layer_page, unit_page
 
 STYLE = """body { font-family: sans-serif; margin: 2em; background: #111; color: #ddd; }
 a { color: #9cf; }
@@ -87,9 +87,9 @@ def write_index(out_dir, units, records, title, manifest):
                                               html.escape(layer), len(channels), done))
     body = ("<p>%s</p><p>Each layer's picture is DeepDream of the whole layer on the "
             "photo below (0.5&middot;mean(a&sup2;)); open a layer for every channel.</p>"
-            '<div class="layers">%s</div><h3>The photo</h3><img src="photo.png" '
+            '<div class="layers">%s</div><h3>The photo</h3><img src="%s" '
             'alt="the photo every DeepDream starts from" width="224">'
-            % (summary, "\n".join(cards)))
+            % (summary, "\n".join(cards), PHOTO))
     _page(title, "", body, "index.html", out_dir)
 
 
@@ -136,7 +136,7 @@ def unit_html(record, up):
     pictures = []
     for picture in record["pictures"]:
         kind = picture["kind"]
-        caption = CAPTIONS.get(kind, "maximises it from another start")
+        caption = CAPTIONS.get(kind, "maximises it, the batch pushed apart by diversity")
         pictures.append('<div class="picture"><img src="%s%s" alt="%s"><br>%s<br>'
                         '<code>%s</code>, %d steps, %.1f s</div>'
                         % (up, html.escape(picture["image"]), html.escape(kind),

@@ -43,6 +43,7 @@ from ..job import PictureJob
 DREAM = DreamSettings(octaves=3, steps=6)
 PHOTO_SIDE = 224
 DIVERSE = 3           # diverse pictures per unit (Lucid's notebook shows 4 with the first)
+PHOTO = "photo.png"   # the photo every DeepDream starts from, beside index.html
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,14 +73,17 @@ class MicroscopeJob:
         return apply_overrides(base_settings(p.recipe, p.profile), p.overrides)
 
     def settings(self):
-        """Plain JSON values of what shapes a unit's pictures (``batch`` does not)."""
+        """Plain JSON values of what shapes a unit's pictures.  ``batch`` does:
+        the images of a batch share each step's random transforms and draw
+        their starts in turn from one generator."""
         p = self.picture
         return {"weights": os.path.basename(p.weights), "recipe": p.recipe,
                 "settings": _plain(self.profile().settings()), "seed": p.seed,
                 "backend": p.backend, "diverse": self.diverse,
                 "dream": self.dream.settings(),
                 "photo": os.path.basename(self.photo) if self.photo else "astronaut",
-                "photo_side": self.photo_side}
+                "photo_side": self.photo_side, "batch": self.batch,
+                "pictures_pursue": "the channel before its ReLU"}
 
     def digest(self):
         return digest_of(self.settings(), [self.picture.weights, self.photo])
@@ -247,8 +251,9 @@ def make_job(picture, diverse=DIVERSE, dream=DREAM, photo=None, photo_side=PHOTO
                         "recipe" % picture.recipe)
     if not 0 <= diverse <= 16:
         raise UserError("--diverse %d: give 0 to 16 diverse pictures per unit" % diverse)
-    if not 1 <= batch <= 256:
-        raise UserError("--batch %d: give 1 to 256 channels per task" % batch)
+    if not 1 <= batch <= 32:
+        raise UserError("--batch %d: give 1 to 32 channels per task (a batch holds "
+                        "twice as many pictures)" % batch)
     if not 16 <= photo_side <= 4096:
         raise UserError("--photo-size %d: give 16 to 4096 pixels" % photo_side)
     if photo is not None:

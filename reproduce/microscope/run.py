@@ -68,7 +68,8 @@ class MicroscopeRun(Progress):
             elif record:
                 entry["error"] = record.get("error", "")
             entries.setdefault(layer, {})[plan.stem(channel)] = entry
-        flat = [e for layer in entries.values() for e in layer.values()]
+        # units only: a layer's own DeepDream ("layer") is no unit
+        flat = [e for layer in entries.values() for stem, e in layer.items() if stem != "layer"]
         counts = {s: sum(e["status"] == s for e in flat) for s in ("done", "failed", "pending")}
         return {"settings": self.job.settings(), "digest": self.digest,
                 "model": self.model_name, "counts": counts, "run": self.timing(),

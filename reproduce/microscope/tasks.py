@@ -20,10 +20,11 @@ import numpy as np
 from ..fileio import save_image
 from ..report.gallery import write_record
 from ..atlas.plan import is_done
-from .plan import image_file, read_record, record_file
+from .plan import PHOTO, image_file, read_record, record_file
 
 _STATE = {}   # job -> _Built: one entry, the job this process works on
 TOP_CLASSES = 5
+KEEP_LAYERS = 2   # layers whose compiled functions a worker keeps
 
 
 class _Built:
@@ -45,9 +46,13 @@ class _Built:
         self._logits = None
 
     def layer(self, job, layer):
-        """The compiled pieces of ``layer`` (built on first use)."""
+        """The compiled pieces of ``layer`` (built on first use).  Tasks come
+        layer by layer, so only the last KEEP_LAYERS layers' are kept: a
+        VGG-16 compile holds its own copy of the weights."""
         if layer not in self.layers:
             from .render import LayerRenderer
+            while len(self.layers) >= KEEP_LAYERS:
+                self.layers.pop(next(iter(self.layers)))
             self.layers[layer] = LayerRenderer(self.net, layer, job)
         return self.layers[layer]
 
@@ -88,53 +93,62 @@ def render(job, items, out_dir, digest):
 
     An item already on disk with this digest is not rendered again (Dask
     runs a task a second time when the worker holding its result died
-    before the driver fetched it).  Each unit is finished -- pictures, then
-    record, each written atomically -- before the next starts, so a worker
-    killed mid-task loses at most the unit it was on."""
-    records = []
-    for layer, channel in items:
-        record = read_record(out_dir, layer, channel)
-        if not is_done(out_dir, record, digest):
-            record = _render(job, layer, channel, out_dir, digest)
-        records.append(record)
-    return records
+    before the driver fetched it).  The channels' maximised and minimised
+    pictures are made as one batch first; then each unit's diverse pictures
+    and DeepDream, and its files -- pictures, then record, each written
+    atomically -- before the next unit starts, so a worker killed mid-task
+    loses only the units not yet written."""
+    done = {item: read_record(out_dir, *item) for item in items}
+    done = {item: r for item, r in done.items() if is_done(out_dir, r, digest)}
+    todo = [item for item in items if item not in done]
+    records = dict(done)
+    if todo:
+        layer = todo[0][0]
+        state, build_seconds = built(job)
+        compiled = state.layer(job, layer)
+        channels = [c for _, c in todo if c is not None]
+        compile_seconds = ((compiled.prepare(units=True) if channels else 0.0)
+                           + (compiled.prepare(units=False)
+                              if any(c is None for _, c in todo) else 0.0))
+        worker = {"host": socket.gethostname(), "pid": os.getpid(),
+                  "build_seconds": round((build_seconds or 0.0) + compile_seconds, 1)}
+        extremes = compiled.extremes(channels) if channels else {}
+        for item in todo:
+            started = time.time()
+            if item[1] is None:
+                pictures = compiled.layer_dream(state.photo)
+            else:
+                pictures = compiled.unit(item[1], extremes[item[1]], state.photo)
+            records[item] = _write(state, job, compiled, item, pictures, worker,
+                                   time.time() - started, out_dir, digest)
+            worker = dict(worker, build_seconds=0.0)  # the compile is the first unit's
+    return [records[item] for item in items]
 
 
-def _render(job, layer, channel, out_dir, digest):
-    state, build_seconds = built(job)
-    started = time.time()
-    compiled = state.layer(job, layer)
-    compile_seconds = time.time() - started
-    started = time.time()
-    if channel is None:
-        pictures = {"": compiled.layer_dream(state.photo)}
-    else:
-        pictures = compiled.unit(channel, state.photo)
-    seconds = time.time() - started
+def _write(state, job, compiled, item, pictures, worker, seconds, out_dir, digest):
+    """Write one item's pictures, then its record; return the record."""
+    layer, channel = item
     files = {}
-    for kind, (_, result) in pictures.items():
+    for kind, (_, image, _, _) in pictures.items():
         path = image_file(layer, channel, kind)
-        save_image(result.image, os.path.join(out_dir, path))
+        save_image(image, os.path.join(out_dir, path))
         files[path] = _sha256(os.path.join(out_dir, path))
-    if not os.path.exists(os.path.join(out_dir, "photo.png")):
-        save_image(state.photo, os.path.join(out_dir, "photo.png"))
+    if not os.path.exists(os.path.join(out_dir, PHOTO)):
+        save_image(state.photo, os.path.join(out_dir, PHOTO))
     p = job.picture
     record = {
         "layer": layer, "channel": channel, "status": "done", "digest": digest,
         "image": image_file(layer, channel), "files": files,
         "pictures": [{"kind": kind or "positive", "image": image_file(layer, channel, kind),
-                      "objective": objective, "seconds": round(result.seconds, 2),
-                      "steps": result.steps}
-                     for kind, (objective, result) in pictures.items()],
-        "seconds": round(seconds, 2), "weights": os.path.basename(p.weights),
-        "recipe": p.recipe, "seed": p.seed, "backend": p.backend,
-        "settings": compiled.settings(channel),
-        "worker": {"host": socket.gethostname(), "pid": os.getpid(),
-                   "compiled": build_seconds is not None or compile_seconds > 0.5,
-                   "build_seconds": round((build_seconds or 0.0) + compile_seconds, 1)},
+                      "objective": objective, "seconds": round(took, 2), "steps": steps}
+                     for kind, (objective, _, took, steps) in pictures.items()],
+        "seconds": round(seconds + sum(took for kind, (_, _, took, _) in pictures.items()
+                                       if kind in ("", "neg")), 2),
+        "weights": os.path.basename(p.weights), "recipe": p.recipe, "seed": p.seed,
+        "backend": p.backend, "settings": compiled.settings(channel), "worker": worker,
         "finished": time.time()}
     if channel is not None:
-        record["classes"] = state.top_classes(pictures[""][1].image)
+        record["classes"] = state.top_classes(pictures[""][1])
     write_record(record, os.path.join(out_dir, record_file(layer, channel)))
     return record
 

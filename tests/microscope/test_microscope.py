@@ -25,12 +25,12 @@ from reproduce.nets.weights import sha256_of  # noqa: E402
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 LAYERS = ["conv1_1", "conv2_1"]   # relu1_1 (4 channels), relu2_1 (8)
-SMALL = (("image_size", (32, 32)), ("steps", 2))
 DREAM = plan.DREAM.__class__(octaves=1, steps=2)
 
 
-def small_job(weights, **fields):
-    picture = PictureJob(weights=weights, recipe="fourier", overrides=SMALL)
+def small_job(weights, steps=2, **fields):
+    picture = PictureJob(weights=weights, recipe="fourier",
+                         overrides=(("image_size", (32, 32)), ("steps", steps)))
     options = dict(diverse=1, dream=DREAM, photo_side=32, batch=2)
     options.update(fields)
     return plan.make_job(picture, **options)[0]
@@ -102,7 +102,7 @@ def test_every_unit_once_then_a_rerun_renders_nothing(tmp_path, client, tiny_wei
     # the tiny VGG is a classifier: the classes its picture raises most
     assert len(record["classes"]) == tasks.TOP_CLASSES
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["counts"] == {"done": 6, "failed": 0, "pending": 0}
+    assert manifest["counts"] == {"done": 4, "failed": 0, "pending": 0}  # units only
     assert manifest["layers"] == {"relu1_1": 2, "relu2_1": 2}
     # every page there, linked from the pages above it
     index = (out / "index.html").read_text()
@@ -233,3 +233,34 @@ def test_missing_weights_and_an_out_dir_that_is_a_file(tmp_path, capsys):
     (tmp_path / "file").write_text("mine")
     one_error_line(capsys, ["microscope", "--out-dir", str(tmp_path / "file")])
     assert (tmp_path / "file").read_text() == "mine"
+
+
+# -- without a cluster ------------------------------------------------------------
+
+def test_a_batch_of_channels_each_pursues_its_own(tiny_weights, tmp_path):
+    """Two channels in one batch: each maximised picture drives its own
+    channel above what its minimised picture gives, and the diverse pictures
+    of a unit differ from each other."""
+    import numpy as np
+    from reproduce.backend import T, theano
+    from reproduce.deepdream.dream import activations
+    from reproduce.fileio import load_image
+    from reproduce.nets.build import to_batch
+    job = small_job(tiny_weights, steps=24, diverse=2, batch=2)
+    items = [("relu2_1", 1), ("relu2_1", 6)]
+    records = tasks.render(job, items, str(tmp_path), job.digest())
+    state, _ = tasks.built(job)
+    pixels = T.tensor4()
+    # the pictures pursue the channel before its ReLU (conv2_1 for relu2_1)
+    means = theano.function([pixels], activations(state.net, pixels)("conv2_1")
+                            .mean(axis=(2, 3))[0])
+    for (layer, channel), record in zip(items, records):
+        high = means(to_batch(load_image(str(tmp_path / plan.image_file(layer, channel)))))
+        low = means(to_batch(load_image(str(tmp_path / plan.image_file(layer, channel,
+                                                                        "neg")))))
+        assert high[channel] > low[channel]
+        one, two = (load_image(str(tmp_path / plan.image_file(layer, channel, k)))
+                    for k in ("div1", "div2"))
+        assert np.abs(one - two).mean() > 1.0
+    assert records[0]["settings"]["batch"] == 2
+    assert records[0]["pictures"][0]["objective"] == "conv2_1:1"
