@@ -9,14 +9,12 @@ import argparse
 import importlib
 import os
 import pkgutil
-import signal
 import sys
-import threading
 import warnings
 
 from . import commands
 from .errors import exit_status
-from .fileio import interrupt_scope
+from .fileio import interrupt_scope, stopping
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -42,27 +40,38 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
-        return exc.code if isinstance(exc.code, int) else 2
-    with warnings.catch_warnings(), terminate_as_interrupt() as scope:
+def main(argv=None, final=None):
+    """Run the command of ``argv`` (None: ``sys.argv``) -> its exit status.
+
+    From the first line to the end of the process Ctrl-C and SIGTERM go to
+    one handler (:class:`~reproduce.fileio.interrupt_scope`): both end the
+    command as KeyboardInterrupt (status 130) in every phase, and once one
+    has, later ones are noted, never raised.  ``final`` (default: ``argv``
+    is None, i.e. the process's own entry point): they stay held after
+    the return, while the interpreter exits; an in-process caller (the
+    tests) gets its own handlers back."""
+    final = argv is None if final is None else final
+    with warnings.catch_warnings(), interrupt_scope(final=final) as scope:
         # numpy's and the libraries' warnings are not the user's business; our
         # errors are one line
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return exit_status(lambda: _run(args, scope))
+        return exit_status(lambda: _run(argv, scope))
 
 
-def _run(args, scope):
+def _run(argv, scope):
     """The command; an interrupt it did not handle itself (one before its
     first step: loading, compiling) ends it with one line and status 130,
     as its own "stopped early" does.  Every file it wrote was renamed into
     place whole (``fileio.atomic_path``), so the line says what is kept."""
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
+            return exc.code if isinstance(exc.code, int) else 2
         return args.func(args)
     except KeyboardInterrupt:
+        stopping()  # also when no signal raised it: later ones are noted
         kept = [path for path in scope.written if os.path.exists(path)]  # not since removed
         if kept:
             print("interrupted: kept %s%s" % (
@@ -72,28 +81,3 @@ def _run(args, scope):
             print("interrupted before anything was made: nothing written",
                   file=sys.stderr)
         return 130
-
-
-class terminate_as_interrupt(interrupt_scope):
-    """SIGTERM (kill, timeout, systemd, docker) ends a command the way Ctrl-C
-    does: as KeyboardInterrupt, in every phase (loading, compiling, the
-    steps, the save), so that every command keeps what it made; the exit
-    status is 130 for both.  Also the command's :class:`~reproduce.fileio.
-    interrupt_scope`."""
-
-    def __enter__(self):
-        super().__enter__()
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, _interrupt)
-        return self
-
-    def __exit__(self, *exc):
-        super().__exit__(*exc)  # restores what a stopping hold replaced
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-        return False
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
