@@ -69,12 +69,11 @@ def _kill_leftovers():
                     pass
     while CHILDREN:  # a worker that outlived its server (the failure tested for)
         pid = CHILDREN.pop()
-        try:
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                if b"multiprocessing" in f.read():
-                    os.kill(pid, signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            pass
+        if b"multiprocessing" in cmdline(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 class Command:
@@ -205,6 +204,14 @@ def descendants(pid):
             out += kids
             todo += kids
     return out
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 def decoded_png(path, shape=None):
@@ -438,11 +445,13 @@ def http_get(port, path, timeout=5):
     return response.status, response.read()
 
 
-def serve(tiny_weights, tmp_path, *extra):
+def serve(tiny_weights, tmp_path, *extra, holds=(), ready=True):
     run = Command(["serve", "--weights", tiny_weights, "--size", "64x64", "--prior", "none",
                    "--port", "0", "--host", "127.0.0.1", "--threads", "1"] + list(extra),
-                  tmp_path)
+                  tmp_path, holds, new_session=True)
     port = int(run.wait_for(r"the page is at http://127\.0\.0\.1:(\d+)/", "out")[1])
+    if not ready:
+        return run, port, []
     run.wait_for(r"^dreaming of ", "out")  # the optimiser is compiled and running
     assert http_get(port, "/status")[0] == 200
     workers = descendants(run.proc.pid)
@@ -487,7 +496,7 @@ def test_serve_sigterm_leaves_no_process_and_caps_each_client(tiny_weights, tmp_
     conn.close()
 
     run.send(signal.SIGTERM)
-    assert run.finish(60) == 0, run.text()
+    assert run.finish(60) == 130, run.text()
     assert "stopped" in run.lines["out"]
     assert all(gone(pid) for pid in workers), workers
 
@@ -497,3 +506,52 @@ def test_serve_killed_takes_its_optimiser_along(tiny_weights, tmp_path):
     run.send(signal.SIGKILL)
     assert run.finish(60) == -signal.SIGKILL
     assert all(gone(pid) for pid in workers), workers
+
+
+SERVE_PHASES = ("starting", "dreaming", "optimiser gone", "optimiser stopped")
+
+
+def test_serve_stops_at_once_every_time(tiny_weights, tmp_path):
+    """20 runs of ``serve``, Ctrl-C and SIGTERM in turn, sent to the
+    process or to its whole process group (as the terminal and `timeout`
+    do), in four phases: while the optimiser starts (held at its first
+    line), while it dreams, just after it was killed (the watchdog may be
+    restarting it) and while it is stopped (SIGSTOP: it answers nothing).
+    Each run ends within seconds with status 130 and "stopped", no
+    traceback, and no process of it left (from /proc).  Two run at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(serve_and_stop, tiny_weights, tmp_path, i)
+                       for i in range(20)]:
+            future.result()
+
+
+def serve_and_stop(tiny_weights, tmp_path, i):
+    phase = SERVE_PHASES[i % len(SERVE_PHASES)]
+    sig = (signal.SIGINT, signal.SIGTERM)[i % 2]
+    folder = tmp_path / str(i)
+    folder.mkdir()
+    if phase == "starting":
+        run, port, _ = serve(tiny_weights, folder, holds={"optimiser": 1}, ready=False)
+        workers = [run.checkpoint("optimiser")]
+        CHILDREN.extend(workers)
+    else:
+        run, port, workers = serve(tiny_weights, folder)
+        optimiser = [pid for pid in workers if b"spawn_main" in cmdline(pid)]
+        assert len(optimiser) == 1, [cmdline(pid) for pid in workers]
+        if phase == "optimiser gone":
+            os.kill(optimiser[0], signal.SIGKILL)
+        elif phase == "optimiser stopped":
+            os.kill(optimiser[0], signal.SIGSTOP)
+    if i % 4 < 2:
+        os.killpg(run.proc.pid, sig)
+    else:
+        run.send(sig)
+    started = time.monotonic()
+    code = run.finish(60)
+    seconds = time.monotonic() - started
+    assert code == 130, (i, phase, sig, run.text())
+    assert seconds < 15, (i, phase, seconds)
+    assert "stopped" in run.lines["out"], (i, phase, run.text())
+    assert "Traceback" not in run.text(), (i, phase, run.text())
+    assert all(gone(pid) for pid in workers), (i, phase, workers)

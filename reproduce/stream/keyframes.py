@@ -359,6 +359,8 @@ def _work(job, profile, image, aim, out, stop, adaptive, heartbeat, parent):
 
 def _optimise(job, profile, image, aim, out, stop, adaptive, heartbeat, parent):
     """:func:`_work`'s loop."""
+    from ..fileio import checkpoint
+    checkpoint("optimiser")  # tests: a signal while the optimiser starts
 
     def beat():
         if _orphaned(parent):
