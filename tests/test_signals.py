@@ -30,6 +30,7 @@ from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOUBLE = 0.02  # seconds between the two signals of a double Ctrl-C
+HUMAN_DOUBLE = (0.1, 0.2)  # ... and as a person presses it twice
 pytestmark = pytest.mark.slow
 
 
@@ -135,10 +136,10 @@ class Command:
         """Wait for checkpoint NAME's K-th pass -> the pid that printed it."""
         return int(self.wait_for(r"^checkpoint %s %d pid=(\d+)$" % (re.escape(name), k))[1])
 
-    def send(self, *signals):
+    def send(self, *signals, gap=DOUBLE):
         for i, sig in enumerate(signals):
             if i:
-                time.sleep(DOUBLE)
+                time.sleep(gap)
             self.proc.send_signal(sig)
 
     def finish(self, timeout=300):
@@ -156,15 +157,32 @@ class Command:
 
 
 def stop_then_save(run, k, first, save, *second):
-    """``first`` at the K-th step, then ``second`` (signals 20 ms apart)
-    while the file of checkpoint ``save`` waits to be renamed; status 130."""
+    """``first`` at the K-th step; ``first`` again while the first one
+    unwinds (the run loop's checkpoint "stop"); ``second`` (signals 20 ms
+    apart) while the file of checkpoint ``save`` waits to be renamed; and
+    ``first`` once more while the process exits (checkpoint "exit"): each
+    later signal is noted, none loses the save or the status 130."""
+    run.hold("stop")
     run.checkpoint("step", k)
     run.send(first)
     run.release("step")
+    run.checkpoint("stop")
+    run.send(first)
+    run.release("stop")
     run.checkpoint(save)
     run.send(*second)
     run.release(save)
+    late_signal(run, first)
+
+
+def late_signal(run, sig):
+    """``sig`` while the process exits, after the command returned: status 130,
+    no traceback."""
+    run.checkpoint("exit")
+    run.send(sig)
+    run.release("exit")
     assert run.finish() == 130, run.text()
+    assert "Traceback" not in run.text(), run.text()
 
 
 def no_tmp(*folders):
@@ -297,7 +315,7 @@ def test_dream_interrupt_then_double_interrupt_in_the_save(tiny_weights, tmp_pat
     """SIGTERM during the steps keeps the picture so far; Ctrl-C and SIGTERM
     during its save (20 ms apart) do not lose it."""
     out = tmp_path / "x.png"
-    run = Command(dream_argv(tiny_weights, out), tmp_path, {"step": 3, "save.png": 1})
+    run = Command(dream_argv(tiny_weights, out), tmp_path, {"step": 3, "save.png": 1, "exit": 1})
     stop_then_save(run, 3, signal.SIGTERM, "save.png", signal.SIGINT, signal.SIGTERM)
     decoded_png(out, (48, 64))
     assert "stopped early, %s: 3 steps" % out in run.text()
@@ -308,11 +326,11 @@ def test_dream_double_ctrl_c_in_the_final_save(tiny_weights, tmp_path):
     """A run that finished: two Ctrl-C 20 ms apart while its picture is
     being saved; the picture is kept and named."""
     out = tmp_path / "x.png"
-    run = Command(dream_argv(tiny_weights, out, steps=2), tmp_path, {"save.png": 1})
+    run = Command(dream_argv(tiny_weights, out, steps=2), tmp_path, {"save.png": 1, "exit": 1})
     run.checkpoint("save.png")
     run.send(signal.SIGINT, signal.SIGINT)
     run.release("save.png")
-    assert run.finish() == 130, run.text()
+    late_signal(run, signal.SIGINT)
     decoded_png(out, (48, 64))
     assert run.stderr() == ["interrupted: kept %s" % out]
     no_tmp(tmp_path)
@@ -322,7 +340,7 @@ def test_deepdream_double_interrupt_in_the_save(tiny_weights, tmp_path, photo):
     out = tmp_path / "dd.png"
     run = Command(["deepdream", photo, "--weights", tiny_weights, "--layer", "conv2_1",
                    "--octaves", "2", "--steps", "3", "--no-progress", "--out", out],
-                  tmp_path, {"step": 2, "save.png": 1})
+                  tmp_path, {"step": 2, "save.png": 1, "exit": 1})
     stop_then_save(run, 2, signal.SIGINT, "save.png", signal.SIGINT, signal.SIGTERM)
     decoded_png(out, (36, 44))
     assert "stopped early" in run.text()
@@ -334,7 +352,7 @@ def test_class_model_double_interrupt_in_the_save(tiny_weights, tmp_path, tiny_m
     name = tiny_model.descriptions[1].split(",")[0]
     run = Command(["class-model", "--weights", tiny_weights, "--classes", name,
                    "--steps", "50", "--learning-rate", "10", "--no-progress", "--out", out],
-                  tmp_path, {"step": 2, "save.png": 1})
+                  tmp_path, {"step": 2, "save.png": 1, "exit": 1})
     stop_then_save(run, 2, signal.SIGTERM, "save.png", signal.SIGTERM, signal.SIGINT)
     decoded_png(out, (28, 28))
     no_tmp(tmp_path)
@@ -347,7 +365,7 @@ def test_stream_double_interrupt_in_the_save(tiny_weights, tmp_path):
     run = Command(["stream", "--weights", tiny_weights, "--out", out, "--classes", "volcano",
                    "--seconds", "10", "--size", "64x48", "--prior", "none", "--set",
                    "steps_per_zoom=2", "--no-progress", "--preview", preview],
-                  tmp_path, {"step": 4, "save.mp4": 1})
+                  tmp_path, {"step": 4, "save.mp4": 1, "exit": 1})
     stop_then_save(run, 4, signal.SIGINT, "save.mp4", signal.SIGINT, signal.SIGINT)
     meta, frames = video_frames(out)
     assert frames == 4
@@ -359,18 +377,46 @@ def test_stream_double_interrupt_in_the_save(tiny_weights, tmp_path):
 def test_video_double_interrupt_in_the_save(tiny_weights, tmp_path):
     """``video``: SIGTERM in frame 2's dream, then SIGINT + SIGTERM while the
     video is renamed into place: a video of the one frame finished."""
-    from reproduce.video import io
-    clip = str(tmp_path / "clip.mp4")
-    rng = np.random.RandomState(1)
-    io.write_video([(rng.rand(40, 48, 3) * 255).astype(np.uint8) for _ in range(4)],
-                   clip, 10, (48, 40))
+    clip = clip_file(tmp_path)
     out = tmp_path / "v.mp4"
     # frame 0: dream steps 1, 2, its frame tick 3; frame 1's first step is 4
     run = Command(["video", clip, "--weights", tiny_weights, "--out", out, "--layer",
                    "conv2_1", "--octaves", "1", "--steps", "2", "--jitter", "0",
-                   "--no-progress"], tmp_path, {"step": 4, "save.mp4": 1})
+                   "--no-progress"], tmp_path, {"step": 4, "save.mp4": 1, "exit": 1})
     stop_then_save(run, 4, signal.SIGTERM, "save.mp4", signal.SIGINT, signal.SIGTERM)
     assert video_frames(out)[1] == 1
+    no_tmp(tmp_path)
+
+
+def clip_file(folder):
+    from reproduce.video import io
+    clip = str(folder / "clip.mp4")
+    rng = np.random.RandomState(1)
+    io.write_video([(rng.rand(40, 48, 3) * 255).astype(np.uint8) for _ in range(4)],
+                   clip, 10, (48, 40))
+    return clip
+
+
+@pytest.mark.parametrize("command, gap", [("stream", HUMAN_DOUBLE[0]),
+                                          ("video", HUMAN_DOUBLE[1])])
+def test_double_ctrl_c_as_a_person_presses_it(tiny_weights, tmp_path, command, gap):
+    """Ctrl-C in the steps and again 0.1 or 0.2 s later, wherever that lands
+    (the loop unwinding, the encoder finishing, the save): status 130, no
+    traceback, the video complete and playable."""
+    out = tmp_path / "out.mp4"
+    argv = (["stream", "--weights", tiny_weights, "--out", out, "--classes", "volcano",
+             "--seconds", "10", "--size", "64x48", "--prior", "none", "--set",
+             "steps_per_zoom=2", "--no-progress"] if command == "stream" else
+            ["video", clip_file(tmp_path), "--weights", tiny_weights, "--out", out,
+             "--layer", "conv2_1", "--octaves", "1", "--steps", "2", "--jitter", "0",
+             "--no-progress"])
+    run = Command(argv, tmp_path, {"step": 4})
+    run.checkpoint("step", 4)
+    run.release("step")
+    run.send(signal.SIGINT, signal.SIGINT, gap=gap)
+    assert run.finish() == 130, run.text()
+    assert "Traceback" not in run.text(), run.text()
+    assert video_frames(out)[1] >= 1
     no_tmp(tmp_path)
 
 
@@ -413,11 +459,11 @@ def test_sweep_interrupted_in_a_layer_keeps_a_complete_gallery(tiny_weights, tmp
 
 def test_sweep_double_interrupt_in_the_last_page_save(tiny_weights, tmp_path, photo):
     folder = tmp_path / "sweep"
-    run = Command(sweep_argv(tiny_weights, photo, folder), tmp_path, {"save.html": 2})
+    run = Command(sweep_argv(tiny_weights, photo, folder), tmp_path, {"save.html": 2, "exit": 1})
     run.checkpoint("save.html", 2)  # the page after the last layer
     run.send(signal.SIGINT, signal.SIGINT)
     run.release("save.html")
-    assert run.finish() == 130, run.text()
+    late_signal(run, signal.SIGTERM)
     shown, records = listed(folder)
     assert shown == ["00_input.png", "01_relu1_2.png", "02_relu2_1.png"]
     assert len(records) == 3
