@@ -92,6 +92,7 @@ class Run:
         self.todo, self.skipped = todo, len(classes) - len(todo)
         self.rendered, self.failed, self.started = 0, 0, time.time()
         self._paged = 0.0
+        self._measured = plan.measured_rate(out_dir, self.digest)  # an earlier run's
 
     def add(self, record):
         """Take in one finished or failed record; refresh the files over it."""
@@ -108,6 +109,8 @@ class Run:
         while running, and always at the end."""
         data = plan.manifest(self.job, self.digest, self.classes, self.records)
         data["run"] = self.timing()
+        # the rate shown: this run's once it rendered, else the last run's that did
+        data["measured"] = data["run"] if self.rendered else self._measured
         plan.write_manifest(self.out_dir, data)
         if final or time.time() - self._paged > PAGE_EVERY:
             page.write_site(self.out_dir, self.classes, self.records, self.descriptions,

@@ -45,15 +45,18 @@ import h5py
 import numpy as np
 
 from .. import h5read
+from ..paths import REPO
 from ..errors import UserError
 from ..fileio import atomic_path, text as _text
 
 FORMAT = "reproduce-weights"
 VERSION = 2
-# the make target that writes each downloaded model's file (paths.py)
+# the make target that writes each model file of paths.py
 MAKE_TARGETS = {"vgg16.h5": "make weights", "vgg19.h5": "make weights19",
                 "bvlc_googlenet.h5": "make weights-googlenet",
-                "places205_googlenet.h5": "make weights-places"}
+                "places205_googlenet.h5": "make weights-places",
+                "efficientnet_lite0.h5": "make weights-embedded",
+                "vgg16_conv_hed.h5": "make weights-embedded"}
 
 
 def is_depthwise(filter_shape, groups):
@@ -403,8 +406,9 @@ def load_model(path) -> Model:
     """Read one of our HDF5 files, whole schema checked before any graph is
     built; anything else (missing, damaged, crafted) is a one-line UserError."""
     target = MAKE_TARGETS.get(os.path.basename(os.fspath(path)), "make weights")
-    hint = ("run `%s` or convert a model with `python -m reproduce convert-weights`"
-            % target)
+    where = "" if os.path.abspath(os.getcwd()) == REPO else " in %s" % REPO
+    hint = ("run `%s`%s or convert a model with `python -m reproduce convert-weights`"
+            % (target, where))
     return h5read.load_isolated(path, lambda f, where: _read_model(f, where, hint),
                                 "weights", hint)
 
