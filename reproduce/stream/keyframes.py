@@ -60,6 +60,7 @@ OVERLAY_SIZE_2015 = (20, 576)  # zoomingstream.py:14: a 20 px font on the 576-ro
 STALL_SECONDS = 300.0  # no optimiser step for this long: restart it (a VGG-16 step
                        # at 840x472 takes about 20 s on 2 cores)
 RESTART_TRIES = 3      # failed restarts in a row before the watchdog gives up
+STARTING = "%s (starting...)"  # the caption while the optimiser compiles
 
 
 @dataclasses.dataclass
@@ -710,9 +711,13 @@ class LiveStream:
             if request.classes != aimed:
                 self.worker.aim(request.classes)
                 aimed = request.classes
-            if fresh or request.overlay != shown:
-                jpeg = encode_jpeg(compose(last, request.overlay), self.quality)
-                shown = request.overlay
+            # until the optimiser is ready the start image says so, instead
+            # of standing still without a word for the compile's minute
+            text = request.overlay if self.started is not None else \
+                STARTING % request.overlay
+            if fresh or text != shown:
+                jpeg = encode_jpeg(compose(last, text), self.quality)
+                shown = text
             self.broadcast.publish(jpeg)
             self.stats["frames"] += 1
             self.stats["fresh" if fresh else "repeated"] += 1
