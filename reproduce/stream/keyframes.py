@@ -301,6 +301,9 @@ def _own_group():
     drop any of them that arrived while they were blocked."""
     if hasattr(os, "setpgid"):
         os.setpgid(0, 0)
+        # outside the terminal's foreground group now: a write to it (a
+        # traceback, Theano's notes) must not stop us under `stty tostop`
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     for sig in GROUP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)  # discards one pending
     if hasattr(signal, "pthread_sigmask"):
