@@ -3,9 +3,10 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 WEIGHTS := weights/vgg16.h5
 
-.PHONY: setup system-deps test fuzz weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo
+.PHONY: setup system-deps conformance test fuzz weights weights19 weights-googlenet weights-places weights-embedded prior bench figures deepdream-figures demo stream-demo
 
-setup: system-deps .venv/stamp weights-embedded prior
+# TORCH=0 leaves out the PyTorch port and the modern PyTorch ports' venv.
+setup: system-deps .venv/stamp weights-embedded prior $(if $(filter 0,$(TORCH)),,.venv-conformance-torch/stamp)
 
 # OpenBLAS for Theano's conv path (1.0 s against 1.3-1.9 s a VGG-16 step).
 system-deps:
@@ -17,20 +18,39 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-.venv/stamp: requirements.txt requirements-embedded.txt requirements-torch.txt pyproject.toml
+REQUIREMENTS := requirements.txt requirements-test.txt requirements-atlas.txt
+
+.venv/stamp: $(REQUIREMENTS) requirements-embedded.txt requirements-torch.txt pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q $(REQUIREMENTS:%=-r %)
 	$(PIP) install -q --no-deps -r requirements-embedded.txt
 	@if [ "$(TORCH)" != 0 ]; then $(PIP) install -q -r requirements-torch.txt; fi  # TORCH=0: no PyTorch port
-	@# This checkout, editable (a plain .pth line: PYTHONPATH still comes first),
-	@# with the `reproduce` console script.
-	$(PIP) install -q --no-deps -e . --config-settings editable_mode=compat
+	@# This checkout, editable (pyproject's package-dir makes it a plain .pth
+	@# line, so PYTHONPATH still comes first), with the `reproduce` console script.
+	$(PIP) install -q --no-deps -e .
 	touch $@
 
-# The offline default weights (weights/README.md); skips files already up to date.
+# The modern ports of docs/conformance.md, each family in a venv of its own
+# from its pinned file (the registry once, then offline): the PyTorch ones
+# layered on .venv (built by setup: `make test` runs them), TensorFlow's
+# apart (protobuf < 5, numpy 1.23.5), built by `make conformance` only.
+.venv-conformance-torch/stamp: requirements-conformance-torch.txt .venv/stamp
+	$(PY) -m reproduce.conformance.envs torch
+
+.venv-conformance-tf/stamp: requirements-conformance-tf.txt requirements-conformance-tf-nodeps.txt .venv/stamp
+	$(PY) -m reproduce.conformance.envs tf
+
+# The port x stage table on a VGG-16-shaped model (reference computed here);
+# CONFORMANCE_ARGS="--json results/conformance.json" writes it as data too.
+conformance: setup .venv-conformance-tf/stamp
+	$(PY) -m reproduce conformance $(CONFORMANCE_ARGS)
+
+
+# The offline default weights (weights/README.md); files already up to date
+# are skipped without a word, so that a second `make setup` prints nothing.
 weights-embedded: .venv/stamp
-	$(PY) -m reproduce convert-embedded --dest weights/
+	@$(PY) -m reproduce convert-embedded --dest weights/ --quiet
 
 # Our own Student-t patch prior, fitted on scikit-image's photos (docs/prior.md):
 # 100 000 patches, about 5-25 s.  The figures, dream and the stream use it.

@@ -3,3 +3,4 @@
 Each section is a module of this package with ``main(argv=None)``; list it
 in ``SECTIONS`` (in ``__main__``) to include it in ``make bench``.
 """
+import reproduce  # noqa: F401,E402  (first: it chooses the BLAS kernels before numpy loads)

@@ -4,7 +4,10 @@
 it (``python -m bench stream --repeats 2``)."""
 import argparse
 import importlib
+import os
 import sys
+
+from reproduce import blas
 
 # (name, module): each module has main(argv=None) and prints its own report
 SECTIONS = [
@@ -15,6 +18,8 @@ SECTIONS = [
     ("caffe", "bench.bench_caffe"),
     ("atlas", "bench.bench_atlas"),
     ("winograd", "bench.bench_winograd"),
+    ("precision", "bench.bench_precision"),
+    ("requests", "bench.bench_requests"),
 ]
 
 
@@ -32,6 +37,8 @@ def main(argv=None):
                      % (", ".join(unknown), ", ".join(names)))
     for name, module in SECTIONS:
         if not args.sections or name in args.sections:
+            print("== %s: %s; load %s" % (name, blas.describe(), " ".join(
+                "%.2f" % v for v in os.getloadavg())), flush=True)
             importlib.import_module(module).main(passed)
     return 0
 

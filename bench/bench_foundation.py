@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import reproduce.backend  # noqa: F401  (Theano flags first)
+from reproduce import blas
 from reproduce.backend import T, theano
 from reproduce.nets.build import build_net
 from reproduce.nets.weights import LayerSpec, Model
@@ -144,9 +145,9 @@ def run(sizes=(224, 448), repeats=3, seed=0):
              os.environ.get("OPENBLAS_NUM_THREADS", "unset"), os.getloadavg()[0]))
     results = {"sgemm_numpy_gflops": sgemm_numpy()}
     results["sgemm_theano_gflops"], dot_ops = sgemm_theano()
-    print("sgemm 2048^2 float32: numpy %.1f GFLOP/s, Theano T.dot %.1f GFLOP/s (ops: %s)"
+    print("sgemm 2048^2 float32: numpy %.1f GFLOP/s, Theano T.dot %.1f GFLOP/s (ops: %s; %s)"
           % (results["sgemm_numpy_gflops"], results["sgemm_theano_gflops"],
-             _ops_text(dot_ops)))
+             _ops_text(dot_ops), blas.describe()))
     print("BLAS libraries loaded: %s" % ", ".join(loaded_blas()))
 
     net = build_net(vgg16_random_model(seed))

@@ -70,14 +70,15 @@ class TheanoLoop:
 
 
 class TorchLoop:
-    """The same step in PyTorch, on the CPU."""
+    """The same step in PyTorch, on the CPU; the net in ``precision``
+    (reproduce_torch.precision; bench_precision times bf16)."""
 
-    def __init__(self, model, threads, profile=FOURIER):
+    def __init__(self, model, threads, profile=FOURIER, precision="float32"):
         import torch
         from reproduce_torch.nets import build_net, preprocess
         self.torch, self.threads = torch, threads
         self.model, self.profile = model, profile
-        self.net, self.preprocess = build_net(model, "cpu"), preprocess
+        self.net, self.preprocess = build_net(model, "cpu", precision), preprocess
         rows = cols = SIZE
         rng = np.random.RandomState(0)
         half = (3, rows, cols // 2 + 1)

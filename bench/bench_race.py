@@ -41,6 +41,7 @@ import time
 import numpy as np
 
 import reproduce.backend  # noqa: F401  (Theano flags first)
+from reproduce import blas
 from bench.bench_foundation import (compile_step, op_counts, sgemm_numpy, sgemm_theano,
                                     step_flops, time_calls, vgg16_random_model)
 from reproduce.backend import theano
@@ -82,25 +83,36 @@ def prior_flops(shape, scales=STREAM_SCALES, components=192):
     return total
 
 
-def sgemm_torch(n=2048, repeats=5):
-    """GFLOP/s of torch's float32 n x n matmul on the CPU, best of repeats."""
+def sgemm_torch(n=2048, repeats=5, dtype="float32"):
+    """GFLOP/s of torch's n x n matmul on the CPU in ``dtype`` ("float32", or
+    "bfloat16": bfloat16 products summed in float32 by oneDNN), best of repeats."""
     import torch
-    a, b = torch.rand(n, n), torch.rand(n, n)
+    a, b = (torch.rand(n, n).to(getattr(torch, dtype)) for _ in range(2))
     _, best, _ = time_calls(lambda: a @ b, (), repeats)
     return 2.0 * n ** 3 / best / 1e9
 
 
 # ------------------------------------------------------------------ workloads
 
-def torch_vgg(model):
-    """f(x) -> d sum(logits) / d x with the port's net: the Theano step's twin."""
+def torch_vgg(model, precision="float32", autocast=False):
+    """f(x) -> d sum(logits) / d x with the port's net: the Theano step's twin.
+
+    ``precision``: the port's (reproduce_torch.precision).  ``autocast``:
+    PyTorch's own bfloat16 recipe on the float32 net instead, for
+    comparison: ``torch.autocast("cpu", torch.bfloat16)`` with the input in
+    channels-last order (weights converted on every call).
+    """
+    import contextlib
     import torch
     from reproduce_torch import build_net as torch_net
-    net = torch_net(model, "cpu")
+    net = torch_net(model, "cpu", precision)
+    layout = torch.channels_last if autocast else torch.contiguous_format
 
     def step(x):
         pixels = torch.as_tensor(x).requires_grad_(True)
-        grad, = torch.autograd.grad(net.output(x=pixels).sum(), pixels)
+        with torch.autocast("cpu", torch.bfloat16) if autocast else contextlib.nullcontext():
+            logits = net.output(x=pixels.contiguous(memory_format=layout))
+        grad, = torch.autograd.grad(logits.float().sum(), pixels)
         return grad.numpy()
     return step
 
@@ -124,14 +136,17 @@ def prior_steps(prior, shape, backends):
     return steps
 
 
-def key_frame(backend, model, prior, shape, device="cpu", classes=CLASSES):
+def key_frame(backend, model, prior, shape, device="cpu", classes=CLASSES,
+              precision="float32"):
     """f() running Dreamer.run(10) from the same start: a zoom and 10 steps.
-    The dreamer is the recipe's (recipes.build_dreamer), on ``device`` for torch."""
+    The dreamer is the recipe's (recipes.build_dreamer), on ``device`` in
+    ``precision`` for torch."""
     from reproduce.job import StreamJob
     from reproduce.lsd2015.profiles import get_profile
     from reproduce.recipes import build_dreamer
     from reproduce.reference import start_image
-    profile = get_profile("stream2015", {"image_size": shape[::-1], "steps_per_zoom": 10})
+    profile = get_profile("stream2015", {"image_size": shape[::-1], "steps_per_zoom": 10,
+                                         "precision": precision})
     job = StreamJob(weights=model, prior=prior, backend=backend,
                     device=device if backend == "torch" else None)
     dreamer = build_dreamer(job, profile, model)
@@ -253,8 +268,9 @@ def run(backends=("theano", "torch"), sizes=SIZES, repeats=2, key_frame_size=KEY
     if "torch" in backends:
         sgemm["torch"] = sgemm_torch()
     peak = max(sgemm.values())
-    print("sgemm 2048² float32: %s -> peak %.1f GFLOP/s"
-          % (", ".join("%s %.1f" % kv for kv in sgemm.items()), peak), flush=True)
+    print("sgemm 2048² float32: %s -> peak %.1f GFLOP/s (%s)"
+          % (", ".join("%s %.1f" % kv for kv in sgemm.items()), peak, blas.describe()),
+          flush=True)
 
     model = vgg16_random_model()
     net = build_net(model)

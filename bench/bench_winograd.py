@@ -1,15 +1,18 @@
-"""Winograd bench: the VGG-16 step with CorrMM, with Winograd and with PyTorch's CPU build.
+"""Winograd bench: the VGG-16 step with CorrMM, with Winograd and with PyTorch's CPU build,
+in float32 and in bfloat16.
 
 Default (the ``make bench`` section): the 2015 step (forward + gradient to
 the input of sum(logits)) at 224x224, 448x448 and 840x472 with random
-weights of VGG-16's real sizes, three ways interleaved in one process --
+weights of VGG-16's real sizes, five ways interleaved in one process --
 Theano with every conv on CorrMM (``conv=corrmm``), Theano with the
-measured per-layer choice (``conv=auto``, reproduce/ops/winograd_choice.json)
-and the PyTorch port on the CPU -- medians of ``--repeats`` rounds.
-Effective GFLOP/s counts a direct convolution's FLOPs (bench_foundation.
-step_flops) over the time, against Theano's measured sgemm peak; a
-``make figures`` picture is estimated as 200 steps at 840x472 (the
-prior's and the update's share are not in it).
+measured per-layer choice (``conv=auto``, reproduce/ops/winograd_choice.json),
+the PyTorch port on the CPU in float32, the port in bfloat16 (``bf16
+(ours)``, docs/precision.md) and PyTorch's own autocast + channels-last
+(``PyTorch bf16``) -- medians of ``--repeats`` rounds.  Effective GFLOP/s
+counts a direct convolution's FLOPs (bench_foundation.step_flops) over the
+time, against Theano's measured sgemm peak (float32 rows) or torch's
+bfloat16 matmul peak (bf16 rows); a ``make figures`` picture is estimated
+as 200 steps at 840x472 (the prior's and the update's share are not in it).
 
 ``--layers``: each VGG-16 3x3 layer at 840x472 alone, forward + gradient to
 the input, CorrMM / F(2x2, 3x3) / F(4x4, 3x3) interleaved, and each
@@ -229,37 +232,70 @@ def _write_json(data):
     winograd_choice.table.cache_clear()
 
 
-def torch_step(model):
-    """f(x) -> d sum(logits) / d x with the PyTorch port on the CPU, or None without torch."""
+def torch_steps(model):
+    """{engine: f(x) -> d sum(logits) / d x} of the PyTorch CPU build: the port
+    in float32 ("PyTorch"), in bfloat16 ("bf16 (ours)": weights converted
+    once, channels-last, float32 out; reproduce_torch.precision), and PyTorch's
+    own autocast + channels-last on the float32 port ("PyTorch bf16"); {}
+    without torch.  The bfloat16 engines run where the CPU has no bfloat16
+    unit too (oneDNN converts in software): their rows then say so."""
     try:
         from bench.bench_race import torch_vgg
-        return torch_vgg(model)
+        steps = {"PyTorch": torch_vgg(model)}
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
-        return None
+        return {}
+    steps["bf16 (ours)"] = torch_vgg(model, "bf16")
+    steps["PyTorch bf16"] = torch_vgg(model, autocast=True)
+    return steps
+
+
+def bf16_engine(name):
+    return "bf16" in name
+
+
+def cpu_line():
+    """'AMD EPYC (bfloat16 unit: avx512_bf16)': the CPU the numbers are of."""
+    from reproduce_torch.precision import bf16_units, cpu_flags
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return "%s (bfloat16 unit: %s)" % (model, bf16_units(cpu_flags()) or "none")
 
 
 def run_steps(sizes=SIZES, repeats=3, seed=0):
-    """The step table: CorrMM, Winograd (auto) and PyTorch interleaved, per size."""
+    """The step table: CorrMM, Winograd (auto), our bfloat16 path, PyTorch
+    float32 and PyTorch bfloat16 interleaved, per size."""
     model = vgg16_random_model(seed)
     peak, _ = sgemm_theano()
     print("== winograd: VGG-16 step (forward + input gradient, random weights of the "
           "real sizes), %s" % load())
-    print("Theano sgemm 2048^2: %.1f GFLOP/s (the peak below)" % peak)
     nets = {"CorrMM": build_net(model, conv="corrmm"), "Winograd": build_net(model, conv="auto")}
     steps = {name: compile_step(net) for name, net in nets.items()}
-    torch = torch_step(model)
-    if torch is not None:
-        steps["PyTorch"] = torch
+    steps.update(torch_steps(model))
+    peaks = {False: peak}
+    if "PyTorch" in steps:
+        from bench.bench_race import sgemm_torch
+        peaks[True] = sgemm_torch(dtype="bfloat16")
+        print("CPU: %s" % cpu_line())
+        print("matmul 2048^2 peaks: Theano sgemm %.1f GFLOP/s (float32 rows), torch "
+              "float32 %.1f, torch bfloat16 %.1f GFLOP/s (bf16 rows: %.1fx the sgemm)"
+              % (peak, sgemm_torch(), peaks[True], peaks[True] / peak))
+    else:
+        print("Theano sgemm 2048^2: %.1f GFLOP/s (the peak below)" % peak)
     tiles = [layer.winograd_tile for layer in nets["Winograd"].layers.values()
              if getattr(layer, "winograd_tile", None)]
     print("Winograd net: %d of 13 3x3 layers on Winograd (tiles %s), the rest CorrMM"
           % (len(tiles), ", ".join("F%d" % t for t in tiles) or "none"))
     rng = np.random.RandomState(seed)
     results = {}
-    print("%-9s %-9s %9s %8s %10s %8s %10s" % ("size", "engine", "s/step", "GFLOP/s",
-                                               "of sgemm", "/PyTorch", "/CorrMM"))
+    print("%-9s %-12s %9s %8s %10s %8s %10s" % ("size", "engine", "s/step", "GFLOP/s",
+                                                "of peak", "/PyTorch", "/CorrMM"))
     for width, height in sizes:
         x = ((rng.rand(1, 3, height, width) - 0.5) * 255).astype(np.float32)
         times = {name: [] for name in steps}
@@ -274,12 +310,14 @@ def run_steps(sizes=SIZES, repeats=3, seed=0):
         med = {name: float(np.median(t)) for name, t in times.items()}
         results["%dx%d" % (width, height)] = med
         for name in steps:
-            print("%-9s %-9s %9.3f %8.1f %9.0f%% %8s %10.2f" % (
+            print("%-9s %-12s %9.3f %8.1f %9.0f%% %8s %10.2f" % (
                 "%dx%d" % (width, height), name, med[name], gflop / med[name],
-                100 * gflop / med[name] / peak,
+                100 * gflop / med[name] / peaks[bf16_engine(name)],
                 "%.2f" % (med[name] / med["PyTorch"]) if "PyTorch" in med else "-",
                 med[name] / med["CorrMM"]))
         print("  (%s)" % load(), flush=True)
+    print("of peak: against the sgemm peak for float32 rows, the bfloat16 matmul "
+          "peak for bf16 rows")
     gallery = results["%dx%d" % GALLERY]
     print("one `make figures` picture, estimated as %d steps x the %dx%d step (the "
           "prior and the update not counted): %s" % (

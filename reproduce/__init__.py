@@ -10,3 +10,8 @@ before either.
 Axis convention, everywhere: ``size = (width, height)``, ``shape = (rows,
 cols)``; images are (H, W, 3) RGB on 0..255 unless a function says otherwise.
 """
+from . import blas as _blas
+
+# Before anything of ours imports numpy: both OpenBLAS copies read the core
+# to run when they load (reproduce/blas.py).
+_blas.apply()

@@ -20,15 +20,14 @@ over our mallopt).
 """
 import ctypes.util
 import hashlib
+import logging
 import os
 import platform
 import sys
 import types
 import warnings
 
-CACHE_ROOT = os.environ.get(
-    "REPRODUCE_CACHE",
-    os.path.join(os.path.expanduser("~"), ".cache", "reproduce"))
+from .paths import CACHE_ROOT
 
 
 def _cpu_tag():
@@ -129,6 +128,51 @@ def _keep_freed_memory():
             return
 
 
+class _CompileLockLines(logging.Filter):
+    """Theano's compile-lock lines ("Waiting for existing lock by process ...",
+    "To manually release the lock, delete ...", "Overriding existing lock by
+    dead process ...") are about its cache, not the user's run: drop them.  A
+    person at a terminal gets one line of ours instead, since the wait can be
+    minutes long while another run compiles."""
+
+    def filter(self, record):
+        if record.getMessage().startswith("Waiting for existing lock") and sys.stderr.isatty():
+            print("waiting for another run's compile to finish (it shares this "
+                  "machine's compile cache)...", file=sys.stderr, flush=True)
+        return False
+
+
+def _quiet_compile_lock():
+    logging.getLogger("theano.gof.compilelock").addFilter(_CompileLockLines())
+
+
+# What a cold compile cache costs, measured on the 2-core machine
+# (docs/measurements.md, "The first compile").
+COMPILE_NOTE = ("compiling C code, once: the first run of each command on this "
+                "machine takes %s longer; later runs reuse %s")
+COMPILE_ESTIMATE = "1-8 minutes"
+
+
+def _announce_first_compile():
+    """Say so when this process first compiles a C module.  A cold cache
+    (a new machine, a new Theano flag, changed C) costs minutes with no
+    output; a warm one never gets here.  Every C module Theano builds goes
+    through ``GCC_compiler.compile_str``.  Only to a terminal: a pipe's or a
+    test's stderr keeps exactly our error lines."""
+    import theano
+    from theano.gof import cmodule
+    compile_str = cmodule.GCC_compiler.compile_str
+    said = []
+
+    def announced(*args, **kwargs):
+        if not said and sys.stderr.isatty():
+            said.append(True)
+            print(COMPILE_NOTE % (COMPILE_ESTIMATE, theano.config.compiledir),
+                  file=sys.stderr, flush=True)
+        return compile_str(*args, **kwargs)
+    cmodule.GCC_compiler.compile_str = staticmethod(announced)
+
+
 def _configure():
     _keep_freed_memory()
     os.environ["THEANO_FLAGS"] = _merge_flags(
@@ -138,7 +182,9 @@ def _configure():
     warnings.filterwarnings("ignore", message=".*np\\.(bool|int|float|complex|object)")
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     import theano  # noqa: F401  (configures itself from THEANO_FLAGS)
+    _quiet_compile_lock()
     _install_downsample_shim()
+    _announce_first_compile()
     from .ops import corrmm_workspace
     corrmm_workspace.install()
 

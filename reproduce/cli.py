@@ -12,9 +12,13 @@ import pkgutil
 import sys
 import warnings
 
-from . import commands
-from .errors import exit_status
+from . import blas, commands, paths
+from .errors import UserError, exit_status
 from .fileio import interrupt_scope, stopping
+
+# Optional packages (pyproject's extras) -> paths.how_to_make's key for installing them
+NOTHING_MADE = "interrupted before anything was made: nothing written"
+OPTIONAL_PACKAGES = {"torch": "torch", "dask": "atlas", "distributed": "atlas"}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -26,11 +30,22 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser():
+def program_name(argv0=None):
+    """What the user typed to run us, for the usage line and the error hints:
+    ``reproduce`` for the console script, ``python -m reproduce`` for the module."""
+    base = os.path.basename(argv0 if argv0 is not None else sys.argv[0])
+    return "python -m reproduce" if base in ("__main__.py", "", "-c") else base
+
+
+def build_parser(prog=None):
     parser = OneLineParser(
-        prog="python -m reproduce",
+        prog=prog or program_name(),
         description="The 2015 hallucinating neural network, reproduced on "
                     "Theano 1.0 + Lasagne 0.1.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="say first which BLAS kernels this run uses and why")
+    parser.add_argument("--version", action="version",
+                        version="%(prog)s " + version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -38,6 +53,15 @@ def build_parser():
             continue
         importlib.import_module("%s.%s" % (commands.__name__, info.name)).register(sub)
     return parser
+
+
+def version():
+    """The installed distribution's version; a bare checkout says so."""
+    from importlib import metadata
+    try:
+        return metadata.version(paths.DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "(not installed: run `make setup` or `pip install .`)"
 
 
 def main(argv=None, final=None):
@@ -51,25 +75,60 @@ def main(argv=None, final=None):
     the return, while the interpreter exits; an in-process caller (the
     tests) gets its own handlers back."""
     final = argv is None if final is None else final
-    with warnings.catch_warnings(), interrupt_scope(final=final) as scope:
+    with interrupt_scope(final=final) as scope:
+        try:
+            status = exit_status(lambda: _main(argv, scope), NOTHING_MADE)
+            sys.stdout.flush()  # a reader that went away shows here, not at exit
+            return status
+        except BrokenPipeError:
+            return _reader_went_away()
+
+
+def _main(argv, scope):
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    bad_core = blas.check_override()
+    if bad_core:
+        print("error: %s" % bad_core, file=sys.stderr)
+        return 2
+    if args.verbose:
+        print(blas.describe(), file=sys.stderr)
+    with warnings.catch_warnings():
         # numpy's and the libraries' warnings are not the user's business; our
         # errors are one line
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return exit_status(lambda: _run(argv, scope))
+        return _run(args, scope)
 
 
-def _run(argv, scope):
+def _reader_went_away():
+    """The reader of our output left (``reproduce classify --json | head``):
+    no traceback, and none again when Python flushes stdout at exit; the
+    status a shell gives a process that SIGPIPE ended (128 + 13)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no real file (a test's capture)
+        pass
+    return 141
+
+
+def _run(args, scope):
     """The command; an interrupt it did not handle itself (one before its
     first step: loading, compiling) ends it with one line and status 130,
     as its own "stopped early" does.  Every file it wrote was renamed into
     place whole (``fileio.atomic_path``), so the line says what is kept."""
     try:
-        try:
-            args = build_parser().parse_args(argv)
-        except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
-            return exc.code if isinstance(exc.code, int) else 2
         return args.func(args)
+    except ModuleNotFoundError as exc:
+        extra = OPTIONAL_PACKAGES.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        raise UserError("`%s %s` needs %s, which is not installed; run %s" % (
+            program_name(), args.command, exc.name.partition(".")[0],
+            paths.how_to_make(extra)))
     except KeyboardInterrupt:
         stopping()  # also when no signal raised it: later ones are noted
         kept = [path for path in scope.written if os.path.exists(path)]  # not since removed
@@ -78,6 +137,5 @@ def _run(argv, scope):
                 kept[-1], " and %d files before it" % (len(kept) - 1)
                 if len(kept) > 1 else ""), file=sys.stderr)
         else:
-            print("interrupted before anything was made: nothing written",
-                  file=sys.stderr)
+            print(NOTHING_MADE, file=sys.stderr)
         return 130

@@ -11,17 +11,22 @@ from PIL import Image, UnidentifiedImageError
 from .errors import UserError
 
 
-def check_output(path, inputs=(), option="--out"):
+def check_output(path, inputs=(), option="--out", upfront=True):
     """Refuse an output path that would fail or destroy something, before any
     computation: an empty or folder-like name, a name too long for the
-    folder (with our temporary prefix), a parent that is a file or cannot be
-    written, an existing path that is not a regular file (a device such as
-    /dev/null, a FIFO, a folder: the final rename would replace it), or one
-    of the ``inputs``.  Missing folders are fine: they are created.
+    folder (with our temporary prefix), a parent that is a file or in which
+    no file can be made (tried: a read-only disk, /proc and /sys pass a
+    permission check but refuse a new file), an existing path that is not a
+    regular file (a device such as /dev/null, a FIFO, a folder: the final
+    rename would replace it), or one of the ``inputs``.  Missing folders are
+    fine: they are created.
+
+    ``upfront`` (a command's check before its work): also try making a file
+    there, and claim the path for this command (:func:`claim_output`), so
+    that a second run writing the same file at the same time is refused.
+    :func:`atomic_path` checks again at the write, without either.
     Returns the path."""
-    text = os.fspath(path) if path is not None else ""
-    if not text.strip():
-        raise UserError("%s: an empty file name; give the file to write" % option)
+    text = _named(path, option)
     if text.endswith(os.sep) or os.path.basename(text) in ("", ".", ".."):
         raise UserError("%s %s: a folder name; give a file name" % (option, text))
     full = os.path.abspath(text)
@@ -29,29 +34,116 @@ def check_output(path, inputs=(), option="--out"):
         kind = "a folder" if os.path.isdir(full) else "not a regular file (a device, FIFO or socket)"
         raise UserError("%s %s: exists and is %s; refusing to replace it" % (option, text, kind))
     for source in inputs:
-        if source and os.path.exists(full) and os.path.exists(source) and \
-                os.path.samefile(full, source):
+        if source and _same_file(full, source):
             raise UserError("%s %s: the same file as the input %s; write elsewhere"
                             % (option, text, source))
-    folder = os.path.dirname(full)
+    _check_place(os.path.dirname(full), text, option, upfront,
+                 os.path.basename(full), _TMP_EXTRA)
+    if upfront:
+        claim_output(full, option, text)
+    return text
+
+
+def check_output_dir(path, option="--out-dir"):
+    """:func:`check_output` for a folder a command fills (``--out-dir``,
+    ``--dest``): it may exist as a folder, or be made; anything else there
+    (a file, a device), a parent that is a file, or a place where no file
+    can be made is refused before the work.  Claims the folder for this
+    command.  Returns the path."""
+    text = _named(path, option)
+    full = os.path.abspath(text)
+    if os.path.lexists(full) and not os.path.isdir(full):
+        raise UserError("%s %s: exists and is not a folder; give a folder (it is "
+                        "made if missing)" % (option, text))
+    _check_place(full, text, option, True)
+    claim_output(full, option, text)
+    return text
+
+
+def _named(path, option):
+    text = os.fspath(path) if path is not None else ""
+    if not text.strip():
+        raise UserError("%s: an empty file name; give the file to write" % option)
+    return text
+
+
+def _same_file(full, source):
+    """Is ``full`` the file ``source`` (the same inode, or the same path once
+    links are resolved)?"""
+    try:
+        if os.path.exists(full) and os.path.exists(source):
+            return os.path.samefile(full, source)
+    except OSError:
+        pass
+    return os.path.realpath(full) == os.path.realpath(source)
+
+
+def _check_place(folder, text, option, probe, name="", extra=0):
+    """``folder`` (made if missing) can hold a new file called ``name``."""
     existing = folder
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         raise UserError("%s %s: %s is a file, not a folder" % (option, text, existing))
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError("%s %s: cannot write in %s" % (option, text, existing))
+    problem = _cannot_create(existing) if probe else (
+        None if os.access(existing, os.W_OK | os.X_OK) else "permission denied")
+    if problem:
+        raise UserError("%s %s: cannot make a file in %s (%s); choose another place"
+                        % (option, text, existing, problem))
     try:
         name_max = os.pathconf(existing, "PC_NAME_MAX")
     except (OSError, ValueError):
         name_max = 255
-    longest = max(len(os.fsencode(os.path.basename(full))) + _TMP_EXTRA,
-                  max((len(os.fsencode(part)) for part in
-                       os.path.relpath(full, existing).split(os.sep)), default=0))
-    if longest > name_max or len(os.fsencode(full)) > 4000:
+    parts = os.path.relpath(os.path.join(folder, name), existing).split(os.sep)
+    longest = max([len(os.fsencode(part)) for part in parts if part not in ("", ".")]
+                  + [len(os.fsencode(name)) + extra])
+    if longest > name_max or len(os.fsencode(os.path.join(folder, name))) > 4000:
         raise UserError("%s %s: the name is too long for the file system (at most %d "
-                        "bytes a name)" % (option, text[:80] + "...", name_max - _TMP_EXTRA))
-    return text
+                        "bytes a name)" % (option, text[:80] + "...", name_max - extra))
+
+
+def _cannot_create(folder):
+    """None when a file can be made in ``folder`` (tried, then removed), else why not."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or exc.__class__.__name__
+    os.close(fd)
+    os.remove(probe)
+    return None
+
+
+def claim_output(full, option="--out", text=None):
+    """Hold ``full`` for the running command (its :class:`interrupt_scope`)
+    until it ends: a second command that claims the same path meanwhile, in
+    this process or another, is refused with one line naming the holder.
+    Without this, two runs writing one ``--out`` at once both reported
+    success and the slower one's file silently replaced the other's.  The
+    lock is an ``flock`` on a file in the temporary folder named by the
+    resolved path, so a killed run releases it.  Outside a command (a
+    library caller) nothing is held."""
+    import fcntl
+    import hashlib
+    scope = interrupt_scope.current
+    if scope is None:
+        return
+    key = os.path.realpath(full)
+    if key in scope.claims:
+        return
+    folder = os.path.join(tempfile.gettempdir(), "reproduce-outputs-%d" % os.getuid())
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    lock = os.path.join(folder, hashlib.sha256(os.fsencode(key)).hexdigest()[:32])
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise UserError("%s %s: another run (process %s) is writing it now; wait for "
+                        "it to end, or write elsewhere" % (option, text or full, holder))
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    scope.claims[key] = fd
 
 
 _TMP_EXTRA = len(".tmp-") + 8 + 8  # mkstemp's prefix and random part, a suffix
@@ -89,7 +181,7 @@ class interrupt_scope:
     def __enter__(self):
         import signal
         import threading
-        self.written, self.handlers = [], {}
+        self.written, self.handlers, self.claims = [], {}, {}
         self.stopping = False  # an interrupt was raised: later ones are noted
         self.saving = 0        # deferred_interrupts under way
         self.pending = []      # signals that came during a save
@@ -128,6 +220,9 @@ class interrupt_scope:
         for sig, handler in self.handlers.items():
             signal.signal(sig, signal.SIG_IGN if self.final else handler)
         self.handlers = {}
+        for fd in self.claims.values():  # closing the lock file releases its flock
+            os.close(fd)
+        self.claims = {}
         interrupt_scope.current = self.outer
         return False
 
@@ -237,7 +332,7 @@ def atomic_path(dst, suffix=None):
     checked first (:func:`check_output`): an existing device, FIFO or
     folder is never replaced.
     """
-    dst = check_output(dst, option="output")
+    dst = check_output(dst, option="output", upfront=False)
     folder = os.path.dirname(os.path.abspath(dst))
     os.makedirs(folder, exist_ok=True)
     suffix = suffix if suffix is not None else os.path.splitext(dst)[1]
@@ -256,6 +351,100 @@ def atomic_path(dst, suffix=None):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+# --- reading small input files, bounded ----------------------------------
+#
+# Every file we read whole (a prototxt, a caffemodel, a list of names, a
+# run's JSON state) goes through read_bytes: a device or FIFO such as
+# /dev/zero never ends and a huge file exhausts the memory (MemoryError
+# after minutes), so only regular files of at most ``limit`` bytes are read.
+
+MiB = 1 << 20
+TEXT_LIMIT = 64 * MiB      # a name list, a prototxt or a JSON state: far below this
+JSON_DEPTH = 32            # nesting past this is refused before json.loads recurses
+                           # (the server's request bodies too)
+
+
+def read_bytes(path, what, limit=TEXT_LIMIT):
+    """The contents of the regular file ``path`` (a ``what``, for the
+    message), at most ``limit`` bytes; anything else is one UserError."""
+    import stat
+    path = os.fspath(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError("%s: not a regular file (%s); give the %s" % (
+                path, "a folder" if stat.S_ISDIR(info.st_mode) else
+                "a device, FIFO or socket, which may never end", what))
+        if info.st_size > limit:
+            raise UserError("%s: %d MiB, more than a %s may be (%d MiB); is it the "
+                            "right file?" % (path, info.st_size // MiB, what, limit // MiB))
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise UserError("%s: no such %s" % (path, what))
+    except MemoryError:
+        raise UserError("%s: not enough memory to read this %s" % (path, what))
+    except OSError as exc:
+        raise UserError("%s: cannot read this %s (%s)" % (path, what, exc.strerror or exc))
+    if len(data) > limit:  # it grew while read, or /proc: a size of 0 that lies
+        raise UserError("%s: more than a %s may be (%d MiB); is it the right file?"
+                        % (path, what, limit // MiB))
+    return data
+
+
+def read_text(path, what, limit=TEXT_LIMIT):
+    """:func:`read_bytes` as UTF-8 text; a binary file is one UserError."""
+    data = read_bytes(path, what, limit)
+    try:
+        if b"\0" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\0"),
+                                     data.index(b"\0") + 1, "a NUL byte")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError("%s: not a text file (binary data at byte %d); give the %s as "
+                        "UTF-8 text" % (path, exc.start, what))
+
+
+def json_depth(text):
+    """The deepest nesting of [ and { in ``text``, strings skipped (an upper
+    bound is enough: it only refuses)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            escaped, in_string = (not escaped and ch == "\\"), in_string and (escaped or ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def read_json(path, what, kind=dict, limit=TEXT_LIMIT):
+    """A JSON file holding one ``kind`` (an object by default); a damaged,
+    too deep or other file is one UserError."""
+    import json
+    text = read_text(path, what, limit)
+    problem = None
+    if json_depth(text) > JSON_DEPTH:
+        problem = "nested more than %d deep" % JSON_DEPTH
+    else:
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            problem = "damaged JSON: %s" % exc
+        else:
+            if not isinstance(value, kind):
+                problem = "JSON %s, not %s" % (type(value).__name__, {
+                    dict: "an object", list: "a list"}.get(kind, kind.__name__))
+    if problem:
+        raise UserError("%s: not a %s (%s)" % (path, what, problem))
+    return value
 
 
 def safe_name(name):

@@ -34,7 +34,8 @@ import numpy as np
 from . import paths
 from .errors import UserError
 from .fourier.renderer import FOURIER
-from .lsd2015.profiles import STREAM2015, apply_overrides, get_profile
+from .lsd2015.profiles import (LIVE_PRECISION, LIVE_PRECISION_SOURCE, STREAM2015,
+                               apply_overrides, get_profile)
 from .loop import Loop, Result
 
 
@@ -76,9 +77,29 @@ def backend_classes(name):
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
-        raise UserError("--backend torch needs PyTorch, which is not installed; run "
-                        "`make setup` or `pip install -r requirements-torch.txt`")
+        raise UserError("--backend torch needs PyTorch, which is not installed; run %s"
+                        % paths.how_to_make("torch"))
     return Dreamer, build_net
+
+
+def check_precision(backend, precision):
+    """UserError for precision bf16 off the torch backend: the reference
+    computes in float32 only ("auto" stays float32 there)."""
+    if precision == "bf16" and backend != "torch":
+        raise UserError("precision bf16 runs on the torch backend only; add "
+                        "--backend torch, or leave precision at float32 or auto")
+
+
+def build_backend_net(model, backend="theano", device=None, precision="float32",
+                      conv="auto", pool_ties="model"):
+    """``model``'s net on ``backend``: Theano's with ``conv`` and the max-pools'
+    ``pool_ties`` (the reference), or the torch port's on ``device`` in
+    ``precision`` (reproduce_torch.precision)."""
+    check_precision(backend, precision)
+    _, build_net = backend_classes(backend)
+    if backend == "torch":
+        return build_net(model, torch_device(device), precision)
+    return build_net(model, conv=conv, pool_ties=pool_ties)
 
 
 def torch_device(device):
@@ -112,7 +133,8 @@ class Lsd2015Recipe:
     backends = ("theano", "torch")
 
     def settings(self, profile="image2015", stream=False):
-        return get_profile(profile)
+        """The 2015 profile; a live stream's in the live precision."""
+        return live(get_profile(profile)) if stream else get_profile(profile)
 
     def prior_label(self, job):
         return job.prior or paths.shown(paths.PRIOR)
@@ -124,10 +146,10 @@ class Lsd2015Recipe:
 
     def build(self, job, model, profile):
         from .prior.fit import load_prior_spec
-        Dreamer, build_net = backend_classes(job.backend)
+        Dreamer, _ = backend_classes(job.backend)
         # conv (Winograd or CorrMM) is a Theano setting; the port has its own convolutions
-        net = build_net(model, conv=profile.conv) if job.backend == "theano" \
-            else build_net(model, torch_device(job.device))
+        net = build_backend_net(model, job.backend, job.device, profile.precision,
+                                profile.conv, profile.pool_ties)
         return Dreamer(net, profile,
                        load_prior_spec(job.prior, job.prior_dir))
 
@@ -137,10 +159,9 @@ class Lsd2015Recipe:
         from .prior.fit import load_prior_spec
         if job.backend != "torch":
             raise UserError("batches run on the torch backend; add --backend torch")
-        backend_classes("torch")  # PyTorch installed?
-        from reproduce_torch import build_net
+        net = build_backend_net(model, "torch", job.device, profile.precision)
         from reproduce_torch.batch import BatchDreamer
-        return BatchDreamer(build_net(model, torch_device(job.device)), profile,
+        return BatchDreamer(net, profile,
                             load_prior_spec(job.prior, job.prior_dir))
 
     def begin(self, dreamer, image, seed):
@@ -241,6 +262,13 @@ class FourierZoomRecipe(FourierRecipe):
 RECIPES = {r.name: r for r in (Lsd2015Recipe(), FourierRecipe(), FourierZoomRecipe())}
 
 
+def live(profile):
+    """``profile`` in :data:`~reproduce.lsd2015.profiles.LIVE_PRECISION`, the
+    live stream's precision (the torch backend's; Theano stays float32)."""
+    return dataclasses.replace(profile, precision=LIVE_PRECISION, sources=tuple(
+        dict(profile.sources, precision=LIVE_PRECISION_SOURCE).items()))
+
+
 def default_stream_recipe(model):
     """The stream's recipe for ``model`` when none is named: ``lsd2015`` on a
     VGG (the 2015 look needs VGG-16: on it the 2015 recipe paints objects),
@@ -276,6 +304,7 @@ def check_job(job):
     if job.device not in (None, "cpu") and job.backend != "torch":
         raise UserError("device %r: only the torch backend runs off the CPU; add "
                         "--backend torch" % job.device)
+    check_precision(job.backend, dict(job.overrides).get("precision"))
     return recipe
 
 
@@ -318,9 +347,11 @@ def class_names(model, classes):
     return [model.descriptions[c].split(",")[0] for c in classes]
 
 
-def dream_picture(job, model=None, progress=True):
+def dream_picture(job, model=None, progress=True, announce=None):
     """Make ``job``'s picture -> :class:`reproduce.loop.Result` (Ctrl-C keeps
-    the current image).  ``model``: the loaded weights, to skip loading them."""
+    the current image).  ``model``: the loaded weights, to skip loading them.
+    ``announce(profile, model)``: called with the final settings (the size
+    the start image gave) before the slow compile and the steps."""
     from .nets.classes import find_class
 
     recipe = check_job(job)
@@ -334,6 +365,8 @@ def dream_picture(job, model=None, progress=True):
     profile = job_settings(job, model)
     classes = tuple(find_class(str(name), model.descriptions) for name in job.classes[:2])
     image, profile = recipe.start(job, profile)
+    if announce:
+        announce(profile, model)
     dreamer = build_dreamer(job, profile, model)
     recipe.begin(dreamer, image, job.seed)
     dreamer.set_classes(*classes)

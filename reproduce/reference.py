@@ -20,7 +20,7 @@ from .fileio import atomic_path
 from .lsd2015.profiles import get_profile
 
 FORMAT = "reproduce-reference"
-VERSION = 1
+VERSION = 2                        # 2: the dream.ipynb group (dream/*)
 PROFILE = "stream2015"
 DEFAULT_SIZE = (320, 256)          # (width, height): a 2x4 logit map on VGG-16
 DEFAULT_CLASSES = ("wood rabbit", "analog clock")  # the 2015 two-target figure
@@ -99,7 +99,8 @@ def compute(job, layer=None, progress=None):
     -> (arrays, attrs).
 
     ``arrays`` maps the schema's dataset names to numpy arrays; ``attrs``
-    holds the settings.  ``progress(n)`` is called after each of the 12
+    holds the settings.  ``progress(n)`` is called with 0 once every input
+    is read and checked and the step compiled, then after each of the 12
     update steps.
     """
     from .nets.build import build_net
@@ -134,6 +135,8 @@ def compute(job, layer=None, progress=None):
     arrays["prior/weighted"] = np.float32(profile.prior_strength) * arrays["prior/total"]
     arrays["zoom"] = zoom(start, profile)
 
+    if progress:  # loaded, checked and compiled: a bar may start now
+        progress(0)
     first = dreamer.step()
     _check_same_loss(first, arrays)
     arrays["step1"] = dreamer.get_image()
@@ -143,7 +146,38 @@ def compute(job, layer=None, progress=None):
     if progress:
         progress(1)
     arrays.update(_trajectory(dreamer, start, progress))
+    arrays.update(_dream_group(net, layer, start, seed))
     return arrays, _attributes(model, prior, profile, size, seed, targets, layer)
+
+
+def _dream_group(net, layer, start, seed):
+    """dream.ipynb's stages on ``start`` (reproduce.deepdream.dream, the notebook's
+    settings: per-channel mean, 0.5 mean(a^2) of ``layer``, step 1.5 / mean|g|,
+    jitter 32, 4 octaves at 1.4), for the DeepDream ports to compare with:
+    the octave bases; one full-size step with the jitter a RandomState(seed)
+    draws first (stored as (dx, dy)); the detail one unjittered step makes at
+    the second-largest octave, carried up to the full size as the next
+    octave's start adds it; one frame of the notebook's zoom loop."""
+    import dataclasses
+
+    from .deepdream.dream import (ascent_step, compile_gradient, octave_bases, resize)
+    from .deepdream.settings import DreamSettings
+    from .objectives import layer_l2
+    from .video.zoom import zoom_in
+
+    settings = DreamSettings(seed=seed)
+    gradient = compile_gradient(net, layer_l2(layer))
+    bases = octave_bases(start, settings)
+    group = {"dream/octave%d" % i: b.astype(np.float32) for i, b in enumerate(bases)}
+    dx, dy = np.random.RandomState(seed).randint(-settings.jitter, settings.jitter + 1, 2)
+    group["dream/jitter"] = np.asarray([dx, dy], np.int64)
+    group["dream/step"] = ascent_step(gradient, start, settings,
+                                      np.random.RandomState(seed))[0]
+    still = dataclasses.replace(settings, jitter=0)
+    dreamed = ascent_step(gradient, bases[-2], still, np.random.RandomState(seed))[0]
+    group["dream/detail"] = resize(dreamed - bases[-2], start.shape[:2]).astype(np.float32)
+    group["dream/zoom_frame"] = zoom_in(start)
+    return group
 
 
 def _trajectory(dreamer, start, progress=None):
@@ -252,7 +286,11 @@ SCHEMA = {
     "trajectory/before": ("N",) + IMAGE, "trajectory/after": ("N",) + IMAGE,
     "history": ("N", 3), "steps10": IMAGE, "deepdream/objective": (),
     "deepdream/grad": BATCH, "sensitivity/grad": BATCH,
-    "sensitivity/deepdream_grad": BATCH, "sensitivity/step1": IMAGE}
+    "sensitivity/deepdream_grad": BATCH, "sensitivity/step1": IMAGE,
+    "dream/octave0": (None, None, 3), "dream/octave1": (None, None, 3),
+    "dream/octave2": (None, None, 3), "dream/octave3": IMAGE, "dream/jitter": (2,),
+    "dream/step": IMAGE, "dream/detail": IMAGE, "dream/zoom_frame": IMAGE}
+INTEGERS = ("prior/scales", "dream/jitter")
 MAX_SIDE = 4096
 
 
@@ -281,7 +319,7 @@ def _read(f, path):
         parent = f[group] if group and group in f else f
         if group and group not in f:
             raise UserError("%s: the group /%s is missing; %s" % (path, group, hint))
-        kinds = "i" if name == "prior/scales" else "f"
+        kinds = "i" if name in INTEGERS else "f"
         arrays[name] = h5read.read_array(parent, leaf, "%s: /%s" % (path, group) if group
                                          else path, len(shape), kinds,
                                          np.int64 if kinds == "i" else np.float32,

@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from reproduce.errors import UserError
 from reproduce.nets.weights import Model
 
+from .precision import resolve
+
 
 def default_device():
     """CUDA when torch sees a GPU, else the CPU."""
@@ -33,6 +35,10 @@ def full_float32():
         conv.fp32_precision = "ieee"
     else:
         torch.backends.cudnn.allow_tf32 = False
+
+
+# The layer types TorchNet runs (of reproduce.nets.weights.LAYER_TYPES).
+TORCH_LAYERS = ("conv", "relu", "relu6", "pool", "add")
 
 
 def same_padding(size, kernel, stride):
@@ -79,25 +85,47 @@ def _out_len(n, spec, axis):
 
 
 class TorchNet:
-    """A model's layers as torch operations on ``device`` (float32).
+    """A model's layers as torch operations on ``device``.
 
-    ``outputs(names, x)`` runs the net on x, (N, 3, rows, cols) preprocessed,
-    and returns the named layers' outputs, (N, channels, rows', cols') each;
-    it stops after the deepest layer asked for.
+    ``outputs(names, x)`` runs the net on x, (N, 3, rows, cols) preprocessed
+    float32, and returns the named layers' outputs as float32, (N, channels,
+    rows', cols') each; it stops after the deepest layer asked for.
+
+    ``precision`` (:mod:`reproduce_torch.precision`): "float32", or "bf16"
+    (where the device has a bfloat16 unit): then the layers run on bfloat16
+    tensors in channels-last order, with weights converted once, here; each
+    convolution accumulates in float32 inside oneDNN (cuDNN on a GPU), and
+    what leaves the net is float32 again, so objectives sum in float32.
     """
 
-    def __init__(self, model: Model, device=None):
+    backend = "torch"
+
+    def __init__(self, model: Model, device=None, precision="float32", flags=None):
         self.model = model
         self.device = torch.device(device) if device is not None else default_device()
         if self.device.type == "cuda":
             full_float32()
+        for spec in model.layers:
+            if spec.type not in TORCH_LAYERS or getattr(spec, "rounding", None) == "ceil":
+                raise UserError("layer %r of %s (%s%s) does not run on the torch "
+                                "backend; use --backend theano" % (
+                                    spec.name, model.model_name, spec.type,
+                                    ", ceil rounding" if spec.type == "pool" else ""))
+        self.precision = resolve(precision, self.device, flags)
+        # channels-last: oneDNN's bfloat16 convolutions work on NHWC; on NCHW
+        # tensors each layer pays a reorder each way (docs/precision.md)
+        self.dtype, layout = (torch.bfloat16, torch.channels_last) \
+            if self.precision == "bf16" else (torch.float32, torch.preserve_format)
         self.params = {}
         for spec in model.layers:
             if spec.type == "conv":
-                self.params[spec.name] = (
-                    torch.as_tensor(np.asarray(spec.W, np.float32), device=self.device),
-                    torch.as_tensor(np.asarray(spec.b, np.float32), device=self.device))
+                w = torch.as_tensor(np.asarray(spec.W, np.float32), device=self.device)
+                b = torch.as_tensor(np.asarray(spec.b, np.float32), device=self.device)
+                self.params[spec.name] = (w.to(self.dtype, memory_format=layout),
+                                          b.to(self.dtype))
+        self.layout = layout
         self.names = [spec.name for spec in model.layers]
+        self.layers = {spec.name: spec for spec in model.layers}
 
     @property
     def output_name(self):
@@ -105,6 +133,11 @@ class TorchNet:
 
     def conv_names(self):
         return self.model.layer_names("conv")
+
+    def layer(self, name):
+        """The model's spec of layer ``name`` (UserError listing the valid names)."""
+        self._check_names([name])
+        return self.layers[name]
 
     def _check_names(self, names):
         for name in names:
@@ -118,6 +151,7 @@ class TorchNet:
         Layers run lazily, each once, up to the deepest one asked for so far:
         objectives may ask for several layers without a second forward pass.
         """
+        x = x.to(self.dtype, memory_format=self.layout)
         values = collections.OrderedDict(input=x)
         layers = iter(self.model.layers)
         state = {"previous": x}
@@ -128,7 +162,7 @@ class TorchNet:
                 spec = next(layers)
                 incoming = values[spec.input] if spec.input else state["previous"]
                 values[spec.name] = state["previous"] = self._apply(spec, incoming, values)
-            return values[name]
+            return values[name].float()  # a no-op in float32
         return acts
 
     def _apply(self, spec, incoming, values):
@@ -175,9 +209,10 @@ class TorchNet:
                                self.model.model_name, *self.model.image_shape[::-1]))
 
 
-def build_net(model: Model, device=None):
-    """The torch twin of :func:`reproduce.nets.build.build_net`."""
-    return TorchNet(model, device)
+def build_net(model: Model, device=None, precision="float32"):
+    """The torch twin of :func:`reproduce.nets.build.build_net`; ``precision``
+    as :class:`TorchNet` takes it."""
+    return TorchNet(model, device, precision)
 
 
 def preprocess(batch, model: Model, mean="channel"):

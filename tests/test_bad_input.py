@@ -107,3 +107,17 @@ def test_real_entry_point(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: %s: " % src) and proc.stderr.count("\n") == 1
     assert not dst.exists()
+
+
+def test_missing_downloaded_weights_offer_the_embedded_ones(tmp_path, capsys):
+    """A download the user has not made: what fetches it, and what runs without it."""
+    from reproduce import paths
+    line = assert_user_error(capsys, ["dream", "--weights", str(tmp_path / "vgg16.h5"),
+                                      "--classes", "bee", "--out", str(tmp_path / "b.png")],
+                             "vgg16.h5")
+    assert paths.how_to_make("vgg16") in line
+    assert "--weights %s --recipe fourier" % paths.shown(paths.EMBEDDED_CLASSIFIER) in line
+    line = assert_user_error(capsys, ["deepdream", str(tmp_path / "p.png"), "--weights",
+                                      str(tmp_path / "bvlc_googlenet.h5"), "--out",
+                                      str(tmp_path / "d.png")], "bvlc_googlenet.h5")
+    assert paths.how_to_make("googlenet") in line and "leave out --weights" in line

@@ -214,13 +214,13 @@ def test_damaged_prior(prior_file, case, edit, words):
 def _reference_arrays(width=8, height=6, steps=reference.STEPS):
     sizes = {"H": height, "W": width, "N": steps}
     return {name: np.zeros(tuple(sizes.get(s, 2 if s is None else s) for s in shape),
-                           np.int64 if name == "prior/scales" else np.float32)
+                           np.int64 if name in reference.INTEGERS else np.float32)
             for name, shape in reference.SCHEMA.items()}, sizes
 
 
 def test_reference_schema(tmp_path):
     arrays, _ = _reference_arrays()
-    attrs = {"format": reference.FORMAT, "version": 1, "size": np.array([8, 6]),
+    attrs = {"format": reference.FORMAT, "version": reference.VERSION, "size": np.array([8, 6]),
              "steps": reference.STEPS, "seed": 0}
     path = tmp_path / "ref.h5"
     reference.write(path, arrays, attrs)

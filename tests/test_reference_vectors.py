@@ -30,6 +30,9 @@ def test_file_holds_exactly_the_documented_datasets(ref, tiny_model):
     h, w = SIZE[1], SIZE[0]
     symbols = {"H": h, "W": w, "K": 1000, "R": h // 4 - 6, "C": w // 4 - 6,
                "S": 3, "N": reference.STEPS}
+    from reproduce.deepdream.dream import octave_sizes
+    for i, (rows, cols) in enumerate(octave_sizes((h, w), 4, 1.4)[:3]):
+        symbols.update({"H%d" % i: rows, "W%d" % i: cols})
     for name, (shape, dtype) in schema.items():
         expected = tuple(symbols.get(t.strip(), None) or int(t)
                          for t in shape.strip("()").split(",") if t.strip())
@@ -123,3 +126,14 @@ def test_missing_prior_and_foreign_file_are_user_errors(tiny_weights, tmp_path, 
     from reproduce.errors import UserError
     with pytest.raises(UserError, match="not reference vectors"):
         reference.load(tiny_weights)
+
+
+def test_a_missing_file_is_refused_before_the_progress_bar(tmp_path, capsys, reference_files):
+    """The bar starts once every input is read and the step compiled: a
+    missing file leaves exactly the error line, not a bar at 0%."""
+    argv = ["reference-vectors", "--weights", str(tmp_path / "missing.h5"), "--prior",
+            reference_files[1], "--out", str(tmp_path / "ref.h5")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "missing.h5" in err, err
+    assert os.listdir(tmp_path) == []

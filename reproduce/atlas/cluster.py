@@ -38,13 +38,17 @@ def local_cluster(workers=None):
     BLAS and our Ops.  Returns a ``distributed.LocalCluster``."""
     import dask
     from distributed import LocalCluster
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise UserError("--workers %s: give 1 to %d worker processes" % (workers,
+                                                                        MAX_WORKERS))
     cores = len(os.sched_getaffinity(0))
     workers = workers or cores
     threads = str(max(1, cores // workers))
     # Saturation 1: a worker holds only the task it runs.  Dask's default
     # (1.1) queues a second one there, and a worker that dies takes that
     # queued class's allowed failure with it.
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+            _workers_ignore_ctrl_c():
         return LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True,
             dashboard_address=":0", silence_logs=logging.ERROR,
@@ -53,10 +57,57 @@ def local_cluster(workers=None):
 
 
 @contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Start worker processes with Ctrl-C ignored: a terminal sends SIGINT to
+    its whole process group, and each worker printed its KeyboardInterrupt
+    traceback.  An ignored signal stays ignored in a child (also across
+    exec, and Python then installs no handler of its own); the driver alone
+    answers Ctrl-C, cancels the tasks and closes the cluster, which ends
+    the workers."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")  # distributed's
+MAX_WORKERS = 256  # worker processes of a local cluster: -1 made Dask wait forever
+
+
+def scheduler_address(text):
+    """``--scheduler`` -> a Dask address ("tcp://HOST:PORT"; "HOST:PORT" is
+    tcp), or None for none/"local"; UserError for anything Dask would choke
+    on later (an http:// URL, no port, garbage), before any work."""
+    import urllib.parse
+    text = (text or "").strip()
+    if text in ("", "local"):
+        return None
+    address = text if "://" in text else "tcp://" + text
+    parts = urllib.parse.urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in SCHEDULER_SCHEMES or (parts.scheme != "inproc" and (
+            not parts.hostname or port is None or parts.path not in ("", "/"))):
+        raise UserError("--scheduler %s: not a Dask scheduler address; give "
+                        "tcp://HOST:PORT (`dask scheduler` prints it; the port is "
+                        "usually 8786), or leave it out for a local cluster" % text)
+    return address
+
+
+@contextlib.contextmanager
 def connect(scheduler=None, workers=None):
     """A ``distributed.Client``: to ``scheduler`` ("tcp://HOST:PORT") when
     given, else to a new local cluster that is closed afterwards."""
     from distributed import Client
+    scheduler = scheduler_address(scheduler)
     if scheduler:
         try:
             client = Client(scheduler, timeout=30)
@@ -76,8 +127,46 @@ def groups(classes, size):
     return [classes[i:i + size] for i in range(0, len(classes), size)]
 
 
-class Run:
+class Progress:
+    """What every run the driver (:func:`drive`) takes has in common: counts,
+    the rate, and when its index page is due again.
+
+    A run also has ``job``, ``out_dir``, ``digest``, ``todo`` (the items
+    left), ``skipped``, :meth:`groups` (the items of each task), :meth:`key`
+    (a task key's stem), :meth:`add` (one record in), :meth:`failed_record`
+    (the record of an item whose task failed twice) and
+    :meth:`write_summary`; ``name`` and ``unit`` label the bar and the rate.
+    """
+    name, unit, units = "run", "item", "items"  # units: the plural, for the rate's key
+
+    def start(self, skipped):
+        self.skipped, self.rendered, self.failed = skipped, 0, 0
+        self.started, self._paged = time.time(), 0.0
+
+    def count(self, record):
+        if record["status"] == "done":
+            self.rendered += 1
+        else:
+            self.failed += 1
+
+    def page_due(self):
+        """Whether the index page is due again (every PAGE_EVERY seconds)."""
+        if time.time() - self._paged > PAGE_EVERY:
+            self._paged = time.time()
+            return True
+        return False
+
+    def timing(self):
+        seconds = time.time() - self.started
+        return {"seconds": round(seconds, 1), "rendered": self.rendered,
+                "failed": self.failed, "skipped": self.skipped,
+                "%s_per_hour" % self.units: round(3600.0 * self.rendered / seconds, 1)
+                if seconds > 0 else 0.0}
+
+
+class Run(Progress):
     """The state of one atlas run: what is done, and the page over it."""
+    name, unit, units = "atlas", "class", "classes"
 
     def __init__(self, job, classes, out_dir, descriptions, title):
         self.job, self.out_dir, self.descriptions, self.title = job, out_dir, descriptions, title
@@ -89,18 +178,26 @@ class Run:
             if index not in self.records and plan.is_done(out_dir, record, self.digest):
                 self.records[index] = record
         self.classes = sorted(set(classes) | set(self.records))
-        self.todo, self.skipped = todo, len(classes) - len(todo)
-        self.rendered, self.failed, self.started = 0, 0, time.time()
-        self._paged = 0.0
+        self.todo = todo
+        self.start(len(classes) - len(todo))
         self._measured = plan.measured_rate(out_dir, self.digest)  # an earlier run's
+
+    def groups(self):
+        return groups(self.todo, self.job.batch)
+
+    def key(self, item):
+        return "atlas-%s-%04d" % (self.digest[:12], item)
+
+    def failed_record(self, index, error):
+        """The record of a class that failed twice, written to its place."""
+        record = tasks.failed_record(index, self.descriptions[index], error, self.digest)
+        plan.write_record(record, os.path.join(self.out_dir, plan.record_file(index)))
+        return record
 
     def add(self, record):
         """Take in one finished or failed record; refresh the files over it."""
         self.records[record["index"]] = record
-        if record["status"] == "done":
-            self.rendered += 1
-        else:
-            self.failed += 1
+        self.count(record)
         page.write_class_page(self.out_dir, record, self.descriptions, self.title)
         self.write_summary(final=False)
 
@@ -112,44 +209,32 @@ class Run:
         # the rate shown: this run's once it rendered, else the last run's that did
         data["measured"] = data["run"] if self.rendered else self._measured
         plan.write_manifest(self.out_dir, data)
-        if final or time.time() - self._paged > PAGE_EVERY:
+        if final or self.page_due():
             page.write_site(self.out_dir, self.classes, self.records, self.descriptions,
                             self.title, data, pages=final)
-            self._paged = time.time()
-
-    def timing(self):
-        seconds = time.time() - self.started
-        return {"seconds": round(seconds, 1), "rendered": self.rendered,
-                "failed": self.failed, "skipped": self.skipped,
-                "classes_per_hour": round(3600.0 * self.rendered / seconds, 1)
-                if seconds > 0 else 0.0}
 
 
-def run_atlas(job, classes, out_dir, client, descriptions, title="Class atlas",
-              progress=True, task=tasks.render, on_record=None):
-    """Render ``classes`` of ``job`` on ``client``'s cluster into ``out_dir``.
-
-    Classes already rendered there with the same settings are skipped.
-    ``task`` is the worker function (``tasks.render``; tests wrap it),
-    ``on_record(record)`` is called for each record the driver collects.
-    Returns the :class:`Run`; ``run.interrupted`` says if Ctrl-C ended it.
-    """
+def drive(run, client, task, progress=True, on_record=None):
+    """Submit one ``task(job, group, out_dir, digest)`` per group of
+    ``run.groups()`` to ``client``'s cluster and hand every record the
+    tasks return to ``run.add``; a group that failed twice gets
+    ``run.failed_record`` for each of its items.  Ctrl-C cancels what is
+    left; the summary is written either way.  Returns ``run``, with
+    ``run.interrupted`` set."""
     from distributed import as_completed
     from tqdm import tqdm
 
-    run = Run(job, classes, out_dir, descriptions, title)
     run.interrupted = False
     futures, token = {}, uuid.uuid4().hex[:8]
-    for group in groups(run.todo, job.batch):
-        key = "atlas-%s-%04d-%s" % (run.digest[:12], group[0], token)
-        futures[client.submit(task, job, group, out_dir, run.digest, key=key,
+    for group in run.groups():
+        futures[client.submit(task, run.job, group, run.out_dir, run.digest,
+                              key="%s-%s" % (run.key(group[0]), token),
                               retries=RETRIES, pure=False)] = group
-    bar = tqdm(total=len(run.todo), disable=not progress, unit="class",
-               desc="atlas (%d skipped)" % run.skipped)
+    bar = tqdm(total=len(run.todo), disable=not progress, unit=run.unit,
+               desc="%s (%d skipped)" % (run.name, run.skipped))
     try:
         for future in as_completed(futures):
-            for record in _records(future, futures[future], descriptions, run.digest,
-                                   out_dir):
+            for record in _records(future, futures[future], run):
                 run.add(record)
                 if on_record is not None:
                     on_record(record)
@@ -163,17 +248,26 @@ def run_atlas(job, classes, out_dir, client, descriptions, title="Class atlas",
     return run
 
 
-def _records(future, group, descriptions, digest, out_dir):
-    """The records of a finished task, or ``failed`` records (written here)
-    when it failed twice."""
+def _records(future, group, run):
+    """The records of a finished task, or ``failed`` records when it failed twice."""
     try:
         return future.result()
     except Exception as exc:  # the task's own error, or KilledWorker
         error = "%s: %s" % (type(exc).__name__, exc)
-        records = [tasks.failed_record(i, descriptions[i], error, digest) for i in group]
-        for record in records:
-            plan.write_record(record, os.path.join(out_dir, plan.record_file(record["index"])))
-        return records
+        return [run.failed_record(item, error) for item in group]
+
+
+def run_atlas(job, classes, out_dir, client, descriptions, title="Class atlas",
+              progress=True, task=tasks.render, on_record=None):
+    """Render ``classes`` of ``job`` on ``client``'s cluster into ``out_dir``.
+
+    Classes already rendered there with the same settings are skipped.
+    ``task`` is the worker function (``tasks.render``; tests wrap it),
+    ``on_record(record)`` is called for each record the driver collects.
+    Returns the :class:`Run`; ``run.interrupted`` says if Ctrl-C ended it.
+    """
+    return drive(Run(job, classes, out_dir, descriptions, title), client, task,
+                 progress, on_record)
 
 
 def make_atlas(job, model, classes="all", out_dir="results/atlas", scheduler=None,

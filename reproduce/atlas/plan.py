@@ -65,15 +65,21 @@ class AtlasJob:
     def digest(self):
         """sha256 of :meth:`settings` and of the input files' contents: equal
         digests mean a picture on disk is the one this job would make."""
-        from ..nets.weights import sha256_of
         from ..paths import PRIOR
         p = self.picture
         files = [p.weights, p.start, p.prior]
         if p.recipe == "lsd2015" and p.prior is None:
             files.append(PRIOR)
-        contents = {f: sha256_of(f) for f in files if f and os.path.isfile(f)}
-        text = json.dumps([self.settings(), sorted(contents.values())], sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return digest_of(self.settings(), files)
+
+
+def digest_of(settings, files):
+    """sha256 of JSON ``settings`` and of the contents of those ``files``
+    that exist (their paths do not count: a moved file is the same input)."""
+    from ..nets.weights import sha256_of
+    contents = {f: sha256_of(f) for f in files if f and os.path.isfile(f)}
+    text = json.dumps([settings, sorted(contents.values())], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _plain(settings):
@@ -89,9 +95,10 @@ def select_classes(spec, descriptions):
     spec = (spec or "all").strip()
     if spec == "all":
         return list(range(len(descriptions)))
-    if os.path.isfile(spec):
-        with open(spec) as f:
-            items = [line.split("#", 1)[0].strip() for line in f]
+    if os.path.exists(spec):  # a file of names (a device or binary file: refused)
+        from ..fileio import read_text
+        items = [line.split("#", 1)[0].strip()
+                 for line in read_text(spec, "class list").splitlines()]
         where = " (in %s)" % spec
     else:
         items, where = spec.split(","), ""
@@ -165,12 +172,16 @@ def read_records(out_dir):
 
 
 def is_done(out_dir, record, digest):
-    """Was this picture made with these settings, and is it still intact?"""
+    """Was this item made with these settings, and is every file of it still
+    intact?  A record's files are ``{path: sha256}`` in ``files`` (the
+    microscope's several pictures), else its one ``image`` and ``sha256``."""
     from ..nets.weights import sha256_of
     if not record or record.get("status") != "done" or record.get("digest") != digest:
         return False
-    path = os.path.join(out_dir, record["image"])
-    return os.path.isfile(path) and sha256_of(path) == record.get("sha256")
+    files = record.get("files") or {record.get("image"): record.get("sha256")}
+    return all(path and os.path.isfile(os.path.join(out_dir, path))
+               and sha256_of(os.path.join(out_dir, path)) == sha256
+               for path, sha256 in files.items())
 
 
 def pending(out_dir, classes, digest):
@@ -185,10 +196,10 @@ def pending(out_dir, classes, digest):
 
 def remove_stale_temporaries(out_dir):
     """Delete the temporary files of writes a killed process never finished
-    (fileio.atomic_path's ``.tmp-*``): they are never a result."""
-    for folder in ("", "images", "records", "classes", "names"):
-        for path in glob.glob(os.path.join(out_dir, folder, ".tmp-*")):
-            os.remove(path)
+    (fileio.atomic_path's ``.tmp-*``), in ``out_dir`` and the folders below
+    it: they are never a result."""
+    for path in glob.glob(os.path.join(out_dir, "**", ".tmp-*"), recursive=True):
+        os.remove(path)
 
 
 # -- the manifest ------------------------------------------------------------------
@@ -238,8 +249,8 @@ def make_job(picture, batch=1, judge=None):
     (job, the loaded model).  Paths become absolute, for workers whose
     working folder differs."""
     from ..prior.fit import load_prior_spec
-    from ..recipes import backend_classes, get_recipe, load_weights
-    recipe = get_recipe(picture.recipe)
+    from ..recipes import backend_classes, check_job, load_weights
+    recipe = check_job(picture)  # recipe, backend and precision go together
     model = load_weights(picture.weights)
     model.require_classes("atlas pictures", picture.weights)
     if batch < 1:
@@ -248,17 +259,17 @@ def make_job(picture, batch=1, judge=None):
         raise UserError("--batch %d: batches run on the torch backend with the "
                         "lsd2015 recipe; add --backend torch --recipe lsd2015, or "
                         "leave out --batch" % batch)
-    if picture.backend == "torch" and recipe.name != "lsd2015":
-        raise UserError("--recipe %s runs on the Theano engine only; leave out "
-                        "--backend torch" % recipe.name)
     backend_classes(picture.backend)  # PyTorch installed?
     if recipe.name == "lsd2015":
         load_prior_spec(picture.prior, picture.prior_dir)  # a missing prior fails once, here
-    if picture.start and not os.path.isfile(picture.start):
-        raise UserError("%s: no such start image" % picture.start)
-    if judge and not os.path.isfile(judge):
-        raise UserError("%s: no such judge weights file (give --judge none to go "
-                        "without)" % judge)
+    if picture.start:  # a damaged start or a bomb: one line here, not on each worker
+        from ..fileio import image_header
+        image_header(picture.start)
+    if judge:
+        if not os.path.isfile(judge):
+            raise UserError("%s: no such judge weights file (give --judge none to go "
+                            "without)" % judge)
+        load_weights(judge)  # damaged weights: one line here, not a failure per class
     absolute = lambda p: os.path.abspath(p) if p and os.path.exists(p) else p  # noqa: E731
     picture = dataclasses.replace(
         picture, classes=(), weights=os.path.abspath(picture.weights),

@@ -1,9 +1,10 @@
 """Any list of scripts as Dask tasks, one script per task: ``make figures``
 (one figure per script) and ``make deepdream-figures`` on a cluster.
 
-Each task runs ``python SCRIPT ARGS...`` in the repository on its worker
-(the project at the same path on every machine, the results folder on a
-shared disk) and returns its exit status, run time and the tail of its
+Each task runs ``python SCRIPT ARGS...`` in the clone on its worker (or,
+in an installed copy, in the folder the command was started from; the
+project and that folder at the same path on every machine, the results
+folder on a shared disk) and returns its exit status, run time and the tail of its
 output; the driver prints them as they come.  A script that exits non-zero
 is reported, not retried (a figure script's failure is its own, not the
 worker's); the other scripts go on.
@@ -13,7 +14,14 @@ import subprocess
 import sys
 import time
 
-from ..paths import REPO
+from ..paths import IN_CLONE, REPO
+
+
+def script_folder():
+    """Where scripts are found and run: the clone's experiments/ are named
+    from the clone (`make figures`); an installed copy has none, so a user's
+    own scripts are named from the working folder."""
+    return REPO if IN_CLONE else os.getcwd()
 
 TAIL = 2000  # characters of a script's output sent back
 
@@ -29,7 +37,7 @@ def _die_with_parent():
         pass
 
 
-def run_script(script, args, cwd=REPO):
+def run_script(script, args, cwd):
     """Run one script to its end; a dict of what happened."""
     started = time.time()
     done = subprocess.run([sys.executable, script] + list(args), cwd=cwd,
@@ -40,11 +48,13 @@ def run_script(script, args, cwd=REPO):
             "output": done.stdout[-TAIL:]}
 
 
-def run_scripts(scripts, args, client, out=sys.stdout):
+def run_scripts(scripts, args, client, out=sys.stdout, cwd=None):
     """Run every script of ``scripts`` with ``args`` as one task each on
-    ``client``'s cluster; returns their results in the order they finished."""
+    ``client``'s cluster, in ``cwd`` (default :func:`script_folder`);
+    returns their results in the order they finished."""
     from distributed import as_completed
-    futures = [client.submit(run_script, s, list(args), key="script-%d-%s" % (i, s),
+    cwd = cwd or script_folder()
+    futures = [client.submit(run_script, s, list(args), cwd, key="script-%d-%s" % (i, s),
                              pure=False) for i, s in enumerate(scripts)]
     results = []
     try:

@@ -96,6 +96,40 @@ def _typed(key, text, current):
                         % (key, text, text, type(current).__name__))
 
 
+def from_library(check):
+    """An argparse ``type`` from a library check that raises UserError."""
+    def parse(text):
+        try:
+            return check(text)
+        except UserError as exc:
+            raise argparse.ArgumentTypeError(str(exc))
+    parse.__name__ = check.__name__
+    return parse
+
+
+def add_cluster_arguments(p):
+    """--scheduler and --workers: ``atlas`` and ``run-scripts``, checked as
+    they are read (a bad address or -1 workers: one line, before any work)."""
+    from ..atlas.cluster import MAX_WORKERS, scheduler_address
+    p.add_argument("--scheduler", type=from_library(scheduler_address), default=None,
+                   metavar="tcp://HOST:PORT",
+                   help="an existing Dask scheduler (default, or 'local': a local "
+                        "cluster, one worker process per core)")
+    p.add_argument("--workers", type=typed(Rule(int, low=1, high=MAX_WORKERS)),
+                   default=None, help="worker processes of the local cluster "
+                                      "(default: one per core)")
+
+
+def shell_words(text):
+    """--args "a 'b c'" -> ["a", "b c"], split like a shell; an unclosed quote
+    is refused as the option is read."""
+    import shlex
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("%s (in %r); close the quote" % (exc, text[:80]))
+
+
 # ---------------------------------------------------------------- the job options
 
 def add_prior_arguments(p):
@@ -108,19 +142,23 @@ def add_prior_arguments(p):
                         "images (default %s)" % paths.shown(paths.LSD2015_DIR))
 
 
-def add_job_arguments(p, weights, profile, what="class to dream"):
+RECIPE_HELP = ("lsd2015: pixels, patch prior, the 2015 update rule, zoom; fourier: "
+               "decorrelated Fourier image, random transforms, Adam; fourier-zoom: "
+               "fourier with the 2015 zoom (docs/recipes.md). Default: %s")
+
+
+def add_job_arguments(p, weights, profile, what="class to dream",
+                      recipe_default="lsd2015"):
     """The options ``dream``, ``serve`` and ``stream`` share: what to dream
-    and how (one argument group, read by :func:`picture_job`)."""
+    and how (one argument group, read by :func:`picture_job`).
+    ``recipe_default`` is what the help says runs without --recipe."""
     g = p.add_argument_group("what to dream, and how")
     g.add_argument("--weights", default=weights,
                    help="our HDF5 classifier (default %s)" % paths.shown(weights))
     g.add_argument("--classes", action="append", default=[], metavar="NAME",
                    help="%s (give twice: the first goes to the lower half of the "
                         "image, the second to the upper half)" % what)
-    g.add_argument("--recipe", default="lsd2015",
-                   help="lsd2015: pixels, patch prior, the 2015 update rule, zoom "
-                        "(default); fourier: decorrelated Fourier image, random "
-                        "transforms, Adam (docs/recipes.md)")
+    g.add_argument("--recipe", default="lsd2015", help=RECIPE_HELP % recipe_default)
     g.add_argument("--profile", default=profile,
                    help="stream2015 or image2015 (default %(default)s); the 2015 "
                         "settings of --recipe lsd2015 (fourier has its own)")
@@ -132,10 +170,15 @@ def add_job_arguments(p, weights, profile, what="class to dream"):
                    help="start image (default: the profile's 2015 start image "
                         "if found, else seeded grey noise)")
     g.add_argument("--seed", type=seed_type(), default=0)
-    g.add_argument("--backend", choices=("theano", "torch"), default="theano",
+    add_backend_argument(g)
+    return g
+
+
+def add_backend_argument(p):
+    """--backend: the Theano reference or the PyTorch port."""
+    p.add_argument("--backend", choices=("theano", "torch"), default="theano",
                    help="theano: the reference (default); torch: the PyTorch port, "
                         "on CUDA when available (needs requirements-torch.txt)")
-    return g
 
 
 def add_dream_arguments(p):
@@ -152,7 +195,9 @@ def add_stream_arguments(p):
     from ..job import StreamJob
     add_job_arguments(p, paths.EMBEDDED_CLASSIFIER, "stream2015",
                       "what to dream of first; default: a class drawn with --seed, "
-                      "as 2015 drew one at random")
+                      "as 2015 drew one at random",
+                      "lsd2015 on a VGG, fourier-zoom on any other classifier "
+                      "(the embedded EfficientNet-Lite0)")
     p.add_argument("--size", default="%dx%d" % StreamJob.size, metavar="WxH",
                    help="size of the optimised image (default %(default)s; the "
                         "2015 stream optimised 840x472 on a GPU)")
@@ -209,6 +254,12 @@ def add_input_arguments(p, weights, size=None):
     p.add_argument("--max-memory", default=None, metavar="BYTES",
                    help="refuse images whose estimated forward+backward memory "
                         "exceeds this (e.g. 4G; default: the memory available)")
+    from ..nets.weights import TIE_CHOICES
+    p.add_argument("--pool-ties", choices=TIE_CHOICES, default="model",
+                   help="where a max-pool's gradient goes when its window holds the max "
+                        "more than once: model (default): to Caffe's one argmax on nets "
+                        "converted from Caffe, to every tied pixel on the others; "
+                        "argmax or every: that rule for every max-pool")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -226,7 +277,7 @@ def add_objective_arguments(p, layer="conv4_3"):
 
 def add_settings_arguments(p, defaults=None):
     """DeepDream's numeric settings, defaulting to ``defaults`` (a DreamSettings)."""
-    from ..deepdream.settings import DreamSettings
+    from ..deepdream.settings import OCTAVE_EDGES, DreamSettings
     d = defaults or DreamSettings()
     p.add_argument("--octaves", type=int, default=d.octaves,
                    help="pyramid levels (default %(default)s)")
@@ -239,15 +290,42 @@ def add_settings_arguments(p, defaults=None):
     p.add_argument("--jitter", type=int, default=d.jitter,
                    help="largest random roll in pixels (default %(default)s)")
     p.add_argument("--seed", type=seed_type(), default=d.seed, help="of the jitter")
+    p.add_argument("--octave-edge", choices=OCTAVE_EDGES, default=d.octave_edge,
+                   help="nearest: an octave's resize repeats the edge pixels (default); "
+                        "notebook: as dream.ipynb's nd.zoom (mode constant), whose last "
+                        "row or column turns the mean colour at some sizes")
+
+
+def add_engine_arguments(p):
+    """--backend and --precision of deepdream, sweep and video."""
+    add_backend_argument(p)
+    p.add_argument("--precision", default="float32",
+                   help="the net's number format on --backend torch: float32 "
+                        "(default), bf16 (bfloat16 products, float32 sums, where the "
+                        "CPU has AMX or AVX-512 BF16), auto (bf16 where it can); "
+                        "docs/precision.md")
+
+
+def dream_net(args, settings, model):
+    """The net of deepdream, sweep and video: ``model`` on ``args.backend`` in
+    the precision of ``settings`` (a checked DreamSettings)."""
+    from ..recipes import build_backend_net
+    return build_backend_net(model, args.backend, precision=settings.precision,
+                             pool_ties=args.pool_ties)
 
 
 def dream_settings(args):
-    """The DreamSettings the options of :func:`add_settings_arguments` give."""
+    """The DreamSettings the options of :func:`add_settings_arguments` (and
+    :func:`add_engine_arguments`, where a command has them) give."""
     from ..deepdream.settings import DreamSettings
+    from ..recipes import check_precision
     settings = DreamSettings(octaves=args.octaves, octave_scale=args.octave_scale,
                              steps=args.steps, step_size=args.step_size,
-                             jitter=args.jitter, seed=args.seed)
+                             jitter=args.jitter, seed=args.seed,
+                             octave_edge=args.octave_edge,
+                             precision=getattr(args, "precision", "float32"))
     settings.check()
+    check_precision(getattr(args, "backend", "theano"), settings.precision)
     return settings
 
 

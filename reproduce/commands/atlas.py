@@ -1,12 +1,12 @@
 """``atlas``: one picture per class, rendered on a Dask cluster, and a page of them."""
 from ..paths import EMBEDDED_CLASSIFIER, JUDGE, shown
-from ._options import RAW, add_prior_arguments, picture_job
+from ._options import RAW, add_cluster_arguments, add_prior_arguments, picture_job
 
 EPILOG = """examples:
-  python -m reproduce atlas --weights weights/efficientnet_lite0.h5 --recipe fourier
-  python -m reproduce atlas --recipe fourier --classes 0-49 --set image_size=96x96 \\
+  %(prog)s --weights weights/efficientnet_lite0.h5 --recipe fourier
+  %(prog)s --recipe fourier --classes 0-49 --set image_size=96x96 \\
       --steps 16 --out-dir results/atlas_quick
-  python -m reproduce atlas --recipe lsd2015 --backend torch --batch 8 \\
+  %(prog)s --recipe lsd2015 --backend torch --batch 8 \\
       --set image_size=224x224 --scheduler tcp://10.0.0.5:8786 --out-dir /shared/atlas
 
 Re-running the same command skips every class already rendered with the same
@@ -44,11 +44,7 @@ def register(sub):
                    help="classes per task, rendered as one batch (torch backend, "
                         "lsd2015 recipe; default 1)")
     p.add_argument("--out-dir", default="results/atlas")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="an existing Dask scheduler (default: a local cluster, one "
-                        "worker process per core)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the local cluster (default: one per core)")
+    add_cluster_arguments(p)
     p.add_argument("--judge", default=None,
                    help="weights of the classifier that gives each picture's top 5 "
                         "(default %s when it exists; 'none': no judge)" % shown(JUDGE))
@@ -63,7 +59,9 @@ def run(args):
 
     from ..atlas.cluster import make_atlas
     from ..atlas.plan import make_job
+    from ..fileio import check_output_dir
 
+    check_output_dir(args.out_dir)
     judge = None if args.judge == "none" else (
         args.judge or (JUDGE if os.path.exists(JUDGE) else None))
     job, model = make_job(picture_job(args), args.batch, judge)

@@ -7,11 +7,11 @@ from ..checks import NON_NEGATIVE, Rule
 from ._options import RAW, parse_memory, photo_size, typed
 
 EPILOG = """examples:
-  python -m reproduce class-model --method simonyan --classes volcano --out volcano.png
-  python -m reproduce class-model --method lsq --start photo.jpg --layer conv4_3 \\
-      --k 2 --out enhanced.png
-  python -m reproduce class-model --method lsq --start photo.jpg --regulariser prior \\
-      --prior weights/prior_student.h5 --out enhanced.png
+  %(prog)s --method simonyan --classes volcano --out results/volcano_class_model.png
+  %(prog)s --method lsq --start photo.jpg --layer conv4_3 \\
+      --k 2 --out results/enhanced.png
+  %(prog)s --method lsq --start photo.jpg --regulariser prior \\
+      --prior weights/prior_student.h5 --out results/enhanced_prior.png
 """
 
 DEFAULT_WEIGHTS = {"simonyan": paths.EMBEDDED_CLASSIFIER, "lsq": paths.EMBEDDED_VGG16_CONV}

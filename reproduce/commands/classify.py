@@ -1,6 +1,7 @@
-"""``classify IMAGE --weights W.h5``: the top classes of an image."""
+"""``classify IMAGE [--weights W.h5]``: the top classes of an image."""
 import json
 
+from .. import paths
 from ..checks import Rule
 from ._options import typed
 
@@ -8,7 +9,8 @@ from ._options import typed
 def register(sub):
     p = sub.add_parser("classify", help="print the top classes of an image")
     p.add_argument("image")
-    p.add_argument("--weights", required=True, help="our HDF5 weights file")
+    p.add_argument("--weights", default=paths.EMBEDDED_CLASSIFIER,
+                   help="our HDF5 classifier (default %s)" % paths.shown(paths.EMBEDDED_CLASSIFIER))
     p.add_argument("--size", default="model", choices=("model", "native"),
                    help="model (default): the model's own view, shorter side resized "
                         "and the centre cropped to its training size; native: the "

@@ -26,6 +26,10 @@ def register(sub):
 
 def run(args):
     from ..convert import caffe_zoo, download
+    from ..fileio import check_output_dir
+    check_output_dir(args.dest, option="--dest")
+    if args.url:
+        download.check_url(args.url)
     convert = (caffe_zoo.download_and_convert if args.model in caffe_zoo.ZOO
                else download.download_and_convert)
     try:

@@ -1,4 +1,5 @@
-"""``fit-prior --out P.h5``: fit the patch prior on scikit-image's photos."""
+"""``fit-prior [--out P.h5]``: fit the patch prior on scikit-image's photos."""
+from .. import paths
 from ..checks import Rule
 from ._options import seed_type, typed
 
@@ -6,9 +7,10 @@ from ._options import seed_type, typed
 def register(sub):
     p = sub.add_parser("fit-prior", help="fit the 8x8x3 patch prior (Student-t or "
                                          "Gaussian) on natural photos")
-    p.add_argument("--out", required=True, help="HDF5 file to write")
+    p.add_argument("--out", default=paths.PRIOR, help="HDF5 file to write (default %s, "
+                   "the prior the commands use)" % paths.shown(paths.PRIOR))
     p.add_argument("--kind", choices=("student", "gaussian"), default="student")
-    p.add_argument("--patches", type=int, default=100000,
+    p.add_argument("--patches", type=typed(Rule(int, low=1000, high=10 ** 8)), default=100000,
                    help="patches to sample (default 100000: the held-out likelihood "
                         "stops improving beyond ~50000)")
     p.add_argument("--seed", type=seed_type(), default=0)
@@ -22,14 +24,11 @@ def register(sub):
 def run(args):
     from tqdm import tqdm
 
-    from ..errors import UserError
-    from ..prior.fit import fit_prior, save_prior
-
     from ..fileio import check_output
+    from ..prior.fit import check_patch_memory, fit_prior, save_prior
+
     check_output(args.out)
-    if args.patches < 1000:
-        raise UserError("--patches %d is too few to fit 192 dimensions; give at least "
-                        "1000 (default 100000)" % args.patches)
+    check_patch_memory(args.patches)
     with tqdm(desc="EM", unit="it", leave=False) as bar:
         def progress(iteration, log_likelihood, nu):
             bar.update(1)

@@ -3,7 +3,7 @@ from ._options import RAW, parse_size, seed_type
 
 
 EPILOG = """example:
-  python -m reproduce reference-vectors --weights weights/vgg16.h5 \\
+  %(prog)s --weights weights/vgg16.h5 \\
       --prior weights/prior_student.h5 --out results/reference.h5
 The schema and the tolerances a port should meet: docs/reference-vectors.md
 """
@@ -50,9 +50,18 @@ def run(args):
         raise UserError("--prior none: reference vectors need a prior (a file or lsd2015)")
     job = reference.reference_job(args.weights, args.prior, args.prior_dir, size,
                                   args.seed, classes)
-    with tqdm(total=2 + reference.STEPS, unit="step", disable=args.no_progress,
-              desc="reference steps") as bar:
-        arrays, attrs = reference.compute(job, args.layer, progress=bar.update)
+    bars = []  # drawn once compute has read and checked every file, not before
+
+    def progress(n):
+        if not bars:
+            bars.append(tqdm(total=2 + reference.STEPS, unit="step",
+                             disable=args.no_progress, desc="reference steps"))
+        bars[0].update(n)
+    try:
+        arrays, attrs = reference.compute(job, args.layer, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
     sources = [("weights", args.weights)]
     if args.prior == "lsd2015":
         attrs.update(prior="lsd2015", prior_sha256="")  # several .npy files

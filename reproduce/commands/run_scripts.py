@@ -2,9 +2,11 @@
 (``make figures SCHEDULER=...``)."""
 import argparse
 
+from ._options import add_cluster_arguments, shell_words
+
 EPILOG = """examples:
-  python -m reproduce run-scripts --args "--quick" experiments/bee.py experiments/pizza.py
-  python -m reproduce run-scripts --scheduler tcp://10.0.0.5:8786 \\
+  %(prog)s --args "--quick" experiments/bee.py experiments/pizza.py
+  %(prog)s --scheduler tcp://10.0.0.5:8786 \\
       --args "--weights weights/vgg16.h5 --results /shared/results" experiments/*.py
 """
 
@@ -15,31 +17,26 @@ def register(sub):
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scripts", nargs="+", metavar="SCRIPT",
                    help="Python scripts, relative to the repository")
-    p.add_argument("--args", default="", help="arguments given to every script "
-                                              "(one string, split like a shell)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="an existing Dask scheduler (default, or 'local': a local "
-                        "cluster, one worker process per core)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the local cluster")
+    p.add_argument("--args", type=shell_words, default=[],
+                   help="arguments given to every script (one string, split like a "
+                        "shell)")
+    add_cluster_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args):
     import os
-    import shlex
 
     from ..atlas.cluster import connect
-    from ..atlas.scripts import run_scripts
+    from ..atlas.scripts import run_scripts, script_folder
     from ..errors import UserError
-    from ..paths import REPO
 
-    missing = [s for s in args.scripts if not os.path.isfile(os.path.join(REPO, s))]
+    folder = script_folder()
+    missing = [s for s in args.scripts if not os.path.isfile(os.path.join(folder, s))]
     if missing:
-        raise UserError("%s: no such script in %s" % (", ".join(missing), REPO))
-    scheduler = None if args.scheduler in (None, "", "local") else args.scheduler
-    with connect(scheduler, args.workers) as client:
-        results = run_scripts(args.scripts, shlex.split(args.args), client)
+        raise UserError("%s: no such script in %s" % (", ".join(missing), folder))
+    with connect(args.scheduler, args.workers) as client:
+        results = run_scripts(args.scripts, args.args, client, cwd=folder)
     failed = [r["script"] for r in results if r["returncode"] != 0]
     print("%d of %d scripts done%s" % (len(results) - len(failed), len(args.scripts),
                                        "; failed: " + ", ".join(failed) if failed else ""))

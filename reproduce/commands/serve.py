@@ -3,24 +3,24 @@ network should dream of, and watch it zoom into its hallucination
 (:mod:`reproduce.stream.server` serves it)."""
 import os
 
+from .. import paths
 from ..checks import Rule
 from ._options import RAW, add_stream_arguments, stream_job, typed
 
 
 EPILOG = """examples:
-  python -m reproduce serve                     # http://127.0.0.1:8025/
-  python -m reproduce serve --weights weights/vgg16.h5 --prior lsd2015
-  python -m reproduce serve --classes volcano --hold 20 --set steps_per_zoom=5
-  python -m reproduce serve --recipe lsd2015 --classes volcano
-  python -m reproduce serve --backend torch --weights weights/vgg16.h5 \\
+  %(prog)s                     # http://127.0.0.1:8025/
+  %(prog)s --weights weights/vgg16.h5 --prior lsd2015
+  %(prog)s --classes volcano --hold 20 --set steps_per_zoom=5
+  %(prog)s --recipe lsd2015 --classes volcano
+  %(prog)s --backend torch --weights weights/vgg16.h5 \\
       --size 840x472 --stream-size 1024x576     # the 2015 stream, on a GPU
 
 The first start compiles the optimiser step (about a minute on 2 cores);
 later starts reuse Theano's cache.  Without --recipe, the embedded
 EfficientNet-Lite0 runs fourier-zoom (recognisable pictures; the 2015 recipe
 paints texture on that net) and a VGG runs lsd2015: the 2015 look needs
-VGG-16 (weights/vgg16.h5, `make weights`).
-"""
+VGG-16 (""" + paths.shown(paths.VGG16) + ", a download: " + paths.how_to_make("vgg16") + ").\n"
 
 
 def register(sub):
@@ -57,8 +57,8 @@ def describe(job, setup):
     weights = os.path.basename(str(job.weights))
     note = ("the 2015 recipe on VGG-16: the 2015 look" if job.recipe == "lsd2015"
             and "vgg" in weights.lower() else
-            "the 2015 look needs VGG-16 (weights/vgg16.h5, `make weights`) and "
-            "--recipe lsd2015")
+            "the 2015 look needs VGG-16 (%s, %s) and --recipe lsd2015"
+            % (paths.shown(paths.VGG16), paths.how_to_make("vgg16")))
     return {"recipe": job.recipe, "weights": weights, "backend": job.backend,
             "image_size": list(setup.profile.image_size), "note": note}
 

@@ -5,10 +5,10 @@ from ._options import RAW, add_stream_arguments, stream_job, typed
 
 
 EPILOG = """examples:
-  python -m reproduce stream --out results/volcano.mp4 --classes volcano --seconds 30
-  python -m reproduce stream --out dream.mp4 --request "rabbit and analog clock" \\
+  %(prog)s --out results/volcano.mp4 --classes volcano --seconds 30
+  %(prog)s --out results/dream.mp4 --request "rabbit and analog clock" \\
       --request bubble --seconds 20 --weights weights/vgg16.h5 --prior lsd2015
-  python -m reproduce stream --out v.mp4 --classes volcano --recipe fourier
+  %(prog)s --out results/volcano_fourier.mp4 --classes volcano --recipe fourier
 
 Writes the video with the ffmpeg that the imageio-ffmpeg package ships, and
 an animated WebP (or GIF) preview beside it.  Ctrl-C keeps what was recorded.

@@ -10,12 +10,13 @@ import sys
 
 from .. import paths
 from ..deepdream.sweep import SWEEP_SETTINGS, SWEEP_SIDE
-from ._options import (RAW, add_input_arguments, add_settings_arguments, dream_settings,
-                       parse_memory, photo_size)
+from ._options import (RAW, add_engine_arguments, add_input_arguments,
+                       add_settings_arguments, dream_net, dream_settings, parse_memory,
+                       photo_size)
 
 EPILOG = """examples:
-  python -m reproduce sweep photo.jpg
-  python -m reproduce sweep photo.jpg --layers conv3_3,conv4_3 --size 320 --steps 10
+  %(prog)s photo.jpg
+  %(prog)s photo.jpg --layers conv3_3,conv4_3 --size 320 --steps 10
 
 Writes NN_LAYER.png and NN_LAYER.json per layer, and index.html, to --out-dir.
 The page is rewritten after each layer: Ctrl-C (or SIGTERM) leaves a complete
@@ -33,6 +34,7 @@ def register(sub):
                    help="comma-separated layers (default: every conv layer)")
     add_input_arguments(p, paths.EMBEDDED_VGG16_CONV, size=str(SWEEP_SIDE))
     add_settings_arguments(p, SWEEP_SETTINGS)
+    add_engine_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -41,15 +43,16 @@ def run(args):
     from ..deepdream.inputs import load_photo
     from ..deepdream.sweep import resolve_layers, sweep_intro, sweep_layers
     from ..errors import UserError
-    from ..nets.build import build_net
     from ..nets.weights import load_model
     from ..report.gallery import build
 
-    from ..fileio import check_output
-    # the folder's page, checked before the work: a folder that is a file, or
-    # cannot be written, is refused before any layer is dreamed
+    from ..fileio import check_output, check_output_dir
+    # the folder and its page, checked before the work: a folder that is a
+    # file, or cannot be written, is refused before any layer is dreamed
+    check_output_dir(args.out_dir)
     check_output(os.path.join(args.out_dir, "index.html"), [args.image], option="--out-dir")
-    net = build_net(load_model(args.weights))
+    settings = dream_settings(args)
+    net = dream_net(args, settings, load_model(args.weights))
     names = None
     if args.layers is not None:
         names = [name.strip() for name in args.layers.split(",") if name.strip()]
@@ -57,7 +60,6 @@ def run(args):
             raise UserError("--layers %r names no layer; give e.g. conv3_3,conv4_3"
                             % args.layers)
     layers = resolve_layers(net, names)
-    settings = dream_settings(args)
     image = load_photo(args.image, net, layers[-1], photo_size(args),
                        parse_memory(args.max_memory))
     for layer in layers:

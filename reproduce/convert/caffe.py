@@ -39,6 +39,8 @@ V1_NAMES = {"CONVOLUTION": "Convolution", "RELU": "ReLU", "POOLING": "Pooling",
             "LRN": "LRN", "CONCAT": "Concat", "INNER_PRODUCT": "InnerProduct",
             "DROPOUT": "Dropout", "SOFTMAX": "Softmax"}
 TEST_PHASE = 1
+MAX_NESTING = 32                 # of a prototxt's messages (a deploy net: 3)
+CAFFEMODEL_LIMIT = (2 << 30) - 1  # protobuf's own ceiling for one message
 
 
 # --------------------------------------------------------------- reading
@@ -46,45 +48,68 @@ TEST_PHASE = 1
 def read_prototxt(path):
     """Parse a text-format prototxt into a NetParameter; UserError if it does not."""
     from google.protobuf import text_format
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise UserError("%s: no such prototxt file" % path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError("%s: cannot read this prototxt (%s)" % (path, exc))
+    from ..fileio import json_depth, read_text
+    text = read_text(path, "prototxt")
+    # a deploy net nests 3 deep (layer { convolution_param { ... } }); skipping
+    # unknown fields recurses once a level, so a crafted file would end in a
+    # RecursionError after the parse had taken all the time it could
+    if json_depth(text) > MAX_NESTING:
+        raise UserError("%s: messages nested more than %d deep; not a deploy "
+                        "prototxt" % (path, MAX_NESTING))
     net = caffe_schema.net_parameter()
     try:
         # fields our schema leaves out (fillers, lr_mult, data-layer settings)
         # change nothing a deploy net computes, so they are skipped
         text_format.Parse(text, net, allow_unknown_field=True)
-    except text_format.ParseError as exc:
+    except (text_format.ParseError, RecursionError) as exc:
         raise UserError("%s: not a Caffe prototxt: %s; give the deploy.prototxt "
-                        "that came with the model" % (path, str(exc).splitlines()[0]))
+                        "that came with the model" % (path, (str(exc).splitlines() or
+                                                             [exc.__class__.__name__])[0]))
     return net
 
 
 def read_caffemodel(path):
     """Parse a binary .caffemodel into a NetParameter; UserError if it does not."""
     from google.protobuf.message import DecodeError
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise UserError("%s: no such caffemodel file" % path)
-    except OSError as exc:
-        raise UserError("%s: cannot read this caffemodel (%s)" % (path, exc))
+    from ..fileio import read_bytes
+    data = read_bytes(path, "caffemodel", CAFFEMODEL_LIMIT)
     net = caffe_schema.net_parameter()
     try:
         net.ParseFromString(data)
-    except (DecodeError, RuntimeError, ValueError) as exc:
+    except (DecodeError, RuntimeError, ValueError, RecursionError) as exc:
         raise UserError("%s: not a valid caffemodel (%s); the file may be truncated: "
                         "download it again" % (path, str(exc).splitlines()[0] or
                                                exc.__class__.__name__))
     if not (net.layer or net.layers):
         raise UserError("%s: the caffemodel holds no layers; is it truncated or "
                         "another kind of file?" % path)
+    _check_nesting(net, path)
     return net
+
+
+def _check_nesting(message, path, depth=1):
+    """UserError when fields nest more than MAX_NESTING deep.  Fields our
+    schema leaves out are kept by protobuf as bytes, unread, at any depth:
+    a crafted file was accepted without a word.  Each unknown field that
+    parses as a message is followed (a real caffemodel's, e.g. a layer's
+    ``param { lr_mult: 1 }``, nest one or two deep)."""
+    from google.protobuf import empty_pb2, unknown_fields
+    from google.protobuf.message import DecodeError
+    if depth > MAX_NESTING:
+        raise UserError("%s: messages nested more than %d deep; not a caffemodel "
+                        "(a real one nests 4)" % (path, MAX_NESTING))
+    for field, value in message.ListFields():
+        if field.message_type is not None:
+            for item in (value if field.label == field.LABEL_REPEATED else [value]):
+                _check_nesting(item, path, depth + 1)
+    for field in unknown_fields.UnknownFieldSet(message):
+        if field.wire_type == 2 and field.data:  # length-delimited: perhaps a message
+            inner = empty_pb2.Empty()
+            try:
+                inner.ParseFromString(field.data)
+            except DecodeError:
+                continue  # a string or packed numbers
+            _check_nesting(inner, path, depth + 1)
 
 
 def layer_type(layer):
@@ -108,12 +133,16 @@ def in_test_phase(layer):
 
 def blob_array(blob, where):
     """A BlobProto as a float32 array, shaped by ``shape`` or num/channels/height/width."""
+    import math
     if blob.HasField("shape"):
         shape = tuple(int(d) for d in blob.shape.dim)
     else:
         shape = (blob.num, blob.channels, blob.height, blob.width)
     values = blob.data if len(blob.data) else blob.double_data
-    if len(values) != int(np.prod(shape)):
+    if min(shape, default=0) < 0:
+        raise UserError("%s: a blob of shape %s (negative); the caffemodel is damaged"
+                        % (where, shape))
+    if len(values) != math.prod(shape):  # Python's integers: a product cannot wrap
         raise UserError("%s: a blob of shape %s holds %d values; the caffemodel is "
                         "damaged or truncated" % (where, shape, len(values)))
     return np.asarray(values, np.float32).reshape(shape)
@@ -121,9 +150,25 @@ def blob_array(blob, where):
 
 def model_blobs(net, path):
     """{layer name: [arrays]} of every layer of the caffemodel that has blobs."""
+    with_blobs = [layer for layer in all_layers(net) if len(layer.blobs)]
+    _refuse_duplicates([layer.name for layer in with_blobs], path)
+    for layer in net.layers:  # protobuf keeps an enum number out of range aside, unset
+        if not layer.HasField("type"):
+            raise UserError("%s: layer %r has no type Caffe defines (a number out of "
+                            "range?); the caffemodel is damaged" % (path, layer.name))
     return {layer.name: [blob_array(b, "%s: layer %r" % (path, layer.name))
-                         for b in layer.blobs]
-            for layer in all_layers(net) if len(layer.blobs)}
+                         for b in layer.blobs] for layer in with_blobs}
+
+
+def _refuse_duplicates(names, path):
+    """Blobs and layers are matched by name: two layers of one name are
+    ambiguous (the second's values would silently replace the first's)."""
+    seen = set()
+    for name in names:
+        if name and name in seen:
+            raise UserError("%s: two layers are named %r; layer names must be unique "
+                            "(blobs are matched to layers by name)" % (path, name))
+        seen.add(name)
 
 
 def input_shape(net, path):
@@ -167,9 +212,20 @@ def conv_settings(layer, where):
     kernel = _pair(p.kernel_size, "kernel_h", "kernel_w", None, p)
     if None in kernel:
         raise UserError("%s: no kernel_size" % where)
+    stride = _pair(p.stride, "stride_h", "stride_w", 1, p)
+    _at_least_one(where, kernel=kernel, stride=stride, group=(int(p.group),),
+                  num_output=(int(p.num_output),))
     return dict(kernel=kernel, pad=_pair(p.pad, "pad_h", "pad_w", 0, p),
-                stride=_pair(p.stride, "stride_h", "stride_w", 1, p),
-                groups=int(p.group), n_out=int(p.num_output), bias=p.bias_term)
+                stride=stride, groups=int(p.group), n_out=int(p.num_output),
+                bias=p.bias_term)
+
+
+def _at_least_one(where, **values):
+    """Caffe's CHECK_GT(..., 0) on kernels, strides, groups and outputs."""
+    for name, pair in values.items():
+        if min(pair) < 1:
+            raise UserError("%s: %s %s; it must be at least 1 (the prototxt is damaged)"
+                            % (where, name, "x".join(map(str, pair))))
 
 
 def pool_settings(layer, shape, where):
@@ -186,6 +242,7 @@ def pool_settings(layer, shape, where):
         raise UserError("%s: no kernel_size" % where)
     pad = _pair([p.pad], "pad_h", "pad_w", 0, p)
     stride = _pair([p.stride], "stride_h", "stride_w", 1, p)
+    _at_least_one(where, kernel_size=size, stride=stride)
     return dict(method=method, size=size, pad=pad, stride=stride,
                 rounding="ceil" if p.round_mode == 0 else "floor")
 
@@ -194,11 +251,10 @@ def conv_out(n, k, s, p):
     return (n + 2 * p - k) // s + 1
 
 
-def pool_out(n, k, s, p, rounding):
-    if rounding == "floor":
-        return conv_out(n, k, s, p)
-    from ..nets.build import caffe_pool_length
-    return int(caffe_pool_length(n, k, s, p))
+def pool_out(n, k, s, p, rounding, any_pad):
+    """pooling_layer.cpp's pooled length; ``any_pad``: the layer pads either axis."""
+    from ..ops.maxpool import pooled_length
+    return int(pooled_length(n, k, s, p, ceil=rounding == "ceil", any_pad=any_pad))
 
 
 def expect_blob(blobs, i, shape, where, what):
@@ -262,11 +318,12 @@ def convert_layer(layer, kind, bottoms, shapes, blobs, where):
     if kind == "Pooling":
         s = pool_settings(layer, (c, h, w), where)
         (kh, kw), (ph, pw), (sh, sw) = s["size"], s["pad"], s["stride"]
-        out = (c, pool_out(h, kh, sh, ph, s["rounding"]),
-               pool_out(w, kw, sw, pw, s["rounding"]))
+        out = (c, pool_out(h, kh, sh, ph, s["rounding"], bool(ph or pw)),
+               pool_out(w, kw, sw, pw, s["rounding"], bool(ph or pw)))
+        # Caffe's max-pool gradient goes whole to one argmax a window
         return LayerSpec("", "pool", size=(kh, kw), stride=(sh, sw),
                          pad=(ph, ph, pw, pw), method=s["method"],
-                         rounding=s["rounding"]), out
+                         rounding=s["rounding"], ties="argmax"), out
     if kind == "LRN":
         p = layer.lrn_param
         if p.norm_region != 0:
@@ -306,13 +363,9 @@ def read_labels(path):
     Places' ``categoryIndex_places205.csv`` ("/a/abbey 0": the description
     is "abbey", the id the path) and plain lists (one name a line).
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = [line.strip() for line in f if line.strip()]
-    except FileNotFoundError:
-        raise UserError("%s: no such label file" % path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError("%s: cannot read this label file (%s)" % (path, exc))
+    from ..fileio import read_text
+    lines = [line.strip() for line in read_text(path, "label file").splitlines()
+             if line.strip()]
     descriptions, ids = [], []
     for line in lines:
         first, _, rest = line.partition(" ")
@@ -344,6 +397,7 @@ def convert_caffe(caffemodel, prototxt, model_name=None, labels=None,
     holder = {data: None}           # blob name -> the node holding its value now
     shapes = {data: in_shape}
     nodes = []
+    _refuse_duplicates([l.name for l in all_layers(proto) if in_test_phase(l)], prototxt)
     for layer in all_layers(proto):
         kind = layer_type(layer)
         where = "%s: layer %r (%s)" % (prototxt, layer.name, kind)

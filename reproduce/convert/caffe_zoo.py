@@ -10,11 +10,16 @@
   the repository holds it (computed from the git object; Caffe publishes
   no digest for it).
 * ``places205``: Places205-GoogLeNet (205 scene classes), from the Places
-  project's download page (places.csail.mit.edu/downloadCNN.html): one
-  ``.tar.gz`` with the caffemodel, its deploy prototxt and the class list
-  ``categoryIndex_places205.csv``.  The project publishes no digest, so the
-  archive's SHA-256 is printed and recorded; ``--sha256`` checks it against
-  one you trust.
+  project's download page (places.csail.mit.edu/downloadCNN.html):
+  ``googlenet_places205.tar.gz`` with the caffemodel and its deploy
+  prototxt.  The class list, ``categoryIndex_places205.csv`` ("/a/abbey 0",
+  one a line in output order), came with the project's first Places-CNN
+  (AlexNet) archive, ``placesCNN_upgraded.tar.gz``, beside
+  ``places205CNN_mean.binaryproto``, which is where programs that classify
+  with Places205-GoogLeNet read it; it is taken from the GoogLeNet archive
+  when that has one, else from that archive (``labels_archive``).  The
+  project publishes no digests, so each archive's SHA-256 is printed and
+  recorded; ``--sha256`` checks the model's against one you trust.
 
 Downloads resume (``download.fetch``: HTTP Range on ``<file>.part``).  The
 ImageNet class names come from our ImageNet list (Caffe's ilsvrc12 order is
@@ -36,9 +41,11 @@ BVLC_COMMIT = "9b891540183ddc834a02b2bd81b31afae71b2153"
 
 
 class ZooModel(collections.namedtuple(
-        "ZooModel", "name output caffemodel prototxt labels archive")):
+        "ZooModel", "name output caffemodel prototxt labels archive labels_archive")):
     """A model to fetch: either two Remotes (caffemodel, prototxt), or an
-    ``archive`` Remote with file-name patterns for the three members."""
+    ``archive`` Remote with file-name patterns for the three members; a
+    ``labels_archive`` Remote holds the class list (pattern ``labels``)
+    where the model's archive has none."""
 
 
 ZOO = {
@@ -51,12 +58,14 @@ ZOO = {
                "https://raw.githubusercontent.com/BVLC/caffe/%s/models/bvlc_googlenet/"
                "deploy.prototxt" % BVLC_COMMIT,
                "fa36cd4112a3240a29600a5aa35333f31bec33daa1a6085b0af308a9f50f0c50", ()),
-        None, None),
+        None, None, None),
     "places205": ZooModel(
         "places205_googlenet", "places205_googlenet.h5",
         "*.caffemodel", ("*deploy*.prot*xt", "*.prot*xt"), "*categoryIndex*",
         Remote("googlenet_places205.tar.gz",
-               "http://places.csail.mit.edu/model/googlenet_places205.tar.gz", None, ())),
+               "http://places.csail.mit.edu/model/googlenet_places205.tar.gz", None, ()),
+        Remote("placesCNN_upgraded.tar.gz",
+               "http://places.csail.mit.edu/model/placesCNN_upgraded.tar.gz", None, ())),
 }
 
 
@@ -79,8 +88,9 @@ def _member(names, patterns, archive, required=True):
         if hits:
             return hits[0]
     if required:
-        raise UserError("%s: no file matching %s in the archive; is it the Places205 "
-                        "GoogLeNet archive?" % (archive, patterns))
+        raise UserError("%s: no file matching %s in this archive; it is not the one "
+                        "expected here: delete it to download it again"
+                        % (archive, patterns))
     return None
 
 
@@ -127,9 +137,13 @@ def download_and_convert(key, dest, mirror=None, sha256=None, progress=True):
         caffemodel, prototxt, labels = unpack(
             archive, os.path.join(dest, entry.name),
             [(entry.caffemodel, True), (entry.prototxt, True), (entry.labels, False)])
+        if labels is None and entry.labels_archive is not None:
+            names = _get(entry.labels_archive, dest, mirror, None, progress, recorded=False)
+            labels, = unpack(names, os.path.join(dest, entry.name), [(entry.labels, True)])
         if labels is None:
             print("%s: no class list in the archive; the model is converted without "
-                  "class names" % archive)
+                  "class names (give them with `python -m reproduce convert-weights ... "
+                  "--labels FILE`)" % archive)
     model = convert_caffe(caffemodel, prototxt, model_name=entry.name, labels=labels)
     out = os.path.join(dest, entry.output)
     save_model(model, out)

@@ -96,6 +96,7 @@ def fetch(url, path, sha256=None, md5=(), progress=True, sha1=()):
     Returns (digests, what was checked).  An interrupted transfer raises
     UserError and keeps ``path.part``; the next call continues it.
     """
+    check_url(url)
     if os.path.exists(path):
         digests = file_digests(path)
         return digests, check_digests(path, digests, sha256, md5, sha1)
@@ -106,6 +107,22 @@ def fetch(url, path, sha256=None, md5=(), progress=True, sha1=()):
     checked = check_digests(part, digests, sha256, md5, sha1)
     os.replace(part, path)
     return digests, checked
+
+
+URL_SCHEMES = ("http", "https", "ftp", "file")  # what urllib.request opens
+
+
+def check_url(url):
+    """UserError unless ``url`` is a whole address urllib can open: without a
+    scheme ("example.com/vgg16.mat") urlopen fails with a ValueError."""
+    import urllib.parse
+    parts = urllib.parse.urlsplit(url or "")
+    if parts.scheme.lower() not in URL_SCHEMES or not (parts.netloc or
+                                                      parts.scheme.lower() == "file"):
+        raise UserError("--url %s: not a whole address (it needs %s); give e.g. "
+                        "https://HOST/PATH" % (url, " or ".join(
+                            s + "://" for s in URL_SCHEMES)))
+    return url
 
 
 def report_digests(path, digests, checked, recorded=True):

@@ -32,8 +32,9 @@ def source_path(source):
 
     spec = importlib.util.find_spec(source.package)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError("package %s is not installed; run `pip install --no-deps -r "
-                        "requirements-embedded.txt`" % source.distribution)
+        from .. import paths
+        raise UserError("package %s is not installed; run %s"
+                        % (source.distribution, paths.how_to_make("embedded")))
     path = os.path.join(list(spec.submodule_search_locations)[0], source.relpath)
     if not os.path.exists(path):
         raise UserError("%s: missing from the installed %s package; reinstall it"
@@ -70,8 +71,9 @@ def is_up_to_date(dest, src, code_files):
         return False
 
 
-def convert_one(source, dest_dir, force=False):
-    """Write ``dest_dir/source.dest`` atomically unless it is up to date; return its path."""
+def convert_one(source, dest_dir, force=False, quiet=False):
+    """Write ``dest_dir/source.dest`` atomically unless it is up to date
+    (``quiet``: then without a word); return its path."""
     from . import summary
     from ..nets.weights import save_model
 
@@ -79,7 +81,8 @@ def convert_one(source, dest_dir, force=False):
     dest = os.path.join(dest_dir, source.dest)
     convert, module_file = _converter(source)
     if not force and is_up_to_date(dest, src, [module_file, __file__]):
-        print("%s: up to date" % dest)
+        if not quiet:
+            print("%s: up to date" % dest)
         return dest
     model = convert(src, source_name=source_label(source))
     save_model(model, dest)

@@ -30,13 +30,14 @@ import h5py
 import numpy as np
 import scipy.io
 
+from .. import paths
 from ..errors import UserError
 from ..nets.weights import FORMAT, LayerSpec, Model, sha256_of
 
 DROPPED_TYPES = ("dropout",)
 FINAL_TYPES = ("softmax", "softmaxloss")  # dropped, but only at the end
 SUPPORTED_TYPES = ("conv", "relu", "pool") + DROPPED_TYPES + FINAL_TYPES
-REDOWNLOAD = "download it again (`make weights`)"
+REDOWNLOAD = "download it again (%s)" % paths.how_to_make("vgg16")
 
 
 # ---------------------------------------------------------------- reading
@@ -49,7 +50,7 @@ def read_mat(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise UserError("%s: no such file; check the path, or fetch the model with "
-                        "`make weights`" % path)
+                        "%s" % (path, paths.how_to_make("vgg16")))
     if h5py.is_hdf5(path):
         from .. import h5read
         return h5read.load_isolated(path, _read_v73, "MATLAB v7.3", REDOWNLOAD)
@@ -237,8 +238,9 @@ def build_layers(mat_layers, where):
         if not isinstance(layer, dict) or "type" not in layer:
             raise UserError("%s: layer %d is not a layer struct with a `type` field"
                             % (where, index))
-        kind = layer["type"]
-        name = layer.get("name") or "%s%d" % (kind, index)
+        kind = _text(layer["type"], "%s: layer %d" % (where, index), "type")
+        name = _text(layer.get("name"), "%s: layer %d" % (where, index), "name") \
+            or "%s%d" % (kind, index)
         label = "%s: layer %d (%s)" % (where, index, name)
         if kind in DROPPED_TYPES:
             continue
@@ -323,9 +325,31 @@ def _numbers(value, label, field):
     return array
 
 
+def _whole(value, label, field):
+    """Sizes, pads and strides: finite whole numbers of at least 0 (a NaN
+    pad failed in int(); stride 0 and the like are Model.check's)."""
+    array = _numbers(value, label, field)
+    if not np.all(np.isfinite(array)) or np.any(array != np.round(array)) or \
+            np.any(array < 0):
+        raise UserError("%s: %s %s should be whole numbers of at least 0; the file is "
+                        "damaged: %s" % (label, field, np.ravel(array)[:4].tolist(),
+                                          REDOWNLOAD))
+    return array
+
+
+def _text(value, label, field):
+    """A char field (a layer's type or name) as str; "" when absent or empty."""
+    if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+        return ""
+    if not isinstance(value, str):
+        raise UserError("%s: `%s` should be text, got %s; the file is damaged: %s"
+                        % (label, field, type(value).__name__, REDOWNLOAD))
+    return value
+
+
 def _pad(value, label):
     """MatConvNet pad: scalar or [top bottom left right] -> 4 ints."""
-    p = _numbers(value, label, "pad").ravel()
+    p = _whole(value, label, "pad").ravel()
     if p.size not in (1, 4):
         raise UserError("%s: pad %s should be a scalar or [top bottom left right]"
                         % (label, p.tolist()))
@@ -336,7 +360,7 @@ def _pair(value, label, field):
     """Scalar or [y x] -> 2 ints."""
     if value is None:
         raise UserError("%s: missing `%s`" % (label, field))
-    p = _numbers(value, label, field).ravel()
+    p = _whole(value, label, field).ravel()
     if p.size not in (1, 2):
         raise UserError("%s: %s %s should be a scalar or [y x]"
                         % (label, field, p.tolist()))
@@ -350,7 +374,11 @@ def _set_normalization(model, norm, where):
         raise UserError("%s: no normalization.averageImage: cannot tell what mean "
                         "the net was trained with; not a MatConvNet ImageNet model"
                         % where)
-    average = np.asarray(norm["averageImage"], np.float32)
+    average = _numbers(norm["averageImage"], where, "normalization.averageImage")
+    average = average.astype(np.float32)
+    if not np.all(np.isfinite(average)):
+        raise UserError("%s: normalization.averageImage holds NaN or infinite values; "
+                        "the file is damaged: %s" % (where, REDOWNLOAD))
     if average.size == 3:
         model.mean = average.ravel()
     elif average.ndim == 3 and average.shape[2] == 3:
@@ -365,7 +393,11 @@ def _set_normalization(model, norm, where):
     if size is None and model.average_image is not None:
         size = model.average_image.shape
     if size is not None:
-        model.image_shape = tuple(int(v) for v in np.ravel(size)[:2])
+        size = np.ravel(_whole(size, where, "normalization.imageSize"))[:2]
+        if size.size != 2 or np.any(size < 1):
+            raise UserError("%s: normalization.imageSize %s should be [H W 3]; the file "
+                            "is damaged: %s" % (where, size.tolist(), REDOWNLOAD))
+        model.image_shape = tuple(int(v) for v in size)
 
 
 def _set_classes(model, classes, where):
@@ -373,10 +405,12 @@ def _set_classes(model, classes, where):
     count must match the last layer's filters."""
     if not isinstance(classes, dict) or not classes:
         return
-    wnids = _string_list(classes.get("name"))
-    descriptions = _string_list(classes.get("description")) or wnids
+    wnids = _string_list(classes.get("name"), where, "classes.name")
+    descriptions = _string_list(classes.get("description"), where,
+                                "classes.description") or wnids
     if not descriptions:
-        return
+        raise UserError("%s: `classes` is there but names no class; the file is "
+                        "damaged: %s" % (where, REDOWNLOAD))
     n_out = model.layers[-1].W.shape[0] if model.layers[-1].type == "conv" else None
     if wnids and len(wnids) != len(descriptions) or len(descriptions) != n_out:
         raise UserError("%s: inconsistent shapes: %d class names, %d descriptions, "
@@ -386,7 +420,12 @@ def _set_classes(model, classes, where):
     model.descriptions = descriptions
 
 
-def _string_list(value):
-    if value is None:
+def _string_list(value, where, field):
+    """A cell of strings (or one string) -> list of str; anything else refused."""
+    if value is None or (isinstance(value, np.ndarray) and value.size == 0):
         return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise UserError("%s: %s should be a cell of text; the file is damaged: %s"
+                        % (where, field, REDOWNLOAD))
+    return items

@@ -93,8 +93,12 @@ def activations(net, pixels, mean="channel"):
 def compile_gradient(net, objective):
     """f(pixels (1, 3, H, W) float32) -> [score (), d score / d pixels (1, 3, H, W)].
 
-    One Theano compile; any H, W that the net accepts works.
+    One Theano compile; any H, W that the net accepts works.  A torch net
+    (``--backend torch``) gives its twin, reproduce_torch.deepdream's.
     """
+    if net.backend == "torch":
+        from reproduce_torch.deepdream import compile_gradient as torch_gradient
+        return torch_gradient(net, objective)
     pixels = T.tensor4("pixels")
     score = objective(activations(net, pixels))
     return theano.function([pixels], [score, T.grad(score, pixels)])
@@ -102,6 +106,9 @@ def compile_gradient(net, objective):
 
 def compile_features(net, layer):
     """f(pixels (1, 3, H, W)) -> layer's activations flattened, (channels, positions)."""
+    if net.backend == "torch":
+        from reproduce_torch.deepdream import compile_features as torch_features
+        return torch_features(net, layer)
     pixels = T.tensor4("pixels")
     return theano.function([pixels], activations(net, pixels)(layer)[0].flatten(2))
 
@@ -127,22 +134,27 @@ def octave_sizes(shape, octaves, scale):
     return sizes[::-1]
 
 
-def resize(image, size):
+def resize(image, size, edge="nearest", fill=0.0):
     """(H, W, C) -> (rows, cols, C), bilinear (scipy zoom, order 1), as
     dream.ipynb's ``nd.zoom(..., order=1)``.
 
     zoom's output size is round(H * rows / H) = rows, so the size is exact,
     and zoom's sample points depend only on the two sizes, so this equals
     the notebook's zoom by 1/octave_scale wherever the sizes agree.
+
+    ``edge`` (one of OCTAVE_EDGES): for some sizes (e.g. 111 rows -> 79)
+    rounding makes the last row sample just outside the image.  "notebook":
+    zoom's default mode "constant", as dream.ipynb, which makes that whole
+    row ``fill`` (the notebook zoomed mean-subtracted images, so its 0 is
+    the mean colour: pass the model's mean; 0 for details); "nearest": the
+    edge pixels repeated.  Elsewhere the two give the same values.
     """
     rows, cols = size
     factors = (rows / image.shape[0], cols / image.shape[1], 1)
-    # mode "nearest" where the notebook had zoom's default "constant": for
-    # some sizes (e.g. 111 rows -> 79) rounding makes the last row sample
-    # just outside the image, and "constant" fills that whole row with 0
-    # (the mean colour, in the notebook's mean-subtracted space); elsewhere
-    # the two modes give the same values
-    return scipy.ndimage.zoom(image, factors, order=1, mode="nearest")
+    if edge == "nearest":
+        return scipy.ndimage.zoom(image, factors, order=1, mode="nearest")
+    fill = np.asarray(fill, np.float32)
+    return scipy.ndimage.zoom(image - fill, factors, order=1, mode="constant") + fill
 
 
 def check_layer_input(net, layer, size, what="the image"):
@@ -180,20 +192,22 @@ def ascent_step(gradient, image, settings, rng):
     return np.clip(image, *settings.clip).astype(np.float32), float(score)
 
 
-def octave_bases(image, settings):
+def octave_bases(image, settings, mean=0.0):
     """The octaves' base images, smallest first, the full ``image`` last.
 
     As dream.ipynb: each octave is the next larger one zoomed by
-    1/octave_scale (bilinear), not the full image resized.
+    1/octave_scale (bilinear), not the full image resized; ``mean`` (RGB)
+    is the model's, the colour of the notebook's edge rows
+    (``settings.octave_edge``, :func:`resize`).
     """
     bases = [image]
     for size in octave_sizes(image.shape[:2], settings.octaves,
                              settings.octave_scale)[-2::-1]:
-        bases.append(resize(bases[-1], size))
+        bases.append(resize(bases[-1], size, settings.octave_edge, mean))
     return bases[::-1]
 
 
-def dream_octaves(gradient, image, settings):
+def dream_octaves(gradient, image, settings, mean=0.0):
     """Dream ``image`` octave by octave, smallest first, carrying the detail up
     (dream.ipynb ``deepdream``).
 
@@ -201,13 +215,14 @@ def dream_octaves(gradient, image, settings):
     (dreamed minus base) scaled up to it, not clipped before its first step,
     as in the notebook.  Yields (octave, step, dreamed image, its octave's
     base, score) after every step; the last image yielded is the finished
-    dream.
+    dream.  ``mean``: the model's mean RGB (:func:`octave_bases`).
     """
     image = np.asarray(image, np.float32)
     rng = np.random.RandomState(settings.seed)
     detail = None
-    for octave, base in enumerate(octave_bases(image, settings)):
-        detail = np.zeros_like(base) if detail is None else resize(detail, base.shape[:2])
+    for octave, base in enumerate(octave_bases(image, settings, mean)):
+        detail = (np.zeros_like(base) if detail is None
+                  else resize(detail, base.shape[:2], settings.octave_edge))
         dreamed = base + detail
         for step in range(settings.steps):
             dreamed, score = ascent_step(gradient, dreamed, settings, rng)
@@ -215,31 +230,35 @@ def dream_octaves(gradient, image, settings):
         detail = dreamed - base
 
 
-def deepdream(gradient, image, settings=DreamSettings(), progress=True, desc="dream"):
+def deepdream(gradient, image, settings=DreamSettings(), progress=True, desc="dream",
+              mean=0.0):
     """Run DeepDream on ``image`` (H, W, 3) on 0..255 -> :class:`reproduce.loop.Result`
     (its image at the input's size, steps of all octaves together, history:
     the objective before each step).
 
-    ``gradient`` comes from :func:`compile_gradient`.  A tqdm bar counts
+    ``gradient`` comes from :func:`compile_gradient`; ``mean`` is the
+    model's mean RGB (``net.model.mean_rgb()``), which only
+    ``settings.octave_edge="notebook"`` reads.  A tqdm bar counts
     octaves x steps.  Ctrl-C stops early and keeps what was made: the detail
     dreamed so far, scaled up onto the full-size image.
     """
     image = np.asarray(image, np.float32)
     scores, last = [], None
     with Loop(settings.octaves * settings.steps, desc, progress) as loop:
-        for octave, _, dreamed, base, score in dream_octaves(gradient, image, settings):
+        for octave, _, dreamed, base, score in dream_octaves(gradient, image, settings, mean):
             scores.append(score)
             last = dreamed, base
             loop.tick(octave="%d/%d" % (octave + 1, settings.octaves),
                       score="%.4g" % score)
-    result = image if last is None else at_full_size(image, *last, settings.clip)
+    result = image if last is None else at_full_size(image, *last, settings.clip,
+                                                     settings.octave_edge)
     return Result(result, len(scores), loop.seconds, loop.interrupted, scores)
 
 
-def at_full_size(image, dreamed, base, clip=(0.0, 255.0)):
+def at_full_size(image, dreamed, base, clip=(0.0, 255.0), edge="nearest"):
     """The dream so far at ``image``'s size: its detail (dreamed - base) scaled
     up onto the full image, which is ``dreamed`` itself at the last octave."""
     if dreamed.shape == image.shape:
         return dreamed
-    detail = resize(dreamed - base, image.shape[:2])
+    detail = resize(dreamed - base, image.shape[:2], edge)
     return np.clip(image + detail, *clip).astype(np.float32)

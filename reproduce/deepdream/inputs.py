@@ -64,5 +64,9 @@ def dream_objective(net, layer, channel=None, guide=None, max_memory=None):
     from .dream import guide_features
     if guide:
         image = load_photo(guide, net, layer, None, max_memory, "the guide image")
-        return objectives.guide(layer, guide_features(net, layer, image))
+        features = guide_features(net, layer, image)
+        if net.backend == "torch":
+            from reproduce_torch.deepdream import guide as torch_guide
+            return torch_guide(layer, features)
+        return objectives.guide(layer, features)
     return objectives.layer_l2(layer, channel)

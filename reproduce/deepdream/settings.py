@@ -13,6 +13,7 @@ import dataclasses
 from .. import checks
 from ..checks import Rule
 from ..errors import UserError
+from ..lsd2015.profiles import PRECISIONS
 
 
 def _plain(settings):
@@ -31,6 +32,14 @@ class DreamSettings:
     jitter: int = 32            # largest roll, pixels, each axis
     seed: int = 0               # of the jitter
     clip: tuple = (0.0, 255.0)  # pixel range after every step
+    # Where an octave's bilinear resize samples past the image (dream.resize):
+    # "nearest" repeats the edge pixels (ours); "notebook" is nd.zoom's
+    # default mode "constant", as dream.ipynb, whose whole last row or column
+    # then turns the mean colour at some sizes (111 rows -> 79)
+    octave_edge: str = "nearest"
+    # the net's number format on the torch backend (reproduce_torch/precision.py):
+    # float32 (the notebook's Caffe ran float32), bf16 or auto
+    precision: str = "float32"
 
     def __post_init__(self):
         self.check()
@@ -90,12 +99,15 @@ class LeastSquaresSettings:
 
 
 REGULARISERS = ("tv", "prior")
+OCTAVE_EDGES = ("nearest", "notebook")   # DreamSettings.octave_edge
 
 # What each setting may be (reproduce.checks), checked when settings are made.
 DREAM_RULES = {
     "octaves": Rule(int, low=1, high=16), "octave_scale": Rule(float, above=1, high=10),
     "steps": checks.STEPS, "step_size": checks.POSITIVE,
-    "jitter": Rule(int, low=0, high=4096), "seed": checks.SEED, "clip": checks.CLIP}
+    "jitter": Rule(int, low=0, high=4096), "seed": checks.SEED, "clip": checks.CLIP,
+    "octave_edge": Rule(str, choices=OCTAVE_EDGES),
+    "precision": Rule(str, choices=PRECISIONS)}
 SIMONYAN_RULES = {"steps": checks.STEPS, "learning_rate": checks.POSITIVE,
                   "l2": checks.NON_NEGATIVE, "size": Rule(int, n=2, low=1, high=8192,
                                                           optional=True)}

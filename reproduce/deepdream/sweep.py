@@ -38,7 +38,8 @@ def dream_layer(net, image, layer, settings, progress=True, desc=None, gradients
     gradients = {} if gradients is None else gradients
     if layer not in gradients:
         gradients[layer] = compile_gradient(net, objectives.layer_l2(layer))
-    return deepdream(gradients[layer], image, settings, progress, desc=desc or layer)
+    return deepdream(gradients[layer], image, settings, progress, desc=desc or layer,
+                     mean=net.model.mean_rgb())
 
 
 def save_layer(result, image, layer, settings, out_dir, name, caption, meta, **extra):

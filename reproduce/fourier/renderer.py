@@ -65,6 +65,7 @@ class FourierProfile:
     rotation_per_frame: float = STREAM2015.rotation_per_frame
     clip: Tuple[float, float] = STREAM2015.clip
     zoom_kernel: str = STREAM2015.zoom_kernel
+    zoom_centre: str = STREAM2015.zoom_centre
     stream_size: Tuple[int, int] = STREAM2015.stream_size
     start_image: str = STREAM2015.start_image
     sources: Tuple[Tuple[str, str], ...] = (

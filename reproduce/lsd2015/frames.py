@@ -15,23 +15,28 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 from skimage import transform as sktransform
 
-from .profiles import ZOOM_KERNELS
+from .profiles import ZOOM_CENTRES, ZOOM_KERNELS
 from ..errors import UserError
 
 
-def warp_matrix(in_shape, out_shape, scale, degrees):
+def warp_matrix(in_shape, out_shape, scale, degrees, centre="2015"):
     """The 3x3 map from output (x, y) = (col, row) to input (x, y).
 
     Output pixel p samples the input at R (p - c_out) / scale + c_in, R the
     rotation by -``degrees`` in (x, y): 2015's
-    ``tf_shift_inv + (tf_rotate + tf_shift)`` (zoomingstream.py:114-125),
-    with one change: the centres are the true ones, (n - 1) / 2 in pixel
-    indices.  2015 used n / 2, half a pixel off, which drifts the picture a
-    little towards the top left at every zoom.
+    ``tf_shift_inv + (tf_rotate + tf_shift)`` (zoomingstream.py:64-74,
+    114-125).  ``centre`` (one of ZOOM_CENTRES): "2015" turns about n / 2 in
+    pixel indices, as 2015's ``shape / 2.0``, half a pixel past the true
+    centre, so each zoom by s > 1 moves the picture (s - 1) / 2 pixels
+    towards the top left; "true" about (n - 1) / 2.
     """
+    if centre not in ZOOM_CENTRES:
+        raise UserError("zoom_centre must be one of %s, not %r"
+                        % (", ".join(ZOOM_CENTRES), centre))
+    less = 0.0 if centre == "2015" else 1.0
     theta = np.deg2rad(degrees)
-    c_in = (np.array(in_shape[1::-1], float) - 1) / 2.0     # (x, y)
-    c_out = (np.array(out_shape[1::-1], float) - 1) / 2.0
+    c_in = (np.array(in_shape[1::-1], float) - less) / 2.0     # (x, y)
+    c_out = (np.array(out_shape[1::-1], float) - less) / 2.0
     rotate = np.array([[np.cos(theta), np.sin(theta)],
                        [-np.sin(theta), np.cos(theta)]]) / scale
     matrix = np.eye(3)
@@ -40,8 +45,9 @@ def warp_matrix(in_shape, out_shape, scale, degrees):
     return matrix
 
 
-def warp(image, scale, degrees, out_shape=None, order=3, cval=None, kernel="cubic2015"):
-    """Zoom ``image`` about its centre by ``scale`` (>1 zooms in) and rotate it
+def warp(image, scale, degrees, out_shape=None, order=3, cval=None, kernel="cubic2015",
+         centre="2015"):
+    """Zoom ``image`` about its ``centre`` by ``scale`` (>1 zooms in) and rotate it
     (:func:`warp_matrix`).
 
     ``order`` 1 is bilinear, 3 cubic; ``kernel`` "cubic2015" interpolates
@@ -56,7 +62,7 @@ def warp(image, scale, degrees, out_shape=None, order=3, cval=None, kernel="cubi
         raise UserError("zoom_kernel must be one of %s, not %r"
                         % (", ".join(ZOOM_KERNELS), kernel))
     out_shape = tuple(out_shape or image.shape[:2])
-    matrix = warp_matrix(image.shape[:2], out_shape, scale, degrees)
+    matrix = warp_matrix(image.shape[:2], out_shape, scale, degrees, centre)
     if kernel == "cubic2015":
         mode, fill = ("edge", 0.0) if cval is None else ("constant", cval)
         return sktransform.warp(np.asarray(image, np.float64), matrix, output_shape=out_shape,
@@ -77,8 +83,8 @@ def zoom(image, profile, frames=None):
     """The start of the next key frame: ``image`` zoomed by zoomspeed^(frames/fps).
 
     As 2015's ``zoom`` (zoomingstream.py:108-129): pixels clipped to the
-    profile's range first, then cubic (``profile.zoom_kernel``), edges
-    repeated.  The result is not clipped: the cubic kernel overshoots a
+    profile's range first, then cubic (``profile.zoom_kernel``) about
+    ``profile.zoom_centre``, edges repeated.  The result is not clipped: the cubic kernel overshoots a
     little, and 2015 optimised that image as it was, clipping only after
     the next step (train.py:213-222), as every Dreamer's step does.
     """
@@ -86,7 +92,7 @@ def zoom(image, profile, frames=None):
     scale = profile.zoom_speed ** (frames / float(profile.fps))
     lo, hi = profile.clip
     return warp(np.clip(image, lo, hi), scale, profile.rotation_per_frame * frames,
-                kernel=profile.zoom_kernel)
+                kernel=profile.zoom_kernel, centre=profile.zoom_centre)
 
 
 def zoom_due(step, every):
@@ -119,12 +125,13 @@ def in_between(previous, following, n_frames, profile, out_shape=None):
     out_shape = out_shape or previous.shape[:2]
     fit = min(out_shape[0] / previous.shape[0], out_shape[1] / previous.shape[1])
     per_frame = profile.zoom_speed ** (1.0 / profile.fps)
-    degrees = profile.rotation_per_frame
+    degrees, centre = profile.rotation_per_frame, profile.zoom_centre
     for i in range(n_frames):
-        a = warp(previous, fit * per_frame ** i, degrees * i, out_shape, order=1)
+        a = warp(previous, fit * per_frame ** i, degrees * i, out_shape, order=1,
+                 centre=centre)
         back = n_frames - i
         b = warp(following, fit * per_frame ** -back, -degrees * back, out_shape,
-                 order=1, cval=np.nan)
+                 order=1, cval=np.nan, centre=centre)
         frame = (back * a + i * b) / float(n_frames)
         missing = np.isnan(b)
         frame[missing] = a[missing]

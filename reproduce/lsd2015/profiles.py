@@ -13,12 +13,24 @@ from typing import Optional, Tuple
 from .. import checks
 from ..checks import Rule
 from ..errors import UserError
+from ..nets.weights import TIE_CHOICES
 
 # Layers a profile names by default, meaning "the logits": replaced by the
 # model's last layer where the model has no layer of that name.
 DEFAULT_LAYERS = ("fc8", "")
 UPDATES = ("adam2015", "adam")
 MEANS = ("scalar", "channel")
+ZOOM_CENTRES = ("2015", "true")   # Profile.zoom_centre
+# The network's number format (reproduce_torch/precision.py; docs/precision.md).
+PRECISIONS = ("float32", "bf16", "auto")
+# The live stream's precision where the job names none: bf16 where the
+# hardware has a bfloat16 unit, float32 elsewhere and on Theano.  Chosen by
+# measurement (docs/precision.md): the stream's aim is its pace, and a VGG-16
+# step in bf16 took about 0.6x float32's time here (a loaded 2-core AMD
+# EPYC).  The atlas, the 2015 profiles, the figures and the reference
+# vectors stay float32.
+LIVE_PRECISION = "auto"
+LIVE_PRECISION_SOURCE = "ours: auto for the live stream (docs/precision.md)"
 
 # What each setting may be (reproduce.checks), checked whenever a profile is
 # made or changed, so before anything is compiled.  fps and frames_per_key
@@ -34,6 +46,9 @@ PROFILE_RULES = {
     "rotation_per_frame": Rule(float, low=-360, high=360),
     "image_size": checks.SIZE, "stream_size": checks.SIZE, "start_image": Rule(str),
     "layer": Rule(str, forbid=("input",)),
+    "zoom_centre": Rule(str, choices=ZOOM_CENTRES),
+    "pool_ties": Rule(str, choices=TIE_CHOICES),
+    "precision": Rule(str, choices=PRECISIONS),
 }
 
 
@@ -69,7 +84,22 @@ class Profile:
     # convolution (Keys, a = -1/2), as 2015; "bspline": scipy's prefiltered
     # cubic B-spline, which blurs less (ours).
     zoom_kernel: str = "cubic2015"
+    # The point the zoom turns about.  "2015": (cols / 2, rows / 2) in pixel
+    # indices, half a pixel right of and below the true centre, so the
+    # picture drifts towards the top left at every zoom, as 2015; "true":
+    # ((cols - 1) / 2, (rows - 1) / 2).
+    zoom_centre: str = "2015"
+    # Where a max-pool's gradient goes when a window holds its max more than
+    # once (nets.build.TIE_CHOICES): "model" as the model says, i.e. to
+    # every tied pixel on VGG-16 (Theano's rule, whose 2015 GPU counterpart
+    # cannot be known: docs/fidelity.md) and to Caffe's one argmax on nets
+    # converted from Caffe; "argmax" or "every" for all max-pools.
+    pool_ties: str = "model"
     conv: str = "auto"          # 3x3 convolutions: "auto" | "winograd" | "corrmm" (nets.build.CONV_CHOICES)
+    # The net's number format on the torch backend: "float32" (the reference),
+    # "bf16" (bfloat16 products, float32 sums; float32 with a note where the
+    # hardware has no bfloat16 unit) or "auto" (bf16 where it has one).
+    precision: str = "float32"
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def __post_init__(self):
@@ -118,7 +148,7 @@ class Profile:
 
 HALF_ROWS = ("static2015", "per_map")
 ZOOM_KERNELS = ("cubic2015", "bspline")
-CHOICES = {"half_row": HALF_ROWS, "zoom_kernel": ZOOM_KERNELS}
+CHOICES = {"half_row": HALF_ROWS, "zoom_kernel": ZOOM_KERNELS, "zoom_centre": ZOOM_CENTRES}
 
 _ADAM2015 = ("models/default.py:137-161 build_updates: m = beta1*g + (1-beta1)*m "
              "(:147), bias correction 1-(1-beta1)^t (:150); train.py:214-215 resets "
@@ -165,12 +195,21 @@ STREAM2015 = Profile(
         ("zoom_kernel", "zoomingstream.py:123-128 np.clip(frame, 0, 1), then "
                         "_warp_fast(order=3, mode='nearest') (scikit-image 0.11: "
                         "Catmull-Rom cubic convolution, edge pixels repeated)"),
+        ("zoom_centre", "zoomingstream.py:114 and :120 shift = shape / 2.0 (and :64, "
+                        ":70 for the in-between frames): n / 2, not (n - 1) / 2"),
+        ("pool_ties", "models/default.py:71-73 dnn.MaxPool2DDNNLayer: cuDNN's pooling "
+                      "backward (Theano's GpuDnnPoolGrad, mid-2015), whose rule on "
+                      "ties is not published; we keep Theano's CPU rule, every tied "
+                      "pixel, as the 2015 code ran in Theano (docs/fidelity.md)"),
         ("conv", "ours: the 2015 code ran cuDNN/CorrMM; auto = Winograd where it is "
                  "faster and within tolerance (docs/winograd.md), corrmm = the plain way"),
+        ("precision", "float32 as 2015 (train.py:65 x.set_value(cfg.image.astype("
+                      "'float32')), on a GPU's float32 units); bf16 and auto ours, "
+                      "the torch backend only (docs/precision.md)"),
     ))
 
 IMAGE2015 = dataclasses.replace(
-    STREAM2015, name="image2015", steps=100, steps_per_zoom=None,
+    STREAM2015, name="image2015", steps=99, steps_per_zoom=None,
     prior_strength=1000.0, prior_scales=(1, 2, 5, 11, 23, 47, 95),
     net_scales=(3, 4), image_size=(1920, 1080), start_image="hd1.jpg",
     sources=tuple(dict(STREAM2015.sources, **{
@@ -178,7 +217,11 @@ IMAGE2015 = dataclasses.replace(
                          "commented-out block at :31 says 2.0)",
         "update": _ADAM2015.split("; train.py")[0] + "; train_image.py:209-223 "
                   "never resets them",
-        "steps": "models/default_image.py:24 total_steps = 100",
+        "steps": "models/default_image.py:24 total_steps = 100, but train_image.py:"
+                 "209-218 saved result<e>.png (steps_per_zoom = 1, "
+                 "models/default_image.py:15) before step e, so its last picture, "
+                 "result0099.png, shows the image after 99 steps; the 100th "
+                 "step's result was never saved",
         "steps_per_zoom": "train_image.py:210-215: no zoom; steps_per_zoom "
                           "(models/default_image.py:15) only set how often it "
                           "saved a picture",
@@ -198,6 +241,26 @@ IMAGE2015 = dataclasses.replace(
     }).items()))
 
 PROFILES = {p.name: p for p in (STREAM2015, IMAGE2015)}
+
+
+# Seconds one step of each 2015 profile takes on VGG-16 at the profile's 2015
+# size, on this project's 2-core machine with nothing else running
+# (docs/measurements.md, "How long a dream takes"), for the line `dream`
+# prints before it starts: stream2015 measured (910.5 s for 200 steps),
+# image2015 from it by the ratio of the two measured side by side.
+VGG16_STEP_SECONDS = {"stream2015": (4.55, (840, 472)), "image2015": (11.2, (1920, 1080))}
+VGG16_LAYERS = tuple("conv%d_%d" % (b, i) for b, n in enumerate((2, 2, 3, 3, 3), 1)
+                     for i in range(1, n + 1)) + ("fc6", "fc7", "fc8")
+
+
+def expected_seconds(profile, model):
+    """About how long ``profile``'s steps take with ``model`` on two cores:
+    the measured VGG-16 step scaled by the pixels; None for other nets."""
+    seconds, size = VGG16_STEP_SECONDS.get(profile.name, (None, None))
+    if seconds is None or tuple(model.layer_names("conv")) != VGG16_LAYERS:
+        return None
+    pixels = profile.image_size[0] * profile.image_size[1] / float(size[0] * size[1])
+    return seconds * pixels * profile.steps
 
 
 def get_profile(name, overrides=()):

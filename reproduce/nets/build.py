@@ -12,10 +12,11 @@ import numpy as np
 from ..backend import T, lasagne
 from ..ops.depthwise import depthwise_corr
 from ..ops import maxpool2
+from ..ops.maxpool import max_pool, pooled_length
 from ..ops.relu6 import relu6
 from ..ops.winograd import winograd_corr
-from ..errors import UserError
-from .weights import Model, is_depthwise
+from ..errors import UserError, unknown
+from .weights import TIE_CHOICES, Model, is_depthwise
 
 L = lasagne.layers
 
@@ -90,68 +91,60 @@ class CorrelationConv2DLayer(L.Layer):
         return out + self.b.dimshuffle("x", 0, "x", "x")
 
 
-def pad_2d(x, pads, value=0.0):
-    """Pad the two spatial axes of a 4-D tensor by ((top, bottom), (left, right))."""
+def pad_2d(x, pads):
+    """Zero-pad the two spatial axes of a 4-D tensor by ((top, bottom), (left, right))."""
     (t, b), (l, r) = pads
     rows, cols = x.shape[2], x.shape[3]
-    out = T.alloc(np.float32(value), x.shape[0], x.shape[1], rows + t + b, cols + l + r)
+    out = T.alloc(np.float32(0), x.shape[0], x.shape[1], rows + t + b, cols + l + r)
     return T.set_subtensor(out[:, :, t:t + rows, l:l + cols], x)
-
-
-def caffe_pool_length(n, kernel, stride, pad):
-    """Caffe's pooled length along one axis (pooling_layer.cpp, Reshape):
-    ceil((n + 2 pad - kernel) / stride) + 1, less one where the last window
-    would start in the bottom/right padding.  ``n`` may be symbolic."""
-    out = (n + 2 * pad - kernel + stride - 1) // stride + 1
-    if pad:
-        out = out - ((out - 1) * stride >= n + pad)
-    return out
 
 
 class CaffePool2DLayer(L.Layer):
     """Max or average pooling with Caffe's output size (rounded up).
 
-    Caffe's last window may run past the padded input; Theano's pooling has
-    no such mode, so the input is padded explicitly to cover every window
-    and pooled without a border.  Max: the padding is the lowest float, so
-    it is never the maximum (Caffe clips the window to the image).
-    Average: the sum over the window divided by the window clipped to the
-    *padded* input, as pooling_layer.cpp's ``pool_size`` (padding counts,
-    the overhang past it does not).
+    Max: :mod:`reproduce.ops.maxpool`, Caffe's windows clipped to the image,
+    the gradient by ``ties`` (Caffe's own rule: "argmax").  Average: Caffe's
+    last window may run past the padded input, and Theano's pooling has no
+    such mode, so the input is placed in a zero canvas that covers every
+    window exactly (cut where a stride longer than the window leaves its end
+    unread) and pooled without a border; the sum over the window is divided
+    by the window clipped to the *padded* input, as pooling_layer.cpp's
+    ``pool_size`` (padding counts, the overhang past it does not).
 
     Input (batch, channels, rows, cols) -> (batch, channels, rows', cols').
     """
 
-    def __init__(self, incoming, size, stride, pad, method, **kwargs):
+    def __init__(self, incoming, size, stride, pad, method, ties="argmax", **kwargs):
         super().__init__(incoming, **kwargs)
         self.size, self.stride, self.pad = tuple(size), tuple(stride), tuple(pad)
-        self.method = method
+        self.method, self.ties = method, ties
+
+    def _length(self, n, axis):
+        return pooled_length(n, self.size[axis], self.stride[axis], self.pad[axis],
+                             ceil=True, any_pad=any(self.pad))
 
     def get_output_shape_for(self, input_shape):
-        lengths = [None if n is None else
-                   caffe_pool_length(n, self.size[a], self.stride[a], self.pad[a])
+        lengths = [None if n is None else self._length(n, a)
                    for a, n in enumerate(input_shape[2:])]
         return tuple(input_shape[:2]) + tuple(lengths)
 
     def get_output_for(self, input, **kwargs):
         from theano.tensor.signal.pool import pool_2d
-        spans = []  # per axis: (pad before, pad after, padded length)
-        for a in (0, 1):
-            n, k, s, p = input.shape[2 + a], self.size[a], self.stride[a], self.pad[a]
-            covered = (caffe_pool_length(n, k, s, p) - 1) * s + k
-            spans.append((p, covered - n - p, covered))
-        fill = np.finfo(np.float32).min if self.method == "max" else 0.0
-        padded = pad_2d(input, [spans[0][:2], spans[1][:2]], fill)
-        mode = "max" if self.method == "max" else "average_inc_pad"
-        if maxpool2.applies(self.size, self.stride, (0, 0), True, mode, input.dtype):
-            return maxpool2.max_pool2(padded)
-        out = pool_2d(padded, self.size, ignore_border=True, stride=self.stride,
-                      pad=(0, 0), mode=mode)
         if self.method == "max":
-            return out
+            return max_pool(input, self.size, self.stride, self.pad, ceil=True, ties=self.ties)
+        covered = [(self._length(input.shape[2 + a], a) - 1) * self.stride[a] + self.size[a]
+                   for a in (0, 1)]
+        (pt, pl), kept = self.pad, input[:, :, :covered[0] - self.pad[0],
+                                        :covered[1] - self.pad[1]]
+        canvas = T.zeros((input.shape[0], input.shape[1], covered[0], covered[1]),
+                         input.dtype)
+        padded = T.set_subtensor(canvas[:, :, pt:pt + kept.shape[2], pl:pl + kept.shape[3]],
+                                 kept)
+        out = pool_2d(padded, self.size, ignore_border=True, stride=self.stride,
+                      pad=(0, 0), mode="average_inc_pad")
         # the share of each window inside the padded input, (1, 1, rows', cols')
-        inside = [T.lt(T.arange(covered), input.shape[2 + a] + 2 * self.pad[a])
-                  for a, (_, _, covered) in enumerate(spans)]
+        inside = [T.lt(T.arange(covered[a]), input.shape[2 + a] + 2 * self.pad[a])
+                  for a in (0, 1)]
         mask = T.outer(inside[0], inside[1]).astype(input.dtype).dimshuffle("x", "x", 0, 1)
         share = pool_2d(mask, self.size, ignore_border=True, stride=self.stride,
                         pad=(0, 0), mode="average_inc_pad")
@@ -161,9 +154,19 @@ class CaffePool2DLayer(L.Layer):
 class Pool2DLayer(L.Pool2DLayer):
     """Lasagne's pooling, with 2x2, stride-2, unpadded max-pooling (VGG-16's
     five pools) on :mod:`reproduce.ops.maxpool2`, whose gradient is Theano's
-    bit for bit but takes a pass instead of Theano's generic loop."""
+    bit for bit but takes a pass instead of Theano's generic loop.  With
+    ``ties="argmax"``, max-pooling runs on :mod:`reproduce.ops.maxpool`
+    instead (the same values; the gradient whole to each window's first
+    maximum)."""
+
+    def __init__(self, *args, ties="every", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ties = ties
 
     def get_output_for(self, input, **kwargs):
+        if self.ties == "argmax" and self.mode == "max" and self.ignore_border:
+            return max_pool(input, self.pool_size, self.stride, self.pad, ceil=False,
+                            ties="argmax")
         if maxpool2.applies(self.pool_size, self.stride, self.pad, self.ignore_border,
                             self.mode, input.dtype):
             return maxpool2.max_pool2(input)
@@ -197,6 +200,7 @@ class Net:
 
     ``input_var`` is the (batch, 3, rows, cols) preprocessed image tensor.
     """
+    backend = "theano"  # reproduce_torch.nets.TorchNet says "torch"
 
     def __init__(self, model: Model, layers, input_var):
         self.model = model
@@ -210,8 +214,7 @@ class Net:
 
     def layer(self, name):
         if name not in self.layers or name == "input":  # the image, not a layer to aim at
-            raise UserError("unknown layer %r; valid layers: %s"
-                            % (name, ", ".join(self.addressable_names())))
+            raise unknown("layer", name, self.addressable_names())
         return self.layers[name]
 
     def addressable_names(self):
@@ -257,15 +260,22 @@ class Net:
         return self.outputs([name or self.output_name], input)[0]
 
 
-def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), conv="auto"):
+def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), conv="auto",
+              pool_ties="model"):
     """Build ``model`` in Lasagne.  Each layer keeps its model name; the
     nonlinearity after a conv is its own layer (``relu1_1`` after ``conv1_1``).
 
     ``conv`` (one of CONV_CHOICES) says how stride-1, pad-1 3x3 layers run:
     "auto" as :func:`reproduce.ops.winograd_choice.tile_for` measured,
-    "winograd" all as Winograd, "corrmm" all as CorrMM."""
+    "winograd" all as Winograd, "corrmm" all as CorrMM.  ``pool_ties`` (one
+    of TIE_CHOICES) says where a max-pool's gradient goes when its window holds
+    the max more than once: "model" as each pool layer says (Caffe's rule,
+    "argmax", for models converted from Caffe; "every" for the others),
+    else that rule for every max-pool (:mod:`reproduce.ops.maxpool`)."""
     input_var = input_var if input_var is not None else T.tensor4("image")
     conv = _conv_choice(conv)
+    if pool_ties not in TIE_CHOICES:
+        raise UserError("pool_ties=%s: choose one of %s" % (pool_ties, ", ".join(TIE_CHOICES)))
     layers = collections.OrderedDict()
     layers["input"] = previous = L.InputLayer(input_shape, input_var, name="input")
     for spec in model.layers:
@@ -282,7 +292,7 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), c
         elif spec.type == "pool" and spec.rounding == "ceil":
             layer = CaffePool2DLayer(incoming, spec.size, spec.stride,
                                      (spec.pad[0], spec.pad[2]), spec.method,
-                                     name=spec.name)
+                                     ties=_ties(spec, pool_ties), name=spec.name)
         elif spec.type == "pool":
             if spec.pad[0] != spec.pad[1] or spec.pad[2] != spec.pad[3]:
                 raise UserError("layer %r: asymmetric pool padding %s is not "
@@ -290,7 +300,8 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), c
             layer = Pool2DLayer(incoming, spec.size, spec.stride,
                                   (spec.pad[0], spec.pad[2]), ignore_border=True,
                                   mode="max" if spec.method == "max"
-                                  else "average_inc_pad", name=spec.name)
+                                  else "average_inc_pad", ties=_ties(spec, pool_ties),
+                                  name=spec.name)
         elif spec.type == "add":
             layer = L.ElemwiseSumLayer([layers[n] for n in spec.inputs], name=spec.name)
         elif spec.type == "lrn":
@@ -304,6 +315,10 @@ def build_net(model: Model, input_var=None, input_shape=(None, 3, None, None), c
 
 
 CONV_CHOICES = ("auto", "winograd", "corrmm")
+
+
+def _ties(spec, pool_ties):
+    return spec.ties if pool_ties == "model" else pool_ties
 
 
 def _conv_choice(conv):

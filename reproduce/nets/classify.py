@@ -68,7 +68,7 @@ class Classifier:
     def top(self, logits, k=5):
         """[(index, description, logit)] for the k best of ``logits``."""
         order = np.argsort(-logits)[:k]
-        return [(int(i), self.model.descriptions[i], float(logits[i])) for i in order]
+        return [(int(i), self.model.description(int(i)), float(logits[i])) for i in order]
 
     def load(self, path, view="model", max_memory=None):
         """The image at ``path`` as the net will see it, refused before

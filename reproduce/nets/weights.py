@@ -25,7 +25,8 @@ Layout (format ``reproduce-weights``, version 2)::
 Layer types: ``conv`` (pad = 4 ints top, bottom, left, right, or "same" for
 TensorFlow's SAME; stride (2,); groups), ``relu``, ``relu6``, ``pool``
 (method "max" | "avg", size (2,), stride (2,), pad 4 ints, rounding "floor" |
-"ceil"), ``add`` (inputs: names of two earlier layers), ``lrn`` (local_size,
+"ceil", ties "argmax" | "every": where a max-pool's gradient goes on ties,
+see reproduce.ops.maxpool), ``add`` (inputs: names of two earlier layers), ``lrn`` (local_size,
 alpha, beta, k: Caffe's local response normalisation across channels) and
 ``concat`` (inputs: names of earlier layers, joined along the channels).
 Each layer reads the previous one unless its ``input`` attr names another
@@ -34,7 +35,9 @@ Each layer reads the previous one unless its ``input`` attr names another
 
 Version 2 added ``lrn``, ``concat``, the pool's ``rounding`` (absent in
 version 1 files: "floor") and the escaped group keys; version 1 files load
-unchanged.
+unchanged.  The pool's ``ties`` came later within version 2: where it is
+absent, a "ceil" pool, which only the Caffe converter wrote, gets Caffe's
+"argmax" and any other "every".
 """
 import dataclasses
 import hashlib
@@ -44,19 +47,12 @@ from typing import List, Optional, Tuple
 import h5py
 import numpy as np
 
-from .. import h5read
-from ..paths import REPO
-from ..errors import UserError
+from .. import h5read, paths
+from ..errors import UserError, unknown
 from ..fileio import atomic_path, text as _text
 
 FORMAT = "reproduce-weights"
 VERSION = 2
-# the make target that writes each model file of paths.py
-MAKE_TARGETS = {"vgg16.h5": "make weights", "vgg19.h5": "make weights19",
-                "bvlc_googlenet.h5": "make weights-googlenet",
-                "places205_googlenet.h5": "make weights-places",
-                "efficientnet_lite0.h5": "make weights-embedded",
-                "vgg16_conv_hed.h5": "make weights-embedded"}
 
 
 def is_depthwise(filter_shape, groups):
@@ -77,6 +73,7 @@ class LayerSpec:
     size: Tuple[int, int] = (2, 2)      # pool window
     method: str = "max"                 # pool
     rounding: str = "floor"             # pool: output size floor or ceil (Caffe)
+    ties: str = "every"                 # max-pool gradient on ties: "argmax" (Caffe) | "every"
     local_size: int = 5                 # lrn: channels in the window
     alpha: float = 1.0                  # lrn: scale = k + alpha/local_size * sum x^2
     beta: float = 0.75                  # lrn: y = x / scale^beta
@@ -175,6 +172,9 @@ def _check_pool(spec, channels):
         raise ValueError("asymmetric pool padding %s is not supported" % (tuple(spec.pad),))
     if spec.rounding not in ("floor", "ceil"):
         raise ValueError("pool rounding must be floor or ceil, not %r" % (spec.rounding,))
+    if spec.ties not in POOL_TIES:
+        raise ValueError("pool ties must be one of %s, not %r"
+                         % (", ".join(POOL_TIES), spec.ties))
     return channels[0] if channels else None
 
 
@@ -221,6 +221,8 @@ class LayerKind:
 
 
 POOL_METHODS = ("max", "avg")
+POOL_TIES = ("argmax", "every")   # max-pool gradient on ties: Caffe's rule, Theano's (ops.maxpool)
+TIE_CHOICES = ("model",) + POOL_TIES  # a run's choice (nets.build.build_net's pool_ties)
 LAYER_KINDS = {
     "conv": LayerKind(_check_conv, {"pad": ("pad", "int[4]|str"), "stride": ("stride", "int[2]"),
                                     "groups": ("groups", "int")}, (("W", 4), ("b", 1))),
@@ -228,14 +230,15 @@ LAYER_KINDS = {
     "relu6": LayerKind(_same_channels),
     "pool": LayerKind(_check_pool, {"method": ("method", "str"), "size": ("size", "int[2]"),
                                     "stride": ("stride", "int[2]"), "pad": ("pad", "int[4]"),
-                                    "rounding": ("rounding", "str")}),
+                                    "rounding": ("rounding", "str"),
+                                    "ties": ("ties", "str")}),
     "add": LayerKind(_check_add, {"inputs": ("inputs", "str[]")}),
     "lrn": LayerKind(_check_lrn, {"local_size": ("local_size", "int"), "alpha": ("alpha", "float"),
                                   "beta": ("beta", "float"), "k": ("k", "float")}),
     "concat": LayerKind(_check_concat, {"inputs": ("inputs", "str[]")}),
 }
 # attributes a version 1 file may lack, and their value there
-OPTIONAL_ATTRS = {("pool", "rounding"): "floor"}
+OPTIONAL_ATTRS = {("pool", "rounding"): "floor", ("pool", "ties"): None}
 LAYER_TYPES = tuple(LAYER_KINDS)
 
 
@@ -259,8 +262,7 @@ class Model:
         for spec in self.layers:
             if spec.name == name:
                 return spec
-        raise UserError("no layer %r; valid names: %s"
-                        % (name, ", ".join(self.layer_names())))
+        raise unknown("layer", name, self.layer_names())
 
     def layer_names(self, type=None) -> List[str]:
         return [s.name for s in self.layers if type is None or s.type == type]
@@ -269,13 +271,22 @@ class Model:
     def has_classes(self):
         return self.descriptions is not None
 
+    def description(self, index):
+        """The description of logit ``index``.  A net may have more logits
+        than names (Google's Inception: 1008 logits, 1000 names; ``check``
+        allows it), so a logit past the names gets a placeholder rather
+        than an IndexError."""
+        names = self.descriptions or []
+        return names[index] if 0 <= index < len(names) else "(logit %d: no class name)" % index
+
     def require_classes(self, what="class pictures", where=None):
         """UserError unless this is a classifier: ``what`` needs its class logits.
         ``where`` names the model in the message (default: its model name)."""
         if not self.has_classes:
-            raise UserError("%s has no classes (a feature extractor); for %s, give a "
-                            "classifier such as weights/vgg16.h5 or "
-                            "weights/efficientnet_lite0.h5" % (where or self.model_name, what))
+            raise UserError("%s has no class names; for %s, give a classifier such as "
+                            "weights/vgg16.h5, or name this net's outputs: convert it "
+                            "again with `python -m reproduce convert-weights ... --labels "
+                            "FILE` (one class name a line)" % (where or self.model_name, what))
 
     def mean_rgb(self):
         """The per-channel mean in RGB order, 0..255."""
@@ -387,6 +398,7 @@ def save_model(model: Model, path):
                 elif spec.type == "pool":
                     g.attrs.update(method=spec.method, size=spec.size,
                                    stride=spec.stride, rounding=spec.rounding,
+                                   ties=spec.ties,
                                    pad=np.asarray(spec.pad, np.int64))
                 elif spec.type == "lrn":
                     g.attrs.update(local_size=spec.local_size, alpha=spec.alpha,
@@ -398,17 +410,30 @@ def save_model(model: Model, path):
 
 
 
-HINT_DEFAULT = ("convert the model again with `python -m reproduce convert-weights` "
-        "(or `make weights-embedded`)")
+def offline_alternative(path):
+    """For a downloaded model's file: the embedded weights that need no
+    download, as the end of a hint; '' for any other file."""
+    name = os.path.basename(os.fspath(path))
+    if name in ("vgg16.h5", "vgg19.h5"):
+        return ("; without a download, class pictures run on the embedded "
+                "classifier: --weights %s --recipe fourier"
+                % paths.shown(paths.EMBEDDED_CLASSIFIER))
+    if name in ("bvlc_googlenet.h5", "places205_googlenet.h5"):
+        return ("; without a download, deepdream runs on the embedded VGG-16 conv "
+                "stack: leave out --weights")
+    return ""
+
+
+HINT_DEFAULT = ("convert the model again with `reproduce convert-weights` "
+        "(or %s)" % paths.how_to_make("embedded"))
 
 
 def load_model(path) -> Model:
     """Read one of our HDF5 files, whole schema checked before any graph is
     built; anything else (missing, damaged, crafted) is a one-line UserError."""
-    target = MAKE_TARGETS.get(os.path.basename(os.fspath(path)), "make weights")
-    where = "" if os.path.abspath(os.getcwd()) == REPO else " in %s" % REPO
-    hint = ("run `%s`%s or convert a model with `python -m reproduce convert-weights`"
-            % (target, where))
+    made_by = paths.how_to_make(path)
+    hint = ("%sconvert a model with `reproduce convert-weights`"
+            % ("run %s or " % made_by if made_by else "")) + offline_alternative(path)
     return h5read.load_isolated(path, lambda f, where: _read_model(f, where, hint),
                                 "weights", hint)
 
@@ -442,6 +467,8 @@ def _read_model(f, path, hint=None) -> Model:
             value = attr(g, key, where, schema,
                          default=OPTIONAL_ATTRS.get((spec.type, key), KeyError))
             setattr(spec, field, tuple(value) if isinstance(value, list) else value)
+        if spec.type == "pool" and spec.ties is None:   # written before ties was stored
+            spec.ties = "argmax" if spec.rounding == "ceil" else "every"
         for field, ndim in kind.arrays:
             setattr(spec, field, h5read.read_array(g, field, where, ndim))
         layers.append(spec)

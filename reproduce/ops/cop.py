@@ -48,9 +48,11 @@ class FileCOp(COp):
     ``c_code/threads.c`` (``reproduce_parallel``) and link pthreads."""
     c_file = c_function = None
     threaded = False
+    c_helpers = ()   # more shared files, listed before c_file
 
     def __init__(self):
-        names = ("output4.c",) + (("threads.c",) if self.threaded else ()) + (self.c_file,)
+        names = (("output4.c",) + (("threads.c",) if self.threaded else ()) + self.c_helpers
+                 + (self.c_file,))
         COp.__init__(self, [os.path.join(C_CODE, name) for name in names],
                      "APPLY_SPECIFIC(%s)" % self.c_function)
 

@@ -27,6 +27,7 @@ class _MaxPool2(FileCOp):
     params_type = ParamsType(backward=int64, threads=int64)
     c_file, c_function = "maxpool2.c", "maxpool2"
     threaded = True
+    c_helpers = ("pool_arrays.c",)
     _cop_num_inputs = 3   # the pool has no z and gz: NULL
     backward = None
 

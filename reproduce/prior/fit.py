@@ -109,6 +109,24 @@ def mean_pool_hwc(image, p):
     return image[:h * p, :w * p].reshape(h, p, w, p, -1).mean(axis=(1, 3))
 
 
+# float64 copies of the (n, 192) patches a fit holds at once: the sample,
+# the centred patches and the EM weights' products
+PATCH_COPIES = 4
+
+
+def check_patch_memory(n):
+    """UserError when ``n`` patches would not fit in the memory available
+    (``--patches 1e12`` asked for 1.5 PB and died in numpy)."""
+    from ..nets.memory import available_bytes, human
+    need = n * PATCH * PATCH * 3 * 8 * PATCH_COPIES
+    free = available_bytes()
+    if free is not None and need > free:
+        raise UserError("--patches %d needs about %s, more than the %s available; give "
+                        "fewer (the default 100000 needs %s)" % (
+                            n, human(need), human(free),
+                            human(100000 * PATCH * PATCH * 3 * 8 * PATCH_COPIES)))
+
+
 def sample_patches(n, seed, images=None, pool=FIT_POOL, flip=True, dequantize=True):
     """``n`` random 8x8x3 patches, shape (n, 8, 8, 3), float64 RGB on 0..255.
 
@@ -341,6 +359,12 @@ class Prior:
                             % (where, self.nu))
         if not (np.all(np.isfinite(self.filters)) and np.all(np.isfinite(self.mean))):
             raise UserError("%s: the prior holds NaN or infinite values" % where)
+        largest = max(float(np.abs(self.filters).max(initial=0)),
+                      float(np.abs(self.mean).max(initial=0)))
+        if largest > MAX_FILTER_VALUE:
+            raise UserError("%s: filter values up to %.3g; a patch's response would "
+                            "overflow (at most %g); the prior is damaged: fit it again "
+                            "(`make prior`)" % (where, largest, MAX_FILTER_VALUE))
 
 
 def _parity_basis(symmetry):
@@ -440,6 +464,11 @@ def save_prior(prior, path):
 
 
 MAX_COMPONENTS = 4096  # filters per prior; ours has 192 (the patch dimension)
+# |filter value| and |mean| at most: a response is a sum of 192 products with
+# pixels within 128 of the offset, squared in float32 (max 3.4e38), so 1e30
+# overflowed with only a warning; whitening filters of 0..255 photos stay
+# far below this (ours: about 1)
+MAX_FILTER_VALUE = 1e6
 
 
 def load_prior(path):
@@ -524,8 +553,8 @@ def load_prior_spec(spec=None, prior_dir=None, kind="student"):
         return load_lsd2015(prior_dir or paths.LSD2015_DIR, kind)
     path = spec or paths.PRIOR
     if spec is None and not os.path.exists(path):
-        raise UserError("%s: no fitted prior yet; run `make prior` (or pass "
-                        "--prior lsd2015 --prior-dir PATH, or --prior none)" % path)
+        raise UserError("%s: no fitted prior yet; run %s (or pass --prior lsd2015 "
+                        "--prior-dir PATH, or --prior none)" % (path, paths.how_to_make("prior")))
     return load_prior(path)
 
 

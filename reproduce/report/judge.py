@@ -89,7 +89,7 @@ class Judge:
 
     def read(self, top, target):
         """:meth:`verdict` of a picture whose top classes are ``top``."""
-        names = [self.model.descriptions[i].split(",")[0] for i in top]
+        names = [self.model.description(i).split(",")[0] for i in top]
         rank = top.index(target) + 1 if target in top else None
         return rank is not None, rank, names
 

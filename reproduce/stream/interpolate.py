@@ -35,17 +35,17 @@ from ..ops.in_between import in_between_function
 _ALONE = np.array([1.0, 0.0, 1.0])
 
 
-def affine(in_shape, out_shape, scale, degrees):
+def affine(in_shape, out_shape, scale, degrees, centre="2015"):
     """The 2x3 map from output (x, y) to input (x, y) of ``frames.warp``
     (:func:`reproduce.lsd2015.frames.warp_matrix`), for ``cv2.WARP_INVERSE_MAP``."""
-    return framelib.warp_matrix(in_shape[:2], out_shape[:2], scale, degrees)[:2]
+    return framelib.warp_matrix(in_shape[:2], out_shape[:2], scale, degrees, centre)[:2]
 
 
-def warp_linear(image, scale, degrees, out_shape, outside=None):
+def warp_linear(image, scale, degrees, out_shape, outside=None, centre="2015"):
     """``frames.warp(image, scale, degrees, out_shape, order=1, cval=outside)``
     with OpenCV's fixed-point bilinear ``warpAffine`` (1/32 pixel, so up to a
     few grey levels off): (rows, cols, 3) float32 -> (out_rows, out_cols, 3) float32."""
-    matrix = affine(image.shape, out_shape, scale, degrees)
+    matrix = affine(image.shape, out_shape, scale, degrees, centre)
     border = (dict(borderMode=cv2.BORDER_REPLICATE) if outside is None else
               dict(borderMode=cv2.BORDER_CONSTANT, borderValue=(outside,) * 4))
     return cv2.warpAffine(np.ascontiguousarray(image, np.float32), matrix,
@@ -53,12 +53,12 @@ def warp_linear(image, scale, degrees, out_shape, outside=None):
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, **border)
 
 
-def warp_exact(image, scale, degrees, out_shape):
+def warp_exact(image, scale, degrees, out_shape, centre="2015"):
     """``frames.warp(image, scale, degrees, out_shape, order=1)`` (edges
     repeated) with the in-between Op, the following frame weighted 0:
     (rows, cols, 3) -> (out_rows, out_cols, 3) float32."""
     image = np.ascontiguousarray(image, np.float32)
-    matrix = affine(image.shape, out_shape, scale, degrees)
+    matrix = affine(image.shape, out_shape, scale, degrees, centre)
     return in_between_function("float32")(image, image, matrix, matrix, _ALONE,
                                           np.array(out_shape[:2], np.int64))
 
@@ -66,17 +66,17 @@ def warp_exact(image, scale, degrees, out_shape):
 # ------------------------------------------------------------ the frames
 
 def _geometry(previous, following, n_frames, profile, out_shape):
-    """Per frame i: the (in_shape, out_shape, scale, degrees) of the previous
-    key frame's warp and of the following one's (None at i = 0, where its
-    weight is 0)."""
+    """Per frame i: the (in_shape, out_shape, scale, degrees, centre) of the
+    previous key frame's warp and of the following one's (None at i = 0,
+    where its weight is 0)."""
     fit = min(out_shape[0] / previous.shape[0], out_shape[1] / previous.shape[1])
     per_frame = profile.zoom_speed ** (1.0 / profile.fps)
-    degrees = profile.rotation_per_frame
+    degrees, centre = profile.rotation_per_frame, profile.zoom_centre
     for i in range(n_frames):
         back = n_frames - i
-        yield ((previous.shape[:2], out_shape, fit * per_frame ** i, degrees * i),
-               (following.shape[:2], out_shape, fit * per_frame ** -back, -degrees * back)
-               if i else None)
+        yield ((previous.shape[:2], out_shape, fit * per_frame ** i, degrees * i, centre),
+               (following.shape[:2], out_shape, fit * per_frame ** -back, -degrees * back,
+                centre) if i else None)
 
 
 def in_between(previous, following, n_frames, profile, out_shape=None, exact=True):
@@ -109,24 +109,24 @@ def _exact_frames(previous, following, n_frames, geometry, out_shape):
 def _fixed_point_frames(previous, following, n_frames, geometry, out_shape):
     """The frames from ``warpAffine``, ``addWeighted`` and the mask."""
     for i, (ga, gb) in enumerate(geometry):
-        a = warp_linear(previous, ga[2], ga[3], out_shape)
+        a = warp_linear(previous, ga[2], ga[3], out_shape, centre=ga[4])
         if gb is None:  # weight 0 for the next key frame: the previous one alone
             yield to_uint8(a)
             continue
-        b = warp_linear(following, gb[2], gb[3], out_shape)
+        b = warp_linear(following, gb[2], gb[3], out_shape, centre=gb[4])
         frame = cv2.addWeighted(a, (n_frames - i) / float(n_frames), b, i / float(n_frames), 0.0)
         np.copyto(frame, a, where=~_inside(*gb)[..., None])
         yield to_uint8(frame)
 
 
-def outside(in_shape, out_shape, scale, degrees):
+def outside(in_shape, out_shape, scale, degrees, centre="2015"):
     """(out_rows, out_cols) bool: the output pixels whose sample point lies
     outside the input, where ``frames.warp(..., cval=nan)`` gives NaN.
 
     Computed from the map (float64), not by warping NaN: OpenCV's
     fixed-point weights touch the pixel beyond the edge with weight 0 at
     some edge pixels and would mark them too."""
-    m = affine(in_shape, out_shape, scale, degrees)
+    m = affine(in_shape, out_shape, scale, degrees, centre)
     x = np.arange(out_shape[1], dtype=np.float64)
     y = np.arange(out_shape[0], dtype=np.float64)[:, None]
     sx = m[0, 0] * x + (m[0, 1] * y + m[0, 2])
@@ -136,10 +136,10 @@ def outside(in_shape, out_shape, scale, degrees):
 
 
 @functools.lru_cache(maxsize=64)
-def _inside(in_shape, out_shape, scale, degrees):
+def _inside(in_shape, out_shape, scale, degrees, centre):
     """~:func:`outside`, read-only, kept per frame geometry (each key-frame
     span repeats the same ones; 0.6 MB each at 1024x576)."""
-    inside = ~outside(in_shape, out_shape, scale, degrees)
+    inside = ~outside(in_shape, out_shape, scale, degrees, centre)
     inside.flags.writeable = False
     return inside
 

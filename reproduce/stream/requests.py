@@ -29,8 +29,10 @@ What we keep and what we change, on purpose:
   first come, first served, each held ``hold_seconds``.  "2015"
   (read_the_chat.py ``process_the_chat``, lines 127-211): the latest 100
   requests wait in a pool; when the hold is over the pool is shuffled,
-  the first request that names a class not showing now is taken and the
-  others are dropped.  Both skip a request that repeats what shows.
+  the first request with a subject none of whose possible classes shows
+  now is taken (a word that can mean the class showing is skipped, even
+  where it would draw another class) and the others are dropped.  Both
+  skip a request that repeats what shows.
 * Bounded and total: text is cut to :data:`MAX_CHARS` characters,
   non-printable characters are dropped, and :meth:`RequestParser.parse`
   never raises for any ``str``.
@@ -94,10 +96,16 @@ def tokens(text):
 @dataclasses.dataclass(frozen=True)
 class Target:
     """One matched class: its index, the part of its description that
-    matched (``term``, what the overlay shows) and the whole description."""
+    matched (``term``, what the overlay shows) and the whole description.
+    ``means``: every class the matched key names ("clock": analog, digital,
+    wall clock...), which the 2015 policy checks against what shows."""
     index: int
     term: str
     description: str
+    means: Tuple[int, ...] = ()
+
+    def reply(self):
+        return {"index": self.index, "term": self.term, "description": self.description}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +137,7 @@ class Request:
     def reply(self):
         """A JSON-ready dict for the request box."""
         out = {"text": self.text, "overlay": self.overlay,
-               "classes": [dataclasses.asdict(t) for t in self.targets],
+               "classes": [t.reply() for t in self.targets],
                "unknown": list(self.unknown), "suggestions": list(self.suggestions)}
         if self.ok:
             out["message"] = "dreaming of %s" % self.overlay
@@ -146,8 +154,8 @@ class Request:
 def request_for(classes, descriptions, text=""):
     """A :class:`Request` for known class indices (the first goes to the
     lower half); each term is the first part of the class's description."""
-    targets = tuple(Target(int(i), descriptions[i].split(",")[0].strip(), descriptions[i])
-                    for i in dict.fromkeys(classes))
+    targets = tuple(Target(int(i), descriptions[i].split(",")[0].strip(), descriptions[i],
+                           (int(i),)) for i in dict.fromkeys(classes))
     return Request(text or " and ".join(t.term for t in targets), targets)
 
 
@@ -170,9 +178,12 @@ class RequestParser:
                 for word in _WORD.findall(part):
                     if word not in self.stop_words:
                         words.setdefault(word, []).append((len(part), index, part))
-        # The deterministic choice among classes sharing a key: shortest part, lowest index.
-        self.parts = {k: min(v) for k, v in parts.items()}
-        self.words = {k: min(v) for k, v in words.items()}
+        # The deterministic choice among classes sharing a key: shortest part,
+        # lowest index; after it, every class the key names
+        self.parts = {k: min(v) + (tuple(sorted({i for _, i, _ in v})),)
+                      for k, v in parts.items()}
+        self.words = {k: min(v) + (tuple(sorted({i for _, i, _ in v})),)
+                      for k, v in words.items()}
         self.longest_part = max(len(k) for k in self.parts)
 
     def parse(self, text):
@@ -221,8 +232,8 @@ class RequestParser:
         return None
 
     def _target(self, hit):
-        _, index, part = hit
-        return Target(index, part, self.descriptions[index])
+        _, index, part, means = hit
+        return Target(index, part, self.descriptions[index], means)
 
 
 class RequestBoard:
@@ -362,14 +373,17 @@ class RequestBoard:
 
     def _draw(self):
         """read_the_chat.py:136-211: shuffle the pool, empty it, take the first
-        request with a class not showing now (its other classes dropped, as
-        2015 skipped each such subject); None if there is none."""
+        request with a subject none of whose classes shows now (the others
+        dropped): 2015 skipped a word when any class it can mean was showing
+        (:161), so with "analog clock" showing, "clock" is skipped though it
+        would draw another clock; None if there is none."""
         pool = list(self._waiting)
         self._rng.shuffle(pool)
         self._waiting.clear()
         showing = set(self._current.classes)
         for request in pool:
-            kept = tuple(t for t in request.targets if t.index not in showing)
+            kept = tuple(t for t in request.targets
+                         if showing.isdisjoint(t.means or (t.index,)))
             if kept:
                 return request if kept == request.targets else \
                     dataclasses.replace(request, targets=kept)

@@ -21,7 +21,7 @@ a stream viewer gets a thread of its own, at most ``max_clients`` of them;
 it gets the latest frame (a slow one skips frames) and is dropped after
 ``client_timeout`` seconds without reading.  Bodies are capped at
 :data:`MAX_BODY` bytes, headers at :data:`MAX_HEAD`, JSON nesting at
-:data:`MAX_JSON_DEPTH`, and one client's waiting requests at half the queue
+:data:`fileio.JSON_DEPTH`, and one client's waiting requests at half the queue
 (:class:`~reproduce.stream.requests.RequestBoard`).
 """
 import collections
@@ -39,11 +39,11 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 from ..errors import UserError
+from ..fileio import JSON_DEPTH, json_depth
 from ..paths import STREAM_PAGE as PAGE
 
 MAX_BODY = 4096
 MAX_HEAD = 8192           # request line and headers
-MAX_JSON_DEPTH = 32       # {"text": ...} needs 1; deeper is refused before json.loads
 HEADER_SECONDS = 3.0      # a connection must have sent its whole request by then
 TOO_LONG = (b"HTTP/1.0 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n"
             b"Content-Length: 32\r\n\r\nrequest line or headers too long")
@@ -117,7 +117,7 @@ class StreamHandler(BaseHTTPRequestHandler):
         kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         body = body.decode("utf-8", errors="replace")
         if kind == "application/json":
-            if json_depth(body) > MAX_JSON_DEPTH:
+            if json_depth(body) > JSON_DEPTH:
                 return None  # json.loads would recurse without end (RecursionError)
             try:
                 value = json.loads(body)
@@ -415,30 +415,12 @@ class DreamServer:
             sock.close()
 
 
-def json_depth(text):
-    """The deepest nesting of [ and { in ``text``, strings skipped (an upper
-    bound is enough: it only refuses)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            escaped, in_string = (not escaped and ch == "\\"), in_string and (escaped or ch != '"')
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
 def request_complete(data):
     """True when ``data`` holds a whole request (headers and Content-Length
     body), None while it does not yet, False when it never will (too long:
     the handler then answers 413/431)."""
     end = data.find(b"\r\n\r\n")
-    if end < 0:
+    if end < 0 or end > MAX_HEAD:  # the limit holds however the request arrives
         return False if len(data) > MAX_HEAD else None
     length = 0
     for line in data[:end].split(b"\r\n")[1:]:

@@ -32,9 +32,8 @@ def prepare(job):
 
     check_job(job)
     if job.weights == paths.EMBEDDED_CLASSIFIER and not os.path.exists(job.weights):
-        raise UserError("%s: not found; make it with `make weights-embedded` (or "
-                        "`python -m reproduce convert-embedded --dest weights/`), "
-                        "or pass --weights" % job.weights)
+        raise UserError("%s: not found; make it with %s, or pass --weights"
+                        % (job.weights, paths.how_to_make("embedded")))
     if len(job.classes) > 2:
         raise UserError("--classes given %d times; at most 2 (lower and upper half)"
                         % len(job.classes))

@@ -49,8 +49,7 @@ def frame_size(size, like):
     if size is None:
         return tuple(like)
     if isinstance(size, int):
-        width, height = fit_size(size, like)
-        return max(2, width - width % 2), max(2, height - height % 2)
+        return io.even_size(fit_size(size, like))
     return tuple(size)
 
 
@@ -118,15 +117,16 @@ def dream_film(info, dream_one, out, size, flow_settings=FlowSettings(), run=Non
         film.close()
 
 
-def deepdream_frame(gradient, settings):
+def deepdream_frame(gradient, settings, mean=0.0):
     """``dream_one`` for :func:`dream_film` and the zoom loop: DeepDream with
     ``settings`` (a DreamSettings), the jitter seeded by seed + frame index.
-    An interrupted dream is dropped (the frame is made again on --resume)."""
+    An interrupted dream is dropped (the frame is made again on --resume).
+    ``mean``: the model's mean RGB (``deepdream``'s)."""
     from ..deepdream.dream import deepdream
 
     def dream_one(start, index):
         result = deepdream(gradient, start, dataclasses.replace(
-            settings, seed=settings.seed + index), progress=False)
+            settings, seed=settings.seed + index), progress=False, mean=mean)
         if result.interrupted:
             raise KeyboardInterrupt
         return result.image

@@ -18,7 +18,7 @@ import shutil
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import atomic_path, load_image, save_image
+from ..fileio import atomic_path, check_output, load_image, read_json, save_image
 from . import io
 
 RUN_FILE = "run.json"
@@ -27,6 +27,42 @@ RUN_FILE = "run.json"
 def folder_for(out):
     """The frame folder of output ``out``: 'x/loop.mp4' -> 'x/loop.frames'."""
     return os.path.splitext(out)[0] + ".frames"
+
+
+def check_video_output(out, inputs=(), resume=False):
+    """Before the first frame is dreamed: ``out`` is a video type
+    (:func:`io.check_video_path`), a place that takes a new file and none of
+    the ``inputs`` (``fileio.check_output``: a device, FIFO or folder there,
+    or the film itself, would be found only at the end, after every frame),
+    and its frame folder is a folder or nothing, holding none of the inputs
+    (the run writes frame 0 there first and removes the folder last).
+    With ``resume``, its run state must be readable (:func:`read_run`)."""
+    io.check_video_path(out)
+    check_output(out, inputs)
+    folder = folder_for(out)
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        raise UserError("%s: exists and is not a folder; a run making %s keeps its "
+                        "frames there: move it away, or choose another --out"
+                        % (folder, out))
+    inside = os.path.realpath(folder) + os.sep
+    for source in inputs:
+        if source and os.path.realpath(source).startswith(inside):
+            raise UserError("%s: the input is inside %s, the frame folder of %s, which "
+                            "the run fills and then removes; move it, or choose "
+                            "another --out" % (source, folder, out))
+    run_file = os.path.join(folder, RUN_FILE)
+    if resume and os.path.lexists(run_file):
+        read_run(run_file)
+
+
+def read_run(run_file):
+    """The values an interrupted run recorded (a JSON object); a damaged
+    or foreign file is one UserError saying how to start afresh."""
+    try:
+        return read_json(run_file, "run state")
+    except UserError as exc:
+        raise UserError("--resume: %s; delete %s to start afresh"
+                        % (exc, os.path.dirname(run_file)))
 
 
 def _plain(value):
@@ -76,8 +112,7 @@ class FrameFolder:
         if not exists:
             raise UserError("--resume: %s has no interrupted run (no %s); leave out "
                             "--resume to start one" % (self.path, RUN_FILE))
-        with open(run_file) as f:
-            before = json.load(f)
+        before = read_run(run_file)
         differ = sorted(k for k in set(before) | set(self.run)
                         if before.get(k) != self.run.get(k))
         if differ:
@@ -139,7 +174,7 @@ def dream_frames(make_frame, total, out, run, fps, size, resume=False,
     frames done so far and keeps the folder.  Returns :class:`VideoResult`.
     """
     from ..loop import Loop
-    io.check_video_path(out)
+    check_video_output(out)
     io.check_even(size)
     folder = FrameFolder(out, dict(run, frames=total, fps=fps, size=list(size)))
     start = folder.open(resume)

@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 
+from ..checks import Rule
 from ..errors import UserError
 from ..fileio import atomic_path
 
@@ -28,6 +29,9 @@ COPY_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac"}
 PREVIEW_FRAMES = 100        # at most, spread over the video (a time-lapse)
 PREVIEW_WIDTH = 336
 PREVIEW_MS = 80              # per preview frame of a time-lapse: 12.5 a second
+# the frame rates we write: ffmpeg reads a rate as a fraction, so inf, 1e300
+# or 1e-300 make no playable video; 240 is the stream's ceiling too
+VIDEO_FPS = Rule(float, low=0.1, high=240)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,16 +62,47 @@ def probe(path):
                             "film with a video track" % path)
         raise UserError("%s: cannot read this as a video; give a film ffmpeg can "
                         "decode (.mp4, .mkv, .mov, .webm ...)" % path)
-    try:
-        frames, _ = imageio_ffmpeg.count_frames_and_secs(path)
-    except (OSError, RuntimeError, ValueError):
-        frames = 0
     fps = float(meta.get("fps") or 0)
-    if frames < 1 or fps <= 0:
+    frames = _decode_all(path, fps) if 0 < fps <= 1000 else 0
+    if frames < 1:
         raise UserError("%s: ffmpeg finds no decodable video frames (or no frame "
                         "rate) in it; give a film with a video track" % path)
-    return VideoInfo(path, tuple(meta["size"]), fps, int(frames), frames / fps,
+    return VideoInfo(path, tuple(meta["size"]), fps, frames, frames / fps,
                      meta.get("audio_codec"))
+
+
+def _decode_all(path, fps):
+    """Decode the whole film (video and audio) once, as :func:`read_frames`
+    will: the number of frames at ``fps``.  The frames are counted at a
+    constant rate, so a film of variable rate keeps its timing (frames are
+    repeated where the film held them longer; counting its stored frames
+    instead made a shorter video and cut its audio).  A decoding error is
+    a damaged film: refused now, not a video that silently lacks half its
+    frames or its sound."""
+    import subprocess
+
+    import imageio_ffmpeg
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", path,
+         "-map", "0:v:0", "-map", "0:a:0?", "-fps_mode", "cfr", "-r", "%.6f" % fps,
+         "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    # "[h264 @ 0x55e2...] Invalid NAL unit size": the first error, without its source
+    errors = [" ".join(re.sub(r"\[[^\]]*\]\s*", "", line).split())
+              for line in done.stderr.splitlines() if line.strip()]
+    if any(re.search(r"cannot allocate memory|out of memory|pthread_create|resource "
+                     r"temporarily unavailable", line, re.I)
+           for line in errors):  # the machine, not the film
+        raise UserError("%s: ffmpeg ran out of memory or threads decoding it (%s); free "
+                        "some memory and run again" % (path, errors[0][:120]))
+    if errors or done.returncode:
+        raise UserError("%s: the film is damaged (ffmpeg: %s); re-encode what can be "
+                        "read, e.g. `ffmpeg -i %s -c:v libx264 -c:a aac repaired.mp4`, "
+                        "and give that" % (path, (errors or ["exit status %d"
+                                                            % done.returncode])[0][:120],
+                                           path))
+    counts = re.findall(r"^frame=(\d+)", done.stdout, re.M)
+    return int(counts[-1]) if counts else 0
 
 
 def read_frames(path, size=None):
@@ -100,6 +135,11 @@ def check_picture_path(path):
     if os.path.splitext(path)[1].lower() in VIDEO_CODECS:
         raise UserError("%s is a video: add --zoom-frames N for the zoom loop, or "
                         "give a .png/.jpg for one picture" % path)
+
+
+def even_size(size):
+    """(W, H) rounded down to even numbers (at least 2), as H.264 needs them."""
+    return tuple(max(2, n - n % 2) for n in size)
 
 
 def check_even(size, what="the frames"):

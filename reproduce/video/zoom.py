@@ -23,8 +23,11 @@ import dataclasses
 import numpy as np
 import scipy.ndimage
 
+from .. import checks
+from ..checks import Rule
 from ..errors import UserError
 from .frames import dream_frames
+from .io import VIDEO_FPS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,15 +37,16 @@ class ZoomSettings:
     centre: str = "notebook"    # "notebook": about (h/2, w/2); "true": (h-1)/2
     fps: float = 25.0           # ours: the notebook saved frames, no video
 
+    def __post_init__(self):
+        self.check()
+
     def check(self):
-        problems = [(self.frames >= 1, "--zoom-frames must be at least 1"),
-                    (0 <= self.scale < 1, "--zoom-scale must be in [0, 1)"),
-                    (self.centre in ("notebook", "true"),
-                     "--zoom-centre must be 'notebook' or 'true'"),
-                    (self.fps > 0, "--fps must be positive")]
-        for ok, message in problems:
-            if not ok:
-                raise UserError(message)
+        checks.check(self, ZOOM_RULES, prefix="zoom loop:")
+
+
+ZOOM_RULES = {
+    "frames": checks.STEPS, "scale": Rule(float, low=0, below=1),
+    "centre": Rule(str, choices=("notebook", "true")), "fps": VIDEO_FPS}
 
 
 def zoom_in(frame, scale=0.05, centre="notebook"):

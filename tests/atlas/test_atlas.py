@@ -264,7 +264,11 @@ def test_batched_torch_dreamer_gives_the_single_pictures(tiny_model):
     from reproduce.prior.fit import fit_prior
     from reproduce_torch import Dreamer, build_net
     from reproduce_torch.batch import BatchDreamer
-    profile = dataclasses.replace(STREAM2015, image_size=(40, 40), steps=4,
+    # three steps, a zoom among them: past that the rule's coin-toss pixels
+    # (a gradient within float noise of 0, summed in another order in the
+    # batch) flip more at each step, and whether they do depends on the zoom's
+    # centre and the CPU, not on the batch being right
+    profile = dataclasses.replace(STREAM2015, image_size=(40, 40), steps=3,
                                   steps_per_zoom=2, prior_scales=(1, 2),
                                   prior_strength=10.0).for_model(tiny_model)
     prior = fit_prior("student", n_patches=3000, seed=0)
@@ -321,8 +325,7 @@ def test_bad_options_fail_before_any_worker(tiny_weights, tmp_path):
 
 def test_the_default_weights_from_any_folder(tmp_path, monkeypatch):
     """Run outside the checkout, atlas's default weights are still the
-    checkout's, and a missing one names the make target that writes it
-    and where to run it."""
+    checkout's, and a missing one names the command that makes it."""
     from reproduce import paths
     from reproduce.cli import build_parser
     from reproduce.nets.weights import load_model
@@ -330,4 +333,4 @@ def test_the_default_weights_from_any_folder(tmp_path, monkeypatch):
     assert build_parser().parse_args(["atlas"]).weights == paths.EMBEDDED_CLASSIFIER
     with pytest.raises(UserError) as caught:
         load_model(str(tmp_path / "efficientnet_lite0.h5"))
-    assert "run `make weights-embedded` in %s" % paths.REPO in str(caught.value)
+    assert paths.how_to_make("embedded") in str(caught.value)

@@ -179,6 +179,76 @@ def test_googlenet_dreams_at_inception_4c_output(goog):
     assert score(result.image) > 1.2 * score(photo)
 
 
+def _dream_gradient(net, layer, rgb):
+    """DeepDream's gradient (0.5 mean(a^2) at ``layer``) to the RGB pixels, (3, H, W)."""
+    from reproduce import objectives
+    from reproduce.deepdream import dream as dd
+    return dd.compile_gradient(net, objectives.layer_l2(layer))(dd.to_batch(rgb))[1][0]
+
+
+@pytest.fixture(scope="module")
+def caffe_gradients(goog):
+    """At dream.ipynb's layer, a 96x96 noise photo and the DeepDream gradient
+    (0.5 mean(a^2)) to its RGB pixels as Caffe's backward pass computes it in
+    numpy, with Caffe's max-pool rule and with Theano's."""
+    from helpers.caffe_models import caffe_backward, up_to
+    layer = "inception_4c/output"
+    rgb = np.random.RandomState(5).uniform(0, 255, (96, 96, 3)).astype(np.float32)
+    data = (rgb[..., ::-1].astype(np.float64) - MEAN_BGR).transpose(2, 0, 1)
+    top = caffe_forward(up_to(goog["layers"], layer), goog["blobs"], data)[layer]
+    grads = {ties: caffe_backward(goog["layers"], goog["blobs"], data, layer,
+                                  top / top.size, ties)[::-1]   # BGR -> RGB
+             for ties in ("argmax", "every")}
+    return layer, rgb, grads
+
+
+def relative_l2(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+def test_googlenet_dream_gradient_is_caffes_on_ties(goog, caffe_gradients):
+    """By default a net converted from Caffe takes Caffe's max-pool rule (one
+    argmax a window).  The inception pools over overlapping pools tie, so
+    Theano's rule (every tied maximum) is measurably another gradient."""
+    layer, rgb, caffe = caffe_gradients
+    assert relative_l2(caffe["every"], caffe["argmax"]) > 0.02   # the ties matter here
+    assert relative_l2(_dream_gradient(goog["net"], layer, rgb), caffe["argmax"]) <= 1e-3
+
+
+@pytest.mark.slow
+def test_pool_ties_every_gives_theanos_rule(goog, caffe_gradients):
+    layer, rgb, caffe = caffe_gradients
+    every = build_net(goog["model"], pool_ties="every")
+    assert relative_l2(_dream_gradient(every, layer, rgb), caffe["every"]) <= 1e-3
+
+
+@pytest.mark.parametrize("method", ["MAX", "AVE"])
+def test_stride_past_the_window_with_one_padded_axis_classifies_as_caffe(method, tmp_path):
+    """kernel 2, stride 3, padding on the rows only: Caffe drops a last window
+    that would start in the padding on *both* axes (pooling_layer.cpp,
+    Reshape), and a stride past the window leaves input unread; conversion,
+    our pool and classify follow it (the InnerProduct after it fixes the size)."""
+    from helpers.caffe_models import conv, pooled_shape
+    from reproduce.nets.classify import Classifier
+    net = (conv("c1/3x3", "data", 4, 3)
+           + [L("p1", "Pooling", "c1/3x3", pool=method, kernel=2, stride=3, pad=(1, 0)),
+              L("fc", "InnerProduct", "p1", num_output=5)])
+    shape = (3, 21, 20)              # c1: 19x18; pooled: 7x6 (columns: 0, 3, ... 15)
+    assert pooled_shape((19, 18), 2, 3, (1, 0)) == (7, 6)   # unpadded columns: 6, not 7
+    caffemodel, prototxt, blobs = write_caffe(tmp_path, net, shape, "layer")
+    labels = tmp_path / "labels.txt"
+    labels.write_text("".join("class %d\n" % i for i in range(5)))
+    path = str(tmp_path / "odd.h5")
+    save_model(convert_caffe(caffemodel, prototxt, labels=str(labels)), path)
+    rgb = np.random.RandomState(3).uniform(0, 255, shape[1:] + (3,)).astype(np.float32)
+    bgr = rgb[..., ::-1].astype(np.float64) - MEAN_BGR
+    expected = caffe_forward(net, blobs, bgr.transpose(2, 0, 1))["fc"].ravel()
+    classifier = Classifier(load_model(path))
+    logits = classifier.logits(rgb)
+    assert close(logits, expected)
+    assert classifier.top(logits, 1)[0][1] == "class %d" % np.argmax(expected)
+
+
 # --------------------------------------------------------------- CLI and bad input
 
 def test_cli_converts_and_dreams_at_a_slashed_name(small, tmp_path, capsys):

@@ -92,14 +92,27 @@ def places_archive(path, with_labels=True, cut=None):
     if with_labels:
         members["googlenet_places205/categoryIndex_places205.csv"] = "".join(
             "/%s/scene_%d %d\n" % ("abcdefg"[i], i, i) for i in range(7)).encode()
+    data = tar_gz(members)
+    path.write_bytes(data[:cut] if cut else data)
+
+
+def tar_gz(members):
+    """A .tar.gz of {name: bytes}, as bytes."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    data = buffer.getvalue()
-    path.write_bytes(data[:cut] if cut else data)
+    return buffer.getvalue()
+
+
+def photo(folder):
+    """A small PNG to classify."""
+    from PIL import Image
+    path = folder / "photo.png"
+    Image.new("RGB", (30, 26), (90, 140, 60)).save(path)
+    return str(path)
 
 
 def test_places_archive_unpacks_and_keeps_its_205_style_classes(mirror, tmp_path, capsys):
@@ -113,6 +126,52 @@ def test_places_archive_unpacks_and_keeps_its_205_style_classes(mirror, tmp_path
     assert model.descriptions == ["scene %d" % i for i in range(7)]
     assert model.wnids[3] == "/d/scene_3"
     assert (model.channel_order, list(model.mean)) == ("BGR", [104, 116, 122])
+
+
+def labels_archive(path, n=7):
+    """A stand-in for placesCNN_upgraded.tar.gz: its class list among other files."""
+    path.write_bytes(tar_gz({
+        "placesCNN_upgraded/categoryIndex_places205.csv": "".join(
+            "/%s/place_%d %d\n" % ("abcdefg"[i % 7], i, i) for i in range(n)).encode(),
+        "placesCNN_upgraded/places205CNN_mean.binaryproto": b"\0" * 64}))
+
+
+def test_places_names_come_from_the_places_cnn_archive(mirror, tmp_path, capsys):
+    """The GoogLeNet archive has no class list: the download takes
+    categoryIndex_places205.csv from the Places-CNN archive, so the net
+    classifies with its names."""
+    folder, url = mirror
+    places_archive(folder / "googlenet_places205.tar.gz", with_labels=False)
+    labels_archive(folder / caffe_zoo.ZOO["places205"].labels_archive.filename)
+    dest = tmp_path / "weights"
+    assert main(["download", "places205", "--dest", str(dest), "--url", url,
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    weights = dest / "places205_googlenet.h5"
+    assert load_model(weights).descriptions == ["place %d" % i for i in range(7)]
+    assert main(["classify", photo(tmp_path), "--weights", str(weights), "--top", "2"]) == 0
+    assert "place " in capsys.readouterr().out
+
+
+def test_a_net_without_names_says_which_flag_names_them(mirror, tmp_path, capsys):
+    folder, url = mirror
+    places_archive(folder / "googlenet_places205.tar.gz", with_labels=False)
+    labels_archive(folder / caffe_zoo.ZOO["places205"].labels_archive.filename, n=3)
+    dest = tmp_path / "weights"
+    # three names for seven outputs: refused, nothing written
+    assert main(["download", "places205", "--dest", str(dest), "--url", url,
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "3 class names for a net with 7 outputs" in err
+    assert not (dest / "places205_googlenet.h5").exists()
+    # converted without names, classify says how to name them, in one line
+    cm, pt, _ = write_caffe(tmp_path / "src", small_net(7), SMALL_INPUT, "layer")
+    weights = tmp_path / "unnamed.h5"
+    assert main(["convert-weights", str(cm), str(weights), "--prototxt", str(pt)]) == 0
+    capsys.readouterr()
+    assert main(["classify", photo(tmp_path), "--weights", str(weights)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--labels" in err and "no class names" in err
 
 
 def test_truncated_archive_is_one_line(mirror, tmp_path, capsys):

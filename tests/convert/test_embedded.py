@@ -126,6 +126,8 @@ def test_convert_skips_when_up_to_date(lite0_path, capsys):
     before = os.path.getmtime(lite0_path)
     convert_one(_source("efficientnet_lite0.h5"), os.path.dirname(lite0_path))
     assert "up to date" in capsys.readouterr().out
+    convert_one(_source("efficientnet_lite0.h5"), os.path.dirname(lite0_path), quiet=True)
+    assert capsys.readouterr().out == ""  # a second `make setup` prints nothing
     assert os.path.getmtime(lite0_path) == before
 
 

@@ -14,6 +14,7 @@ from reproduce import objectives
 from reproduce.cli import main
 from reproduce.nets.build import build_net, to_batch
 from helpers.cli import one_error_line
+from reproduce.errors import UserError
 
 LAYER = "relu2_1"            # conv2_1 after its ReLU: 8 channels
 
@@ -173,6 +174,37 @@ def test_octaves_compute_what_the_notebook_computes():
     np.testing.assert_allclose(ours, expected, atol=2e-3)
 
 
+def test_octave_edge_notebook_gives_the_notebooks_zero_row():
+    """At 111 rows an octave of 1/1.4 samples its last row just outside the
+    image: dream.ipynb's nd.zoom (mode "constant") makes that row the mean
+    colour; ``octave_edge="notebook"`` reproduces the notebook's output
+    exactly, the default "nearest" repeats the edge row instead."""
+    rng = np.random.RandomState(6)
+    image = dd.resize(rng.uniform(0, 255, (8, 11, 3)).astype(np.float32), (111, 90))
+
+    def gradient(batch):
+        p = batch[0, ::-1] - CAFFE_MEAN_BGR.reshape(3, 1, 1)
+        return 0.0, toy_objective_gradient(p)[::-1][None]
+
+    expected = notebook_deepdream(image, 2, 2, 1.4, 4, 1.5, seed=3)
+    mean_rgb = CAFFE_MEAN_BGR[::-1]
+    outs = {}
+    for edge in ("notebook", "nearest"):
+        settings = dd.DreamSettings(octaves=2, octave_scale=1.4, steps=2, jitter=4,
+                                    step_size=1.5, seed=3, octave_edge=edge)
+        base = dd.octave_bases(image, settings, mean_rgb)[0]
+        assert base.shape == (79, 64, 3)
+        outs[edge] = (base, [s[2] for s in dd.dream_octaves(gradient, image, settings,
+                                                             mean_rgb)][-1])
+    np.testing.assert_allclose(outs["notebook"][0][-1], np.tile(mean_rgb, (64, 1)))
+    assert np.abs(outs["nearest"][0][-1] - mean_rgb).max() > 10
+    np.testing.assert_allclose(outs["notebook"][1], expected, atol=2e-3)
+    assert np.abs(outs["nearest"][1] - expected).max() > 1
+    assert dd.DreamSettings().octave_edge == "nearest"
+    with pytest.raises(UserError):
+        dd.DreamSettings(octave_edge="constant")
+
+
 def test_an_all_zero_gradient_leaves_the_image():
     image = np.full((30, 40, 3), 300.0, np.float32)  # clipped by the step
     settings = dd.DreamSettings(octaves=1, steps=1, jitter=2)
@@ -214,12 +246,11 @@ def photo_file(tmp_path, photo):
     return str(path)
 
 
-def test_cli_unknown_layer_lists_the_valid_ones(tmp_path, capsys, tiny_weights,
-                                                photo_file):
+def test_cli_unknown_layer_names_the_closest(tmp_path, capsys, tiny_weights, photo_file):
     out = tmp_path / "out" / "dream.png"
     line = one_error_line(capsys, ["deepdream", photo_file, "--weights", tiny_weights,
                                    "--layer", "conv9_9", "--out", str(out)])
-    assert "conv9_9" in line and "conv1_1" in line and "relu2_1" in line
+    assert "conv9_9" in line and "did you mean" in line and "conv1_1" in line
     assert not out.exists() and not out.parent.exists()
 
 

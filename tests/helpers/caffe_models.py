@@ -107,9 +107,11 @@ def small_net(n_classes=7):
 
 # --------------------------------------------------------------- shapes
 
-def caffe_pool_size(n, k, s, p):
+def caffe_pool_size(n, k, s, p, any_pad=None):
+    """pooling_layer.cpp Reshape (ceil): the last window dropped when it would
+    start in the padding, checked on both axes when either is padded."""
     out = int(math.ceil((n + 2 * p - k) / float(s))) + 1
-    if p and (out - 1) * s >= n + p:
+    if (p if any_pad is None else any_pad) and (out - 1) * s >= n + p:
         out -= 1
     return out
 
@@ -125,8 +127,7 @@ def blob_shapes(net, input_shape):
             params[layer["name"]] = [(n, c // layer["group"], k, k), (n,)]
             out = (n, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
         elif t == "Pooling":
-            k, s, p = layer["kernel"], layer["stride"], layer["pad"]
-            out = (c, caffe_pool_size(h, k, s, p), caffe_pool_size(w, k, s, p))
+            out = (c,) + pooled_shape((h, w), layer["kernel"], layer["stride"], layer["pad"])
         elif t == "Concat":
             out = (sum(shapes[b][0] for b in layer["bottom"]), h, w)
         elif t == "InnerProduct":
@@ -172,7 +173,9 @@ def _layer_message(net_message, layer, fmt):
         p = m.pooling_param
         p.pool = {"MAX": 0, "AVE": 1}[layer["pool"]]
         p.kernel_size, p.stride = layer["kernel"], layer["stride"]
-        if layer["pad"]:
+        if isinstance(layer["pad"], tuple):   # pooling_param takes pad_h with pad_w
+            p.pad_h, p.pad_w = layer["pad"]
+        elif layer["pad"]:
             p.pad = layer["pad"]
     elif t == "LRN":
         p = m.lrn_param
@@ -257,35 +260,99 @@ def np_conv(x, W, b, stride, pad, group):
     return out + b[:, None, None]
 
 
+def pooled_shape(size, k, s, p):
+    """(rows, cols) of a Caffe pool of a (rows, cols) map; k, s and p an int or a pair."""
+    (kh, kw), (sh, sw), (ph, pw) = _pair(k), _pair(s), _pair(p)
+    any_pad = bool(ph or pw)
+    return (caffe_pool_size(size[0], kh, sh, ph, any_pad),
+            caffe_pool_size(size[1], kw, sw, pw, any_pad))
+
+
+def average_windows(size, k, s, p):
+    """pooling_layer.cpp's AVE windows of a (rows, cols) map: (i, j, the
+    window's rows and cols slices clipped to the image, pool_size: the
+    window clipped to the *padded* input)."""
+    (h, w), (kh, kw), (sh, sw), (ph, pw) = size, _pair(k), _pair(s), _pair(p)
+    rows, cols = pooled_shape(size, k, s, p)
+    for i in range(rows):
+        for j in range(cols):
+            hs, ws = i * sh - ph, j * sw - pw
+            he, we = min(hs + kh, h + ph), min(ws + kw, w + pw)
+            pool_size = (he - hs) * (we - ws)
+            yield (i, j, slice(max(hs, 0), min(he, h)), slice(max(ws, 0), min(we, w)),
+                   pool_size)
+
+
 def np_pool(x, method, k, s, p):
-    """pooling_layer.cpp Forward_cpu, MAX and AVE, window by window."""
-    c, h, w = x.shape
-    ph, pw = caffe_pool_size(h, k, s, p), caffe_pool_size(w, k, s, p)
-    out = np.zeros((c, ph, pw), np.float64)
-    for i in range(ph):
-        for j in range(pw):
-            hs, ws = i * s - p, j * s - p
-            if method == "MAX":
-                he, we = min(hs + k, h), min(ws + k, w)
-                hs, ws = max(hs, 0), max(ws, 0)
-                out[:, i, j] = x[:, hs:he, ws:we].max(axis=(1, 2))
-            else:
-                he, we = min(hs + k, h + p), min(ws + k, w + p)
-                size = (he - hs) * (we - ws)
-                hs, ws, he, we = max(hs, 0), max(ws, 0), min(he, h), min(we, w)
-                out[:, i, j] = x[:, hs:he, ws:we].sum(axis=(1, 2)) / size
+    """pooling_layer.cpp Forward_cpu, MAX and AVE, window by window; the
+    padding an int or (rows, cols)."""
+    if method == "MAX":
+        return np_max_pool(x, k, s, p)
+    out = np.zeros((x.shape[0],) + pooled_shape(x.shape[1:], k, s, p), np.float64)
+    for i, j, rows, cols, size in average_windows(x.shape[1:], k, s, p):
+        out[:, i, j] = x[:, rows, cols].sum(axis=(1, 2)) / size
     return out
+
+
+def _pair(v):
+    return (v, v) if np.isscalar(v) else tuple(v)
+
+
+def np_max_pool(x, k, s, p, gz=None, ties="argmax"):
+    """pooling_layer.cpp's MAX, Forward_cpu and Backward_cpu, window by
+    window, on x (C, H, W); k, s, p an int or (rows, cols).  Returns the
+    pooled (C, H', W') and, given gz (C, H', W'), the gradient to x: whole to
+    the first pixel that raised the max from -FLT_MAX by a strict '>'
+    (Caffe's max_idx_), or with ties="every" to each pixel equal to it."""
+    (kh, kw), (sh, sw), (ph, pw) = _pair(k), _pair(s), _pair(p)
+    c, h, w = x.shape
+    oh, ow = pooled_shape((h, w), k, s, p)
+    top = np.full((c, oh, ow), -np.finfo(np.float32).max, x.dtype)
+    gx = np.zeros(x.shape, np.float64)
+    for ch in range(c):
+        for i in range(oh):
+            for j in range(ow):
+                hs, ws = i * sh - ph, j * sw - pw
+                he, we = min(hs + kh, h), min(ws + kw, w)
+                hs, ws = max(hs, 0), max(ws, 0)
+                best = None
+                for r in range(hs, he):
+                    for q in range(ws, we):
+                        if x[ch, r, q] > top[ch, i, j]:
+                            top[ch, i, j], best = x[ch, r, q], (r, q)
+                if gz is None:
+                    continue
+                if ties == "argmax":
+                    if best is not None:
+                        gx[ch][best] += gz[ch, i, j]
+                else:
+                    window = x[ch, hs:he, ws:we]
+                    gx[ch, hs:he, ws:we] += (window == top[ch, i, j]) * gz[ch, i, j]
+    return top if gz is None else (top, gx)
+
+
+def _lrn_windows(c, local_size):
+    """Each channel's window of channels (lo, hi), clipped at the ends."""
+    half = (local_size - 1) // 2
+    return [(max(0, i - half), min(c, i + half + 1)) for i in range(c)]
+
+
+def _lrn_scale(x, local_size, alpha, k):
+    """k + alpha / n * the sum of squares over each channel's window."""
+    scale = np.full(x.shape, k, np.float64)
+    for i, (lo, hi) in enumerate(_lrn_windows(x.shape[0], local_size)):
+        scale[i] += alpha / local_size * (x[lo:hi] ** 2).sum(axis=0)
+    return scale
 
 
 def np_lrn(x, local_size, alpha, beta, k=1.0):
     """lrn_layer.cpp CrossChannelForward_cpu."""
-    c = x.shape[0]
-    half = (local_size - 1) // 2
-    scale = np.full(x.shape, k, np.float64)
-    for i in range(c):
-        lo, hi = max(0, i - half), min(c, i + half + 1)
-        scale[i] += alpha / local_size * (x[lo:hi] ** 2).sum(axis=0)
-    return x * scale ** -beta
+    return x * _lrn_scale(x, local_size, alpha, k) ** -beta
+
+
+def up_to(net, blob):
+    """The layers up to the last one that writes ``blob``."""
+    return net[:max(i for i, layer in enumerate(net) if blob in layer["top"]) + 1]
 
 
 def caffe_forward(net, blobs, image):
@@ -316,3 +383,84 @@ def caffe_forward(net, blobs, image):
             y = e / e.sum()
         values[layer["top"][0]] = y
     return values
+
+
+# --------------------------------------------------------------- numpy backward
+
+def np_conv_backward(gy, W, stride, pad, group, in_shape):
+    """d/dx of :func:`np_conv`: gy (N, H', W') -> (C, H, W), float64."""
+    c, h, w = in_shape
+    n, cg, k, _ = W.shape
+    rows, cols = gy.shape[1:]
+    gx = np.zeros((c, h + 2 * pad, w + 2 * pad), np.float64)
+    per = n // group
+    for g in range(group):
+        for i in range(k):
+            for j in range(k):
+                gx[g * cg:(g + 1) * cg, i:i + stride * rows:stride, j:j + stride * cols:stride] += \
+                    np.einsum("oc,ohw->chw", W[g * per:(g + 1) * per, :, i, j],
+                              gy[g * per:(g + 1) * per])
+    return gx[:, pad:pad + h, pad:pad + w]
+
+
+def np_avg_pool_backward(gz, k, s, p, in_shape):
+    """pooling_layer.cpp Backward_cpu, AVE: each window's gradient spread
+    over its pixels, divided by the window clipped to the padded input."""
+    gx = np.zeros(in_shape, np.float64)
+    for i, j, rows, cols, size in average_windows(in_shape[1:], k, s, p):
+        gx[:, rows, cols] += gz[:, i:i + 1, j:j + 1] / size
+    return gx
+
+
+def np_lrn_backward(x, gy, local_size, alpha, beta, k=1.0):
+    """lrn_layer.cpp CrossChannelBackward_cpu, d/dx of :func:`np_lrn`."""
+    scale = _lrn_scale(x, local_size, alpha, k)
+    ratio = gy * x * scale ** (-beta - 1)
+    gx = gy * scale ** -beta
+    for i, (lo, hi) in enumerate(_lrn_windows(x.shape[0], local_size)):
+        gx[i] -= 2.0 * alpha * beta / local_size * x[i] * ratio[lo:hi].sum(axis=0)
+    return gx
+
+
+def caffe_backward(net, blobs, image, top, top_grad, ties="argmax"):
+    """d/d data of sum(top_grad * blob ``top``), as Caffe's Backward_cpu of
+    each layer computes it, in numpy: image (3, H, W) preprocessed, the
+    layers up to the one that writes ``top``.  ``ties``: the max-pools'
+    rule (Caffe's "argmax", or "every").  In-place layers (ReLU, Dropout)
+    work on the blob's gradient; their mask is the final value > 0."""
+    net = up_to(net, top)
+    values = caffe_forward(net, blobs, image)
+    inputs, value = {}, {"data": np.asarray(image, np.float64)}
+    for layer in net:   # each layer's input as it read it
+        inputs[layer["name"]] = [value[b] for b in layer["bottom"]]
+        value[layer["top"][0]] = values[layer["top"][0]]
+    grads = {top: np.asarray(top_grad, np.float64)}
+    for layer in reversed(net):
+        t, name = layer["type"], layer["name"]
+        g = grads.pop(layer["top"][0], None)
+        if g is None:
+            continue
+        x = inputs[name][0]
+        if t == "ReLU":
+            out = [g * (values[layer["top"][0]] > 0)]
+        elif t == "Dropout":
+            out = [g]
+        elif t == "Convolution":
+            W, _ = blobs[name]
+            out = [np_conv_backward(g, W.astype(np.float64), layer["stride"], layer["pad"],
+                                    layer["group"], x.shape)]
+        elif t == "Pooling" and layer["pool"] == "MAX":
+            out = [np_max_pool(x, layer["kernel"], layer["stride"], layer["pad"], g, ties)[1]]
+        elif t == "Pooling":
+            out = [np_avg_pool_backward(g, layer["kernel"], layer["stride"], layer["pad"],
+                                        x.shape)]
+        elif t == "LRN":
+            out = [np_lrn_backward(x, g, layer["local_size"], layer["alpha"], layer["beta"])]
+        elif t == "Concat":
+            edges = np.cumsum([0] + [v.shape[0] for v in inputs[name]])
+            out = [g[a:b] for a, b in zip(edges, edges[1:])]
+        else:
+            raise AssertionError(t)
+        for bottom, gb in zip(layer["bottom"], out):
+            grads[bottom] = grads[bottom] + gb if bottom in grads else gb
+    return grads["data"]

@@ -26,3 +26,30 @@ def assert_user_error(capsys, argv, names, out_dir=None):
     if out_dir is not None:
         assert os.listdir(out_dir) == [], "a failed conversion left files behind"
     return lines[0]
+
+
+def snapshot(*folders):
+    """{path: (size, mtime, mode)} of everything under ``folders``."""
+    out = {}
+    for folder in folders:
+        for root, dirs, names in os.walk(folder):
+            for name in dirs + names:
+                path = os.path.join(root, name)
+                st = os.lstat(path)
+                out[path] = (st.st_size, st.st_mtime_ns, st.st_mode)
+    return out
+
+
+def assert_refused(capsys, argv, folders):
+    """Run ``argv``: exit status 2, one ``error:`` line on stderr, no
+    traceback, and nothing under ``folders`` created or changed; returns
+    the line."""
+    before = snapshot(*folders)
+    status = main(argv)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert status == 2, (status, captured.err[-500:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err[-500:]
+    assert "Traceback" not in captured.err
+    assert snapshot(*folders) == before, "files were created or changed"
+    return lines[0]

@@ -1,4 +1,5 @@
 """The 2015 pipeline end to end on a small synthetic model."""
+import dataclasses
 import os
 
 import numpy as np
@@ -109,3 +110,34 @@ def test_unknown_class_names_the_closest(tiny_weights, tmp_path, capsys):
     assert code == 2 and len(err) == 1
     assert "brocoli" in err[0] and '"broccoli"' in err[0]
     assert not os.path.exists(out)
+
+
+class _Named:
+    """A model as far as the time estimate looks at it: its conv layer names."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def layer_names(self, type=None):
+        return list(self.names)
+
+
+def test_dream_says_size_origin_steps_and_time_before_it_starts(tmp_path):
+    from reproduce.commands.dream import plan
+    from reproduce.job import PictureJob
+    from reproduce.lsd2015.profiles import IMAGE2015, VGG16_LAYERS, expected_seconds
+    (tmp_path / "hd1.jpg").write_bytes(b"")  # only looked for, never read here
+    vgg16, other = _Named(VGG16_LAYERS), _Named(["conv1", "conv2"])
+    job = PictureJob(weights="w.h5", classes=("bee",), profile="image2015",
+                     prior_dir=str(tmp_path))
+    line = plan(job, IMAGE2015, vgg16)
+    assert line.startswith("dreaming 1920x1080 (the size of %s, the 2015 start image), "
+                           "100 steps: about " % (tmp_path / "hd1.jpg"))
+    assert "min on two idle cores" in line and "--set image_size" in line
+    assert "min on two idle cores" not in plan(job, IMAGE2015, other)
+    os.remove(tmp_path / "hd1.jpg")
+    assert "(the image2015 size)" in plan(job, IMAGE2015, vgg16)
+    # the estimate scales with the pixels and the steps
+    half = dataclasses.replace(IMAGE2015, image_size=(960, 540), steps=50)
+    assert expected_seconds(half, vgg16) == pytest.approx(expected_seconds(IMAGE2015, vgg16) / 8)
+    assert expected_seconds(IMAGE2015, other) is None

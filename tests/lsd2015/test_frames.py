@@ -1,5 +1,8 @@
 """The zoom between key frames and the 2015 in-between frames."""
 import numpy as np
+import pytest
+
+from reproduce.errors import UserError
 
 from reproduce.lsd2015.frames import caption, in_between, overlay_text, warp, zoom
 from reproduce.lsd2015.profiles import STREAM2015
@@ -15,7 +18,7 @@ def radial(rows=48, cols=64):
 def test_warp_identity_and_zoom_direction():
     image = radial()
     np.testing.assert_allclose(warp(image, 1.0, 0.0), image, atol=1e-3)
-    zoomed = warp(image, 2.0, 0.0)
+    zoomed = warp(image, 2.0, 0.0, centre="true")
     # zooming in by 2 about the centre halves every distance
     np.testing.assert_allclose(zoomed[10:38, 10:54], image[10:38, 10:54] / 2, atol=0.2)
 
@@ -70,15 +73,20 @@ def noise(rows=48, cols=64, seed=0):
     return (np.random.RandomState(seed).rand(rows, cols, 3) * 255).astype(np.float32)
 
 
-def test_the_zoom_is_2015s_cubic_convolution_about_the_true_centre():
+@pytest.mark.parametrize("centre,of_n", [("2015", lambda n: n / 2.0),
+                                         ("true", lambda n: (n - 1) / 2.0)])
+def test_the_zoom_is_2015s_cubic_convolution_about_its_centre(centre, of_n):
     """frames.zoom against the 2015 computation, written out: 2015's matrix
-    (with the true centre (n - 1) / 2, our one change) through a numpy port
-    of 2015's kernel, and through scikit-image's warp directly."""
+    (its centre n / 2 by default; with ``zoom_centre="true"`` (n - 1) / 2)
+    through a numpy port of 2015's kernel, and through scikit-image's warp
+    directly."""
+    import dataclasses
     from skimage.transform import warp as sk_warp
     scale, degrees = 1.05 ** (17 / 25.0), 0.01 * 17
+    profile = dataclasses.replace(STREAM2015, zoom_centre=centre)
     for image in (noise(), smooth()):
-        out = zoom(image, STREAM2015)
-        matrix = similarity_2015(image.shape, scale, degrees, lambda n: (n - 1) / 2.0)
+        out = zoom(image, profile)
+        matrix = similarity_2015(image.shape, scale, degrees, of_n)
         # 2015 warped x / 255, clipped to 0..1 (zoomingstream.py:123); linear, so
         # that is our 0..255 image clipped to 0..255, up to rounding
         frame = np.clip(image / 255.0, 0.0, 1.0)
@@ -95,8 +103,34 @@ def test_the_2015_taps_half_way_between_pixels():
     delta = np.zeros((1, 9, 3), np.float32)
     delta[0, 4] = 16.0
     # scale 1, no rotation, true centre: output col c samples input col c + 0.5
-    shifted = warp(delta[:, :8], 1.0, 0.0, out_shape=(1, 7))  # centres 3.5 and 3.0
+    shifted = warp(delta[:, :8], 1.0, 0.0, out_shape=(1, 7), centre="true")  # 3.5 and 3.0
     np.testing.assert_allclose(shifted[0, 2:6, 0], [-1, 9, 9, -1], atol=1e-5)
+
+
+def test_the_2015_centre_drifts_to_the_top_left_and_the_true_one_does_not():
+    """2015 (the default) turns about n / 2, half a pixel past the middle: a
+    picture symmetric about its middle loses its symmetry, its features
+    moving (s - 1) / 2 pixels up and left a zoom; ``zoom_centre="true"``
+    keeps it."""
+    import dataclasses
+    image = radial(48, 64)                       # symmetric about the true centre
+    assert STREAM2015.zoom_centre == "2015"
+    scale = 1.05 ** (17 / 25.0)
+    for centre, symmetric in (("2015", False), ("true", True)):
+        out = zoom(image, dataclasses.replace(STREAM2015, zoom_centre=centre))[4:-4, 4:-4]
+        assert np.allclose(out, out[::-1, ::-1], atol=1e-3) == symmetric, centre
+    # a dot at the true middle: after 2015's zoom its centre of mass moves
+    # up and left by about (scale - 1) / 2 on each axis (0.017 pixels; the
+    # 0.17 degree turn adds a little), after the true one it stays
+    dot = np.zeros((49, 65, 3), np.float32)
+    dot[23:26, 31:34] = 100.0                   # middle (24, 32)
+    rows, cols = np.mgrid[0:49, 0:65]
+    for centre, expected in (("2015", -(scale - 1) / 2), ("true", 0.0)):
+        out = zoom(dot, dataclasses.replace(STREAM2015, zoom_centre=centre))[..., 0]
+        moved = np.array([(out * rows).sum(), (out * cols).sum()]) / out.sum() - (24, 32)
+        np.testing.assert_allclose(moved, expected, atol=4e-3)
+    with pytest.raises(UserError, match="zoom_centre"):
+        warp(image, scale, 0.0, centre="middle")
 
 
 def test_the_zoom_clips_first_and_not_after():

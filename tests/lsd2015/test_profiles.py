@@ -22,7 +22,8 @@ def test_the_2015_constants():
     stream, image = PROFILES["stream2015"], PROFILES["image2015"]
     assert (stream.learning_rate, stream.steps_per_zoom, stream.prior_strength) == (5.0, 10, 10.0)
     assert stream.prior_scales == (1, 4, 8, 16, 32) and stream.net_scales == (1,)
-    assert (image.prior_strength, image.steps, image.steps_per_zoom) == (1000.0, 100, None)
+    # 2015 ran 100 steps but saved its last picture before the 100th
+    assert (image.prior_strength, image.steps, image.steps_per_zoom) == (1000.0, 99, None)
     assert image.prior_scales == (1, 2, 5, 11, 23, 47, 95) and image.net_scales == (3, 4)
     assert stream.update == image.update == "adam2015"
     assert stream.zoom_per_key() == pytest.approx(1.05 ** (17 / 25.0))
@@ -38,10 +39,21 @@ def test_overrides_parse_like_the_setting():
 
 
 @pytest.mark.parametrize("bad", ["no_such=1", "learning_rate=fast", "name=x",
-                                 "half_row=middle", "zoom_kernel=lanczos"])
+                                 "half_row=middle", "zoom_kernel=lanczos",
+                                 "zoom_centre=middle", "pool_ties=all"])
 def test_bad_overrides_are_user_errors(bad):
     with pytest.raises(UserError):
         get_profile("stream2015", parse_sets(PROFILES["stream2015"], [bad]))
+
+
+def test_the_2015_oddities_are_the_defaults_and_the_modern_choices_options():
+    for profile in PROFILES.values():
+        assert (profile.zoom_centre, profile.pool_ties) == ("2015", "model")
+    p = get_profile("stream2015", parse_sets(PROFILES["stream2015"],
+                                             ["zoom_centre=true", "pool_ties=argmax"]))
+    assert (p.zoom_centre, p.pool_ties) == ("true", "argmax")
+    assert get_profile("stream2015", parse_sets(PROFILES["stream2015"],
+                                                ["zoom_centre=2015"])).zoom_centre == "2015"
 
 
 def test_unknown_profile():

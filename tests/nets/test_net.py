@@ -100,3 +100,34 @@ def test_relu6_is_clip_values_nan_and_gradient():
     np.testing.assert_array_equal(y[:5], [0, 0, 0.5, 6, 6])
     assert np.isnan(y[5])  # a diverged image must not be silently masked
     np.testing.assert_array_equal(g[:5], [0, 1, 1, 1, 0])  # clip's: 0 <= x <= 6
+
+
+def test_pool_ties_on_the_vgg_path_and_the_files_rule(tmp_path):
+    """A VGG pool (2x2, stride 2, floor) keeps Theano's rule, every tied
+    maximum, by default (the 2015 profiles' "model"); ``pool_ties="argmax"``
+    sends each window's gradient to its first maximum, Caffe's rule.  The
+    rule is stored with the pool, and files written before it was stored
+    read it from the rounding (only the Caffe converter wrote "ceil")."""
+    import h5py
+    from reproduce.lsd2015.profiles import PROFILES
+    from reproduce.nets.weights import save_model
+    model = Model(layers=[LayerSpec("pool1", "pool", size=(2, 2), stride=(2, 2))])
+    x = np.ones((1, 1, 4, 4), np.float32)           # every window all ties
+    grads = {}
+    for ties in ("model", "every", "argmax"):
+        net = build_net(model, pool_ties=ties)
+        grads[ties] = theano.function([net.input_var], T.grad(
+            net.output().sum(), net.input_var))(x)[0, 0]
+    np.testing.assert_array_equal(grads["model"], np.ones((4, 4)))
+    np.testing.assert_array_equal(grads["every"], grads["model"])
+    np.testing.assert_array_equal(grads["argmax"], np.tile([[1, 0], [0, 0]], (2, 2)))
+    assert {p.pool_ties for p in PROFILES.values()} == {"model"}
+    path = str(tmp_path / "pools.h5")
+    model.layers.append(LayerSpec("pool2", "pool", size=(3, 3), stride=(2, 2),
+                                  rounding="ceil", ties="argmax"))
+    save_model(model, path)
+    assert [s.ties for s in load_model(path).layers] == ["every", "argmax"]
+    with h5py.File(path, "r+") as f:
+        for g in f["layers"].values():
+            del g.attrs["ties"]
+    assert [s.ties for s in load_model(path).layers] == ["every", "argmax"]

@@ -19,7 +19,8 @@ Tolerances (docs/reference-vectors.md says more):
   flip more pixels, about 10x per step (Theano against itself diverges as
   much from a start perturbed by 1e-3 levels).  Three free steps (the
   dream-command check) still agree to 0.1 level on 99% of values; ten are
-  a smoke check with loose bounds.
+  compared by what survives the chaos: the first step, the objective's
+  gain, how far and which way the picture moved.
 """
 import dataclasses
 
@@ -174,16 +175,24 @@ def test_teacher_forcing_catches_a_wrong_port(tiny_model, prior, profile, ref, m
 
 
 def test_free_run_of_ten_steps(tiny_model, prior, profile, ref):
+    """A free run is compared by what survives its chaos, not by its values:
+    the first step (before any coin-toss pixel has fed back), then the run's
+    direction: the objective climbs in both runs by a like amount, the
+    picture moves as far, and mostly the same way.  The values of later
+    steps differ from CPU to CPU (AVX-512 and AVX2 sum in other orders)."""
     arrays, _ = ref
     d = dreamer_for(tiny_model, profile, prior, ref)
     history = np.array([h[1:] for h in d.run(reference.STEPS)])
-    # The first steps, before the chaos has grown, match tightly: run()
-    # zooms before step 0 as the reference did.
-    assert_scaled(history[:3], arrays["history"][:3], 1e-4, "free-run history[:3]")
-    scale = np.abs(arrays["history"]).max(axis=0)
-    assert np.all(np.abs(history - arrays["history"]).max(axis=0) <= 0.05 * scale)
+    ref_history = arrays["history"]
+    # run() zooms before step 0 as the reference did
+    assert_scaled(history[:1], ref_history[:1], 1e-4, "free-run history[0]")
+    # (loss, objective, energy): the objective's gain over the run
+    gain, ref_gain = history[-1, 1] - history[0, 1], ref_history[-1, 1] - ref_history[0, 1]
+    assert ref_gain > 0 and 0.5 * ref_gain <= gain <= 2 * ref_gain, (gain, ref_gain)
     base = zoom(zoom(arrays["start"], profile), profile)
     change, ref_change = d.get_image() - base, arrays["steps10"] - base
+    moved, ref_moved = np.abs(change).mean(), np.abs(ref_change).mean()
+    assert 0.8 * ref_moved <= moved <= 1.25 * ref_moved, (moved, ref_moved)
     assert np.corrcoef(change.ravel(), ref_change.ravel())[0, 1] >= 0.5
 
 

@@ -51,7 +51,7 @@ def _playwright():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the playwright package is not installed (requirements.txt)")
+        pytest.skip("the playwright package is not installed (requirements-test.txt)")
     return sync_playwright
 
 

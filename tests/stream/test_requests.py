@@ -134,7 +134,8 @@ def test_request_for_known_classes():
 def process_the_chat_2015(state, pool, now, rng, hold=60):
     """read_the_chat.py process_the_chat (lines 127-211), ported literally on
     parsed requests: each message is a list of subjects, each subject the
-    class its word names.  ``state``: dict current (list of classes) and
+    class its word names and every class the word can mean (2015's
+    ``dictionary[word]``).  ``state``: dict current (list of classes) and
     last_read_time.  Returns the current classes after the call."""
     if now - state["last_read_time"] < hold:
         return state["current"]
@@ -143,8 +144,9 @@ def process_the_chat_2015(state, pool, now, rng, hold=60):
     pool.clear()
     for message in messages:
         total_features = []
-        for feature in message:
-            if any(current == feature for current in state["current"]):
+        for feature, means in message:
+            # read_the_chat.py:161
+            if any(current in means for current in state["current"]):
                 continue
             total_features.append(feature)
         if len(total_features) == 0:
@@ -160,7 +162,8 @@ def test_the_2015_policy_is_the_2015_chat_reader():
     from reproduce.stream.requests import POOL_2015, RequestBoard
     parser = RequestParser(DESCRIPTIONS)
     names = ["volcano", "bee", "broccoli", "pizza", "bubble", "bee and volcano",
-             "broccoli and pizza", "tree frog", "volcano"]
+             "broccoli and pizza", "tree frog", "volcano", "clock", "analog clock",
+             "wall clock and bee", "digital clock"]
     now = [0.0]
     start = request_for([index("gondola")], DESCRIPTIONS)
     board = RequestBoard(parser, start, hold_seconds=60, clock=lambda: now[0],
@@ -176,15 +179,34 @@ def test_the_2015_policy_is_the_2015_chat_reader():
             process_the_chat_2015(state, pool, now[0], rng)
             reply = board.submit(text)
             assert reply["status"] == "acknowledged"
-            subjects = [t.index for t in parser.parse(text).targets]
+            targets = parser.parse(text).targets
             # a repeat of what shows is skipped at once (2015: at the draw)
-            if set(subjects) != set(state["current"]):
-                pool.append(subjects)
+            if {t.index for t in targets} != set(state["current"]):
+                pool.append([(t.index, t.means) for t in targets])
             process_the_chat_2015(state, pool, now[0], rng)
         expected = process_the_chat_2015(state, pool, now[0], rng)
         got = [t.index for t in board.current().targets]
         assert got == expected
     assert board.snapshot()["policy"] == "2015"
+
+
+def test_2015_skips_a_word_that_can_mean_what_shows():
+    """With "analog clock" showing, "clock" (which can mean it, and draws
+    another clock) is skipped by the 2015 policy, as read_the_chat.py:161,
+    and taken by the queue, which skips only an exact repeat."""
+    from reproduce.stream.requests import RequestBoard
+    parser = RequestParser(DESCRIPTIONS)
+    clock = parser.parse("clock").targets[0]
+    assert index("analog clock") in clock.means and clock.index != index("analog clock")
+    for policy, shown in (("2015", "analog clock"), ("queue", clock.term)):
+        now = [0.0]
+        board = RequestBoard(parser, request_for([index("analog clock")], DESCRIPTIONS),
+                             hold_seconds=60, clock=lambda: now[0], policy=policy)
+        board.submit("clock")
+        now[0] = 61.0
+        assert board.current().overlay == shown, policy
+    assert parser.parse("volcano").reply()["classes"][0].keys() == {
+        "index", "term", "description"}
 
 
 def test_both_policies_skip_a_repeat_of_what_shows():

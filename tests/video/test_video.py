@@ -166,8 +166,8 @@ def test_ctrl_c_keeps_a_video_and_resume_finishes_it(tmp_path, capsys, tiny_weig
 
     real = video_dream.deepdream_frame
 
-    def interrupted_at_3(gradient, settings):
-        dream_one = real(gradient, settings)
+    def interrupted_at_3(gradient, settings, *args):
+        dream_one = real(gradient, settings, *args)
 
         def wrapped(start, index):
             if index == 3:
@@ -210,7 +210,7 @@ def test_bad_input(tmp_path, capsys, tiny_weights, clips):
         ([str(text)], ["notes.mp4", "cannot read this as a video"]),
         ([str(audio_only)], ["tone.m4a", "no video stream"]),
         ([str(tmp_path / "missing.mp4")], ["missing.mp4", "no such"]),
-        ([clips["silent"], "--layer", "conv9_9"], ["conv9_9", "relu2_1"]),
+        ([clips["silent"], "--layer", "conv9_9"], ["conv9_9", "did you mean", "conv2_1"]),
         ([clips["silent"], "--size", "47x40"], ["47x40", "even"]),
         ([clips["silent"], "--size", "4000x3000", "--max-memory", "1G"],
          ["4000x3000", "1.0 GiB", "--size"]),
@@ -316,3 +316,21 @@ def test_a_preview_keeps_every_kth_frame_at_the_films_pace(tmp_path):
     assert {duration for duration, _ in shown} == {120}  # 3 frames of 40 ms each
     assert io.save_preview([], str(tmp_path / "none.gif")) == 0
     assert sorted(os.listdir(tmp_path)) == ["p.gif"]
+
+
+@pytest.mark.parametrize("photo, size, want, said", [
+    ((451, 300), None, (450, 300), True),     # scikit-image's cat: rounded, and said
+    ((451, 301), "226", (226, 150), True),    # --size N: the longer side, then even
+    ((40, 48), None, (40, 48), False),        # even already: nothing to say
+    ((451, 300), "45x31", (45, 31), False),   # WxH as given: the encoder refuses it by name
+])
+def test_zoom_loop_frames_are_even(tmp_path, capsys, photo, size, want, said):
+    import argparse
+    from reproduce.commands.deepdream import zoom_size
+    path = tmp_path / "photo.png"
+    Image.new("RGB", photo).save(path)
+    assert tuple(zoom_size(argparse.Namespace(image=str(path), size=size))) == want
+    out = capsys.readouterr().out
+    assert ("H.264 needs an even width and height" in out) == said
+    if said:
+        assert "%dx%d" % want in out

@@ -81,28 +81,10 @@ int APPLY_SPECIFIC(maxpool2)(PyArrayObject *x_in, PyArrayObject *z_in, PyArrayOb
 {
     int backward = params->backward != 0;
     const npy_intp *d = PyArray_DIMS(x_in);
-    npy_intp dims[4] = {d[0], d[1], backward ? d[2] : d[2] / 2, backward ? d[3] : d[3] / 2};
     npy_intp pooled[4] = {d[0], d[1], d[2] / 2, d[3] / 2};
     PyArrayObject *x = NULL, *z = NULL, *gz = NULL;
-    int bad = 0;
-    if (backward) {
-        for (int k = 0; k < 4; ++k)
-            if (PyArray_DIMS(z_in)[k] != pooled[k] || PyArray_DIMS(gz_in)[k] != pooled[k]) {
-                PyErr_Format(PyExc_ValueError, "2x2 max-pool gradient: input (%ld, %ld, %ld, "
-                             "%ld) pools to (%ld, %ld, %ld, %ld), but the pooled values and "
-                             "their gradient have other shapes", (long)d[0], (long)d[1],
-                             (long)d[2], (long)d[3], (long)pooled[0], (long)pooled[1],
-                             (long)pooled[2], (long)pooled[3]);
-                return 1;
-            }
-    }
-    if (reproduce_output4(out, dims)) return 1;
-    x = PyArray_GETCONTIGUOUS(x_in);
-    if (backward) {
-        z = PyArray_GETCONTIGUOUS(z_in);
-        gz = PyArray_GETCONTIGUOUS(gz_in);
-    }
-    bad = x == NULL || (backward && (z == NULL || gz == NULL));
+    int bad = reproduce_pool_arrays("2x2 max-pool", x_in, z_in, gz_in, pooled, backward, out,
+                                    &x, &z, &gz);
     if (!bad) {
         long planes = (long)(d[0] * d[1]);
         mp2_job job = {(const float *)PyArray_DATA(x),
