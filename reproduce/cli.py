@@ -9,16 +9,15 @@ import argparse
 import importlib
 import os
 import pkgutil
-import signal
 import sys
-import threading
 import warnings
 
 from . import blas, commands, paths
 from .errors import UserError, exit_status
-from .fileio import interrupt_scope
+from .fileio import interrupt_scope, stopping
 
 # Optional packages (pyproject's extras) -> paths.how_to_make's key for installing them
+NOTHING_MADE = "interrupted before anything was made: nothing written"
 OPTIONAL_PACKAGES = {"torch": "torch", "dask": "atlas", "distributed": "atlas"}
 
 
@@ -65,16 +64,27 @@ def version():
         return "(not installed: run `make setup` or `pip install .`)"
 
 
-def main(argv=None):
-    try:
-        status = _main(argv)
-        sys.stdout.flush()  # a reader that went away shows here, not at exit
-        return status
-    except BrokenPipeError:
-        return _reader_went_away()
+def main(argv=None, final=None):
+    """Run the command of ``argv`` (None: ``sys.argv``) -> its exit status.
+
+    From the first line to the end of the process Ctrl-C and SIGTERM go to
+    one handler (:class:`~reproduce.fileio.interrupt_scope`): both end the
+    command as KeyboardInterrupt (status 130) in every phase, and once one
+    has, later ones are noted, never raised.  ``final`` (default: ``argv``
+    is None, i.e. the process's own entry point): they stay held after
+    the return, while the interpreter exits; an in-process caller (the
+    tests) gets its own handlers back."""
+    final = argv is None if final is None else final
+    with interrupt_scope(final=final) as scope:
+        try:
+            status = exit_status(lambda: _main(argv, scope), NOTHING_MADE)
+            sys.stdout.flush()  # a reader that went away shows here, not at exit
+            return status
+        except BrokenPipeError:
+            return _reader_went_away()
 
 
-def _main(argv):
+def _main(argv, scope):
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or an argument error (2, already printed)
@@ -85,12 +95,12 @@ def _main(argv):
         return 2
     if args.verbose:
         print(blas.describe(), file=sys.stderr)
-    with warnings.catch_warnings(), terminate_as_interrupt() as scope:
+    with warnings.catch_warnings():
         # numpy's and the libraries' warnings are not the user's business; our
         # errors are one line
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return exit_status(lambda: _run(args, scope))
+        return _run(args, scope)
 
 
 def _reader_went_away():
@@ -120,37 +130,12 @@ def _run(args, scope):
             program_name(), args.command, exc.name.partition(".")[0],
             paths.how_to_make(extra)))
     except KeyboardInterrupt:
+        stopping()  # also when no signal raised it: later ones are noted
         kept = [path for path in scope.written if os.path.exists(path)]  # not since removed
         if kept:
             print("interrupted: kept %s%s" % (
                 kept[-1], " and %d files before it" % (len(kept) - 1)
                 if len(kept) > 1 else ""), file=sys.stderr)
         else:
-            print("interrupted before anything was made: nothing written",
-                  file=sys.stderr)
+            print(NOTHING_MADE, file=sys.stderr)
         return 130
-
-
-class terminate_as_interrupt(interrupt_scope):
-    """SIGTERM (kill, timeout, systemd, docker) ends a command the way Ctrl-C
-    does: as KeyboardInterrupt, in every phase (loading, compiling, the
-    steps, the save), so that every command keeps what it made; the exit
-    status is 130 for both.  Also the command's :class:`~reproduce.fileio.
-    interrupt_scope`."""
-
-    def __enter__(self):
-        super().__enter__()
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, _interrupt)
-        return self
-
-    def __exit__(self, *exc):
-        super().__exit__(*exc)  # restores what a stopping hold replaced
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-        return False
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt

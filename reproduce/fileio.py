@@ -152,45 +152,73 @@ _TMP_EXTRA = len(".tmp-") + 8 + 8  # mkstemp's prefix and random part, a suffix
 # --- interrupts ------------------------------------------------------------
 #
 # Ctrl-C (SIGINT) and SIGTERM are one thing: under the CLI both arrive as
-# KeyboardInterrupt (``reproduce.cli``).  Two rules keep the work:
+# KeyboardInterrupt, and one handler, installed once for the command
+# (:class:`interrupt_scope`), decides what a signal does from two plain
+# values, never by swapping handlers in and out (a signal landing while a
+# handler is being restored could be lost, or raised in the wrong place):
+# * the first interrupt raises KeyboardInterrupt and marks the command
+#   stopping: every later one is noted, never raised, so a double Ctrl-C
+#   at any moment (in the run loop, while the first unwinds, in the save,
+#   after the command returned) cannot discard what the first one keeps;
 # * a save holds them until its file is renamed into place
-#   (:class:`deferred_interrupts`), so no signal leaves a ``.tmp-*`` file or
-#   half a result;
-# * once an interrupt has stopped a run loop, the command is only saving
-#   what was made: further interrupts are noted, not raised, until the
-#   command returns (:func:`stopping`, inside an :class:`interrupt_scope`).
-#   A double Ctrl-C 5-50 ms apart therefore cannot discard the first save.
+#   (:class:`deferred_interrupts`), then raises the one that came, so no
+#   signal leaves a ``.tmp-*`` file or half a result.
 
 class interrupt_scope:
     """One command's life under the CLI: ``written`` gathers every file
-    :func:`atomic_path` put in place, and :func:`stopping` may hold
-    interrupts until the scope ends.  Handlers are restored on leaving."""
+    :func:`atomic_path` put in place; SIGINT and SIGTERM go to
+    :meth:`_signal` (in the main thread; elsewhere nothing is installed).
+
+    ``final=True``: the command is the process's whole life (the CLI's own
+    entry), so on leaving, the signals are ignored instead of restored: a
+    late Ctrl-C while the interpreter exits changes neither the status nor
+    the files.  Otherwise the previous handlers come back."""
     current = None
 
-    def __enter__(self):
-        self.written, self.held, self.handlers, self.claims = [], [], {}, {}
-        self.outer, interrupt_scope.current = interrupt_scope.current, self
-        return self
+    def __init__(self, final=False):
+        self.final = final
 
-    def hold(self):
+    def __enter__(self):
         import signal
         import threading
-        if self.handlers or threading.current_thread() is not threading.main_thread():
-            return
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.handlers[sig] = signal.signal(sig, self._note)
+        self.written, self.handlers, self.claims = [], {}, {}
+        self.stopping = False  # an interrupt was raised: later ones are noted
+        self.saving = 0        # deferred_interrupts under way
+        self.pending = []      # signals that came during a save
+        self.outer, interrupt_scope.current = interrupt_scope.current, self
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.handlers[sig] = signal.signal(sig, self._signal)
+        return self
 
-    def _note(self, signum, frame):
-        import sys
-        if not self.held:
-            print("(still saving what was made; the interrupt waits until it is "
-                  "written)", file=sys.stderr, flush=True)
-        self.held.append(signum)
+    def _signal(self, signum, frame):
+        if self.stopping:
+            import sys
+            if not self.pending:
+                print("(stopping already: what was made is being kept)",
+                      file=sys.stderr, flush=True)
+            self.pending.append(signum)
+        elif self.saving:
+            self.pending.append(signum)
+        else:
+            self.stopping = True
+            raise KeyboardInterrupt
+
+    def end_save(self, failed):
+        """A save ended (the last, if several were nested): raise the
+        interrupt that came meanwhile, unless the save itself failed."""
+        self.saving -= 1
+        if self.saving or self.stopping or not self.pending:
+            return
+        self.pending = []
+        self.stopping = True
+        if not failed:
+            raise KeyboardInterrupt
 
     def __exit__(self, *exc):
         import signal
         for sig, handler in self.handlers.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if self.final else handler)
         self.handlers = {}
         for fd in self.claims.values():  # closing the lock file releases its flock
             os.close(fd)
@@ -200,16 +228,12 @@ class interrupt_scope:
 
 
 def stopping():
-    """An interrupt has ended the run loop: from now on the command only
-    saves, so hold further interrupts until it returns (a no-op outside an
+    """A KeyboardInterrupt that no signal raised (a child's death, nothing
+    to save) ends the command: from now on it only saves, so later
+    interrupts are noted, not raised (a no-op outside an
     :class:`interrupt_scope`, e.g. a library caller keeps its own Ctrl-C)."""
     if interrupt_scope.current is not None:
-        interrupt_scope.current.hold()
-
-
-def _holding():
-    scope = interrupt_scope.current
-    return scope is not None and bool(scope.handlers)
+        interrupt_scope.current.stopping = True
 
 
 _checkpoint_hits = {}
@@ -251,11 +275,12 @@ class deferred_interrupts:
 
     ``deferred_interrupts(active=False)`` holds nothing until :meth:`start`,
     so that a ``with`` can hold from the end of a loop to past a rename
-    made by an inner ``with``.  Where the command is already stopping
-    (:func:`stopping`), interrupts are held anyway and nothing is raised."""
+    made by an inner ``with``.  Under an :class:`interrupt_scope` (the CLI)
+    it only counts, for the scope's handler; a library caller without one
+    gets handlers of its own for the time of the save."""
 
     def __init__(self, active=True):
-        self.active, self.caught, self.handlers = active, [], {}
+        self.active, self.caught, self.handlers, self.scope = active, [], {}, None
 
     def __enter__(self):
         if self.active:
@@ -267,7 +292,14 @@ class deferred_interrupts:
     def start(self):
         import signal
         import threading
-        if self.handlers or _holding() or deferred_interrupts.holding or \
+        if self.scope is not None or self.handlers:
+            return
+        scope = interrupt_scope.current
+        if scope is not None and scope.handlers:
+            scope.saving += 1
+            self.scope = scope
+            return
+        if deferred_interrupts.holding or \
                 threading.current_thread() is not threading.main_thread():
             return
         deferred_interrupts.holding += 1
@@ -277,6 +309,10 @@ class deferred_interrupts:
 
     def __exit__(self, kind, value, traceback):
         import signal
+        if self.scope is not None:
+            scope, self.scope = self.scope, None
+            scope.end_save(failed=kind is not None)
+            return False
         if self.handlers:
             deferred_interrupts.holding -= 1
         for sig, handler in self.handlers.items():

@@ -85,5 +85,6 @@ class Loop:
         self.seconds = time.time() - self._started
         self.interrupted = kind is not None and issubclass(kind, KeyboardInterrupt)
         if self.interrupted:
+            checkpoint("stop")  # tests: a second signal while the first unwinds
             stopping()  # only the save is left: a second Ctrl-C must not lose it
         return self.interrupted

@@ -188,10 +188,10 @@ def test_second_interrupt_during_save_keeps_the_picture(tmp_path, monkeypatch):
 def test_sigterm_is_an_interrupt():
     """Under the CLI, SIGTERM arrives as KeyboardInterrupt, so each command
     keeps what it made exactly as on Ctrl-C; the handler is restored after."""
-    from reproduce.cli import terminate_as_interrupt
+    from reproduce.fileio import interrupt_scope
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt):
-        with terminate_as_interrupt():
+        with interrupt_scope():
             os.kill(os.getpid(), signal.SIGTERM)
             signal.sigtimedwait([], 0) if hasattr(signal, "sigtimedwait") else None
             for _ in range(1000):  # the handler runs between bytecodes

@@ -30,6 +30,7 @@ from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOUBLE = 0.02  # seconds between the two signals of a double Ctrl-C
+HUMAN_DOUBLE = (0.1, 0.2)  # ... and as a person presses it twice
 pytestmark = pytest.mark.slow
 
 
@@ -69,12 +70,11 @@ def _kill_leftovers():
                     pass
     while CHILDREN:  # a worker that outlived its server (the failure tested for)
         pid = CHILDREN.pop()
-        try:
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                if b"multiprocessing" in f.read():
-                    os.kill(pid, signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            pass
+        if b"multiprocessing" in cmdline(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 class Command:
@@ -136,10 +136,10 @@ class Command:
         """Wait for checkpoint NAME's K-th pass -> the pid that printed it."""
         return int(self.wait_for(r"^checkpoint %s %d pid=(\d+)$" % (re.escape(name), k))[1])
 
-    def send(self, *signals):
+    def send(self, *signals, gap=DOUBLE):
         for i, sig in enumerate(signals):
             if i:
-                time.sleep(DOUBLE)
+                time.sleep(gap)
             self.proc.send_signal(sig)
 
     def finish(self, timeout=300):
@@ -157,15 +157,32 @@ class Command:
 
 
 def stop_then_save(run, k, first, save, *second):
-    """``first`` at the K-th step, then ``second`` (signals 20 ms apart)
-    while the file of checkpoint ``save`` waits to be renamed; status 130."""
+    """``first`` at the K-th step; ``first`` again while the first one
+    unwinds (the run loop's checkpoint "stop"); ``second`` (signals 20 ms
+    apart) while the file of checkpoint ``save`` waits to be renamed; and
+    ``first`` once more while the process exits (checkpoint "exit"): each
+    later signal is noted, none loses the save or the status 130."""
+    run.hold("stop")
     run.checkpoint("step", k)
     run.send(first)
     run.release("step")
+    run.checkpoint("stop")
+    run.send(first)
+    run.release("stop")
     run.checkpoint(save)
     run.send(*second)
     run.release(save)
+    late_signal(run, first)
+
+
+def late_signal(run, sig):
+    """``sig`` while the process exits, after the command returned: status 130,
+    no traceback."""
+    run.checkpoint("exit")
+    run.send(sig)
+    run.release("exit")
     assert run.finish() == 130, run.text()
+    assert "Traceback" not in run.text(), run.text()
 
 
 def no_tmp(*folders):
@@ -205,6 +222,14 @@ def descendants(pid):
             out += kids
             todo += kids
     return out
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 def decoded_png(path, shape=None):
@@ -290,7 +315,7 @@ def test_dream_interrupt_then_double_interrupt_in_the_save(tiny_weights, tmp_pat
     """SIGTERM during the steps keeps the picture so far; Ctrl-C and SIGTERM
     during its save (20 ms apart) do not lose it."""
     out = tmp_path / "x.png"
-    run = Command(dream_argv(tiny_weights, out), tmp_path, {"step": 3, "save.png": 1})
+    run = Command(dream_argv(tiny_weights, out), tmp_path, {"step": 3, "save.png": 1, "exit": 1})
     stop_then_save(run, 3, signal.SIGTERM, "save.png", signal.SIGINT, signal.SIGTERM)
     decoded_png(out, (48, 64))
     assert "stopped early, %s: 3 steps" % out in run.text()
@@ -301,11 +326,11 @@ def test_dream_double_ctrl_c_in_the_final_save(tiny_weights, tmp_path):
     """A run that finished: two Ctrl-C 20 ms apart while its picture is
     being saved; the picture is kept and named."""
     out = tmp_path / "x.png"
-    run = Command(dream_argv(tiny_weights, out, steps=2), tmp_path, {"save.png": 1})
+    run = Command(dream_argv(tiny_weights, out, steps=2), tmp_path, {"save.png": 1, "exit": 1})
     run.checkpoint("save.png")
     run.send(signal.SIGINT, signal.SIGINT)
     run.release("save.png")
-    assert run.finish() == 130, run.text()
+    late_signal(run, signal.SIGINT)
     decoded_png(out, (48, 64))
     assert run.stderr() == ["interrupted: kept %s" % out]
     no_tmp(tmp_path)
@@ -315,7 +340,7 @@ def test_deepdream_double_interrupt_in_the_save(tiny_weights, tmp_path, photo):
     out = tmp_path / "dd.png"
     run = Command(["deepdream", photo, "--weights", tiny_weights, "--layer", "conv2_1",
                    "--octaves", "2", "--steps", "3", "--no-progress", "--out", out],
-                  tmp_path, {"step": 2, "save.png": 1})
+                  tmp_path, {"step": 2, "save.png": 1, "exit": 1})
     stop_then_save(run, 2, signal.SIGINT, "save.png", signal.SIGINT, signal.SIGTERM)
     decoded_png(out, (36, 44))
     assert "stopped early" in run.text()
@@ -327,7 +352,7 @@ def test_class_model_double_interrupt_in_the_save(tiny_weights, tmp_path, tiny_m
     name = tiny_model.descriptions[1].split(",")[0]
     run = Command(["class-model", "--weights", tiny_weights, "--classes", name,
                    "--steps", "50", "--learning-rate", "10", "--no-progress", "--out", out],
-                  tmp_path, {"step": 2, "save.png": 1})
+                  tmp_path, {"step": 2, "save.png": 1, "exit": 1})
     stop_then_save(run, 2, signal.SIGTERM, "save.png", signal.SIGTERM, signal.SIGINT)
     decoded_png(out, (28, 28))
     no_tmp(tmp_path)
@@ -340,7 +365,7 @@ def test_stream_double_interrupt_in_the_save(tiny_weights, tmp_path):
     run = Command(["stream", "--weights", tiny_weights, "--out", out, "--classes", "volcano",
                    "--seconds", "10", "--size", "64x48", "--prior", "none", "--set",
                    "steps_per_zoom=2", "--no-progress", "--preview", preview],
-                  tmp_path, {"step": 4, "save.mp4": 1})
+                  tmp_path, {"step": 4, "save.mp4": 1, "exit": 1})
     stop_then_save(run, 4, signal.SIGINT, "save.mp4", signal.SIGINT, signal.SIGINT)
     meta, frames = video_frames(out)
     assert frames == 4
@@ -352,18 +377,46 @@ def test_stream_double_interrupt_in_the_save(tiny_weights, tmp_path):
 def test_video_double_interrupt_in_the_save(tiny_weights, tmp_path):
     """``video``: SIGTERM in frame 2's dream, then SIGINT + SIGTERM while the
     video is renamed into place: a video of the one frame finished."""
-    from reproduce.video import io
-    clip = str(tmp_path / "clip.mp4")
-    rng = np.random.RandomState(1)
-    io.write_video([(rng.rand(40, 48, 3) * 255).astype(np.uint8) for _ in range(4)],
-                   clip, 10, (48, 40))
+    clip = clip_file(tmp_path)
     out = tmp_path / "v.mp4"
     # frame 0: dream steps 1, 2, its frame tick 3; frame 1's first step is 4
     run = Command(["video", clip, "--weights", tiny_weights, "--out", out, "--layer",
                    "conv2_1", "--octaves", "1", "--steps", "2", "--jitter", "0",
-                   "--no-progress"], tmp_path, {"step": 4, "save.mp4": 1})
+                   "--no-progress"], tmp_path, {"step": 4, "save.mp4": 1, "exit": 1})
     stop_then_save(run, 4, signal.SIGTERM, "save.mp4", signal.SIGINT, signal.SIGTERM)
     assert video_frames(out)[1] == 1
+    no_tmp(tmp_path)
+
+
+def clip_file(folder):
+    from reproduce.video import io
+    clip = str(folder / "clip.mp4")
+    rng = np.random.RandomState(1)
+    io.write_video([(rng.rand(40, 48, 3) * 255).astype(np.uint8) for _ in range(4)],
+                   clip, 10, (48, 40))
+    return clip
+
+
+@pytest.mark.parametrize("command, gap", [("stream", HUMAN_DOUBLE[0]),
+                                          ("video", HUMAN_DOUBLE[1])])
+def test_double_ctrl_c_as_a_person_presses_it(tiny_weights, tmp_path, command, gap):
+    """Ctrl-C in the steps and again 0.1 or 0.2 s later, wherever that lands
+    (the loop unwinding, the encoder finishing, the save): status 130, no
+    traceback, the video complete and playable."""
+    out = tmp_path / "out.mp4"
+    argv = (["stream", "--weights", tiny_weights, "--out", out, "--classes", "volcano",
+             "--seconds", "10", "--size", "64x48", "--prior", "none", "--set",
+             "steps_per_zoom=2", "--no-progress"] if command == "stream" else
+            ["video", clip_file(tmp_path), "--weights", tiny_weights, "--out", out,
+             "--layer", "conv2_1", "--octaves", "1", "--steps", "2", "--jitter", "0",
+             "--no-progress"])
+    run = Command(argv, tmp_path, {"step": 4})
+    run.checkpoint("step", 4)
+    run.release("step")
+    run.send(signal.SIGINT, signal.SIGINT, gap=gap)
+    assert run.finish() == 130, run.text()
+    assert "Traceback" not in run.text(), run.text()
+    assert video_frames(out)[1] >= 1
     no_tmp(tmp_path)
 
 
@@ -406,11 +459,11 @@ def test_sweep_interrupted_in_a_layer_keeps_a_complete_gallery(tiny_weights, tmp
 
 def test_sweep_double_interrupt_in_the_last_page_save(tiny_weights, tmp_path, photo):
     folder = tmp_path / "sweep"
-    run = Command(sweep_argv(tiny_weights, photo, folder), tmp_path, {"save.html": 2})
+    run = Command(sweep_argv(tiny_weights, photo, folder), tmp_path, {"save.html": 2, "exit": 1})
     run.checkpoint("save.html", 2)  # the page after the last layer
     run.send(signal.SIGINT, signal.SIGINT)
     run.release("save.html")
-    assert run.finish() == 130, run.text()
+    late_signal(run, signal.SIGTERM)
     shown, records = listed(folder)
     assert shown == ["00_input.png", "01_relu1_2.png", "02_relu2_1.png"]
     assert len(records) == 3
@@ -438,11 +491,13 @@ def http_get(port, path, timeout=5):
     return response.status, response.read()
 
 
-def serve(tiny_weights, tmp_path, *extra):
+def serve(tiny_weights, tmp_path, *extra, holds=(), ready=True):
     run = Command(["serve", "--weights", tiny_weights, "--size", "64x64", "--prior", "none",
                    "--port", "0", "--host", "127.0.0.1", "--threads", "1"] + list(extra),
-                  tmp_path)
+                  tmp_path, holds, new_session=True)
     port = int(run.wait_for(r"the page is at http://127\.0\.0\.1:(\d+)/", "out")[1])
+    if not ready:
+        return run, port, []
     run.wait_for(r"^dreaming of ", "out")  # the optimiser is compiled and running
     assert http_get(port, "/status")[0] == 200
     workers = descendants(run.proc.pid)
@@ -487,7 +542,7 @@ def test_serve_sigterm_leaves_no_process_and_caps_each_client(tiny_weights, tmp_
     conn.close()
 
     run.send(signal.SIGTERM)
-    assert run.finish(60) == 0, run.text()
+    assert run.finish(60) == 130, run.text()
     assert "stopped" in run.lines["out"]
     assert all(gone(pid) for pid in workers), workers
 
@@ -497,3 +552,55 @@ def test_serve_killed_takes_its_optimiser_along(tiny_weights, tmp_path):
     run.send(signal.SIGKILL)
     assert run.finish(60) == -signal.SIGKILL
     assert all(gone(pid) for pid in workers), workers
+
+
+SERVE_PHASES = ("starting", "dreaming", "optimiser gone", "optimiser stopped")
+
+
+def test_serve_stops_at_once_every_time(tiny_weights, tmp_path):
+    """20 runs of ``serve``, Ctrl-C and SIGTERM in turn, sent to the
+    process or to its whole process group (as the terminal and `timeout`
+    do), in four phases: while the optimiser starts (held at its first
+    line), while it dreams, just after it was killed (the watchdog may be
+    restarting it) and while it is stopped (SIGSTOP: it answers nothing).
+    Each run ends within seconds with status 130 and "stopped", no
+    traceback, and no process of it left (from /proc).  The first alone
+    (it may compile what the cache lacks: two processes compiling one
+    module at once can trip over Theano's cache), then two at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+    serve_and_stop(tiny_weights, tmp_path, 0)
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(serve_and_stop, tiny_weights, tmp_path, i)
+                       for i in range(1, 20)]:
+            future.result()
+
+
+def serve_and_stop(tiny_weights, tmp_path, i):
+    phase = SERVE_PHASES[i % len(SERVE_PHASES)]
+    sig = (signal.SIGINT, signal.SIGTERM)[i % 2]
+    folder = tmp_path / str(i)
+    folder.mkdir()
+    if phase == "starting":
+        run, port, _ = serve(tiny_weights, folder, holds={"optimiser": 1}, ready=False)
+        workers = [run.checkpoint("optimiser")]
+        CHILDREN.extend(workers)
+    else:
+        run, port, workers = serve(tiny_weights, folder)
+        optimiser = [pid for pid in workers if b"spawn_main" in cmdline(pid)]
+        assert len(optimiser) == 1, [cmdline(pid) for pid in workers]
+        if phase == "optimiser gone":
+            os.kill(optimiser[0], signal.SIGKILL)
+        elif phase == "optimiser stopped":
+            os.kill(optimiser[0], signal.SIGSTOP)
+    if i % 4 < 2:
+        os.killpg(run.proc.pid, sig)
+    else:
+        run.send(sig)
+    started = time.monotonic()
+    code = run.finish(60)
+    seconds = time.monotonic() - started
+    assert code == 130, (i, phase, sig, run.text())
+    assert seconds < 15, (i, phase, seconds)
+    assert "stopped" in run.lines["out"], (i, phase, run.text())
+    assert "Traceback" not in run.text(), (i, phase, run.text())
+    assert all(gone(pid) for pid in workers), (i, phase, workers)

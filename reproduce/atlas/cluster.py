@@ -137,7 +137,7 @@ class Progress:
     (the record of an item whose task failed twice) and
     :meth:`write_summary`; ``name`` and ``unit`` label the bar and the rate.
     """
-    name, unit = "run", "item"
+    name, unit, units = "run", "item", "items"  # units: the plural, for the rate's key
 
     def start(self, skipped):
         self.skipped, self.rendered, self.failed = skipped, 0, 0
@@ -160,13 +160,13 @@ class Progress:
         seconds = time.time() - self.started
         return {"seconds": round(seconds, 1), "rendered": self.rendered,
                 "failed": self.failed, "skipped": self.skipped,
-                "%ss_per_hour" % self.unit: round(3600.0 * self.rendered / seconds, 1)
+                "%s_per_hour" % self.units: round(3600.0 * self.rendered / seconds, 1)
                 if seconds > 0 else 0.0}
 
 
 class Run(Progress):
     """The state of one atlas run: what is done, and the page over it."""
-    name, unit = "atlas", "class"
+    name, unit, units = "atlas", "class", "classes"
 
     def __init__(self, job, classes, out_dir, descriptions, title):
         self.job, self.out_dir, self.descriptions, self.title = job, out_dir, descriptions, title
@@ -180,6 +180,7 @@ class Run(Progress):
         self.classes = sorted(set(classes) | set(self.records))
         self.todo = todo
         self.start(len(classes) - len(todo))
+        self._measured = plan.measured_rate(out_dir, self.digest)  # an earlier run's
 
     def groups(self):
         return groups(self.todo, self.job.batch)
@@ -205,6 +206,8 @@ class Run(Progress):
         while running, and always at the end."""
         data = plan.manifest(self.job, self.digest, self.classes, self.records)
         data["run"] = self.timing()
+        # the rate shown: this run's once it rendered, else the last run's that did
+        data["measured"] = data["run"] if self.rendered else self._measured
         plan.write_manifest(self.out_dir, data)
         if final or self.page_due():
             page.write_site(self.out_dir, self.classes, self.records, self.descriptions,

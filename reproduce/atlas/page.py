@@ -77,15 +77,17 @@ def cell_html(index, description, record):
 
 def write_index(out_dir, classes, records, descriptions, title, manifest):
     counts = manifest["counts"]
-    run = manifest.get("run", {})
+    run, measured = manifest.get("run", {}), manifest.get("measured")
+    rate = ("%.0f classes per hour (%d in %.0f s%s)" % (
+        measured["classes_per_hour"], measured["rendered"], measured["seconds"],
+        "" if measured is run else ", an earlier run") if measured else "no rate measured")
     summary = ("%d classes: %d rendered, %d failed, %d pending. Recipe %s on %s; "
-               "this run rendered %d in %.0f s (%.0f classes per hour) and skipped "
-               "%d already done. Settings: <a href=\"manifest.json\">manifest.json</a>."
+               "this run rendered %d in %.0f s and skipped %d already done; %s. "
+               "Settings: <a href=\"manifest.json\">manifest.json</a>."
                % (len(classes), counts["done"], counts["failed"], counts["pending"],
                   html.escape(manifest["settings"]["recipe"]),
                   html.escape(manifest["settings"]["weights"]), run.get("rendered", 0),
-                  run.get("seconds", 0), run.get("classes_per_hour", 0),
-                  run.get("skipped", 0)))
+                  run.get("seconds", 0), run.get("skipped", 0), rate))
     cells = "\n".join(cell_html(i, descriptions[i], records.get(i)) for i in classes)
     write_text(GRID.format(title=html.escape(title), summary=summary, cells=cells),
                os.path.join(out_dir, "index.html"))

@@ -146,8 +146,13 @@ def record_file(index):
 
 def read_record(out_dir, index):
     """The record of class ``index`` in ``out_dir``, or None."""
+    return _read_object(os.path.join(out_dir, record_file(index)))
+
+
+def _read_object(path):
+    """The JSON object in ``path``, or None (missing, damaged, not an object)."""
     try:
-        with open(os.path.join(out_dir, record_file(index))) as f:
+        with open(path) as f:
             record = json.load(f)
     except (FileNotFoundError, ValueError):
         return None
@@ -219,6 +224,18 @@ def manifest(job, digest, classes, records):
               for s in ("done", "failed", "pending")}
     return {"settings": job.settings(), "digest": digest, "counts": counts,
             "classes": entries}
+
+
+def measured_rate(out_dir, digest):
+    """The timing of the last run in ``out_dir`` that rendered classes with
+    these settings (``digest``), from its manifest: a re-run that only
+    skips measures nothing and keeps it.  None if there is none."""
+    data = _read_object(os.path.join(out_dir, MANIFEST)) or {}
+    measured = data.get("measured")
+    if data.get("digest") != digest or not isinstance(measured, dict) or \
+            not measured.get("rendered"):
+        return None
+    return measured
 
 
 def write_manifest(out_dir, data):

@@ -21,8 +21,8 @@ def register(sub):
     p = sub.add_parser("atlas", help="one picture per class on a Dask cluster, and a "
                                      "searchable page of them all",
                        epilog=EPILOG, formatter_class=RAW)
-    p.add_argument("--weights", default=shown(EMBEDDED_CLASSIFIER),
-                   help="our HDF5 classifier (default %(default)s)")
+    p.add_argument("--weights", default=EMBEDDED_CLASSIFIER,  # from any folder
+                   help="our HDF5 classifier (default %s)" % shown(EMBEDDED_CLASSIFIER))
     p.add_argument("--classes", dest="class_spec", default="all", metavar="all|LIST|FILE",
                    help="all (default); names, indices and ranges separated by "
                         "commas (\"0-49,volcano\"); or a file of them, one a line")

@@ -91,14 +91,16 @@ def run(args):
             raise UserError(str(exc))
         print("dreaming of %s; open %s  (Ctrl-C stops)"
               % (setup.start.overlay, server.url()), flush=True)
-        # Until Ctrl-C; the watchdog restarts the optimiser if it dies or
-        # stalls, and gives up only after repeated failed restarts.
+        # Until Ctrl-C or SIGTERM (status 130, as every command); the
+        # watchdog restarts the optimiser if it dies or stalls, and gives
+        # up only after repeated failed restarts.
         while not stream.wait_failed(1.0):
             pass
         raise UserError(stream.failed)
     except KeyboardInterrupt:
-        print("stopped", flush=True)
+        pass  # the way it ends
     finally:
+        stream.stop()   # the optimiser ended and reaped, whatever state it was in
         server.stop()
-        stream.stop()
-    return 0
+    print("stopped", flush=True)
+    return 130

@@ -161,10 +161,8 @@ def _patch(text, size):
     """What ``frames.overlay_text`` draws for ``text``, as two read-only bool
     masks over one region (the black box; the white glyphs, which may reach
     past the box) and where the region goes (top, left)."""
-    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    probe.fontmode = "1"
     font = framelib._font(size)
-    left, top, right, bottom = probe.textbbox((5, 5), text, font=font)
+    left, top, right, bottom = framelib.text_box(text, font)
     # the box is one pixel larger all round, both ends inclusive; the margin
     # holds glyph pixels outside the text's bounding box
     margin = size

@@ -41,6 +41,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 
@@ -59,6 +60,7 @@ OVERLAY_SIZE_2015 = (20, 576)  # zoomingstream.py:14: a 20 px font on the 576-ro
 STALL_SECONDS = 300.0  # no optimiser step for this long: restart it (a VGG-16 step
                        # at 840x472 takes about 20 s on 2 cores)
 RESTART_TRIES = 3      # failed restarts in a row before the watchdog gives up
+STARTING = "%s (starting...)"  # the caption while the optimiser compiles
 
 
 @dataclasses.dataclass
@@ -269,15 +271,100 @@ def _orphaned(parent):
     return os.getppid() != parent
 
 
-def _work(job, profile, image, classes, keys, stop, adaptive, heartbeat, parent):
-    """The optimiser process: messages ("ready",), ("key", KeyFrame), ("error", text).
+# Signals that the terminal (Ctrl-C) or `timeout`/`kill -- -PGID` send to a
+# whole process group: the server decides when its optimiser stops, so the
+# optimiser starts with them blocked and leaves the group (:func:`_own_group`).
+GROUP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    ``heartbeat`` (a shared double) gets the monotonic time after every
-    step and while it waits for room in the queue: the watchdog's sign of life.
-    ``parent``: the server's pid; the process ends when the server does
-    (SIGKILL of the server included), never holding its memory alone.
+
+@contextlib.contextmanager
+def _group_signals_blocked():
+    """Block GROUP_SIGNALS in this thread while it starts a child, which
+    inherits the mask: a Ctrl-C during the child's start-up (imports,
+    unpickling) then waits in the child instead of printing a traceback
+    there.  The parent loses nothing: the signal goes to another of its
+    threads, or waits until the mask is restored."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, GROUP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _own_group():
+    """In the optimiser: leave the server's process group, so that group
+    signals reach the server only (which then stops us, and with
+    :func:`os.killpg` the compiler processes Theano may have started), and
+    drop any of them that arrived while they were blocked."""
+    if hasattr(os, "setpgid"):
+        os.setpgid(0, 0)
+        # outside the terminal's foreground group now: a write to it (a
+        # traceback, Theano's notes) must not stop us under `stty tostop`
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    for sig in GROUP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)  # discards one pending
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, GROUP_SIGNALS)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _pack(classes):
+    """(lower, upper) classes as one 64-bit word: read and written whole,
+    so the optimiser never sees half of a new request."""
+    lower, upper = (int(c) for c in classes)
+    return (lower << 32) | (upper & 0xFFFFFFFF)
+
+
+def _unpack(word):
+    return word >> 32, word & 0xFFFFFFFF
+
+
+def _sender(conn, message):
+    """Send ``message`` in a thread of its own -> (thread, errors): the
+    optimiser beats and watches for stop while a large frame goes out."""
+    errors = []
+
+    def send():
+        try:
+            conn.send(message)
+        except (OSError, ValueError) as exc:  # the server has gone
+            errors.append(exc)
+
+    thread = threading.Thread(target=send, name="send", daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def _work(job, profile, image, aim, out, stop, adaptive, heartbeat, parent):
+    """The optimiser process: sends ("ready",), ("key", KeyFrame), ("error", text)
+    on ``out``, its end of a one-way pipe.
+
+    ``aim``, ``stop`` and ``heartbeat`` are shared words without locks: a
+    process killed at any moment leaves no lock the server could block on.
+    ``heartbeat`` gets the monotonic time after every step and while a
+    frame waits to be taken: the watchdog's sign of life.  ``parent``: the
+    server's pid; the process ends when the server does (SIGKILL of the
+    server included), never holding its memory alone.
     """
+    _own_group()
     _die_with(parent)
+    try:
+        _optimise(job, profile, image, aim, out, stop, adaptive, heartbeat, parent)
+    finally:
+        # Python's own exit of a process that holds Theano takes seconds
+        # (2.4 s measured under load) and nothing of it is needed: end now.
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _optimise(job, profile, image, aim, out, stop, adaptive, heartbeat, parent):
+    """:func:`_work`'s loop."""
+    from ..fileio import checkpoint
+    checkpoint("optimiser")  # tests: a signal while the optimiser starts
 
     def beat():
         if _orphaned(parent):
@@ -285,22 +372,19 @@ def _work(job, profile, image, classes, keys, stop, adaptive, heartbeat, parent)
         heartbeat.value = time.monotonic()
 
     def put(message):
-        """Hand ``message`` over; (delivered, had to wait)."""
-        try:
-            keys.put_nowait(message)
-            return True, False
-        except queue.Full:
-            pass
-        while not stop.is_set():
+        """Hand ``message`` over -> (delivered, had to wait).  At most one
+        frame is on its way: the next waits until the server took it (2015:
+        "if buffer is full, STOP FILLING")."""
+        thread, errors = _sender(out, message)
+        thread.join(0.2)
+        waited = thread.is_alive()
+        while thread.is_alive():
+            if stop.value:  # leave the send behind: the server reads no more
+                return False, waited
             beat()
-            try:
-                keys.put(message, timeout=0.2)
-                return True, True
-            except queue.Full:
-                pass
-        return False, True
+            thread.join(0.2)
+        return not errors, waited
 
-    keys.cancel_join_thread()  # never hang at exit on an unread key frame
     try:
         from ..recipes import build_dreamer
         dreamer = build_dreamer(job, profile)
@@ -308,9 +392,9 @@ def _work(job, profile, image, classes, keys, stop, adaptive, heartbeat, parent)
         pace = Pace(profile, adaptive)
         beat()
         put(("ready",))
-        for key in key_frames(dreamer, profile, lambda: tuple(classes[:]),
+        for key in key_frames(dreamer, profile, lambda: _unpack(aim.value),
                               pace.frames, after_step=beat):
-            if stop.is_set():
+            if stop.value:
                 break
             delivered, waited = put(("key", key))
             if not delivered:
@@ -333,59 +417,78 @@ class KeyFrameWorker:
     recipe builds it, loading the weights there: a large model is not
     copied through a pipe) makes under ``profile``, from ``image``.
 
-    At most ``max_ahead`` key frames wait for the parent; then the worker
-    waits too (2015: "if buffer is full, STOP FILLING").  ``threads``: BLAS
-    threads for it, leaving the rest of the CPU to the frames.
+    Key frames come through a one-way pipe whose writing end only the
+    optimiser holds, so a read ends (EOF) as soon as the process does,
+    even in the middle of a frame: stopping never blocks on a dead
+    optimiser.  At most one frame is on its way; then the optimiser waits.
+    ``threads``: BLAS threads for it, leaving the rest of the CPU to the frames.
     """
 
-    def __init__(self, job, profile, image, classes, adaptive=True, threads=None,
-                 max_ahead=1):
+    def __init__(self, job, profile, image, classes, adaptive=True, threads=None):
         ctx = multiprocessing.get_context("spawn")
-        self._classes = ctx.Array("i", [int(c) for c in classes], lock=True)
-        self._keys = ctx.Queue(maxsize=max_ahead)
-        self._stop = ctx.Event()
+        self._aim = ctx.Value("q", _pack(classes), lock=False)
+        self._stop = ctx.Value("b", 0, lock=False)
         self._heartbeat = ctx.Value("d", 0.0, lock=False)
+        self._reader, self._writer = ctx.Pipe(duplex=False)
+        self._reading = threading.Lock()  # the stream's threads take turns
         self._process = ctx.Process(
             target=_work, name="dream-optimiser", daemon=True,
-            args=(job, profile, np.asarray(image, np.float32), self._classes,
-                  self._keys, self._stop, adaptive, self._heartbeat, os.getpid()))
+            args=(job, profile, np.asarray(image, np.float32), self._aim, self._writer,
+                  self._stop, adaptive, self._heartbeat, os.getpid()))
         self.threads = threads or max(1, (os.cpu_count() or 2) - 1)
-        self.error = None
+        self.error, self.ready, self._ended = None, False, False
 
     def start(self, timeout=600.0):
-        """Start it and wait until its step is compiled; WorkerError if it fails."""
-        with _environ(OPENBLAS_NUM_THREADS=self.threads, OMP_NUM_THREADS=self.threads):
+        """Start it and wait until its step is compiled; WorkerError if it
+        fails, or if :meth:`stop` is called meanwhile."""
+        with _environ(OPENBLAS_NUM_THREADS=self.threads, OMP_NUM_THREADS=self.threads), \
+                _group_signals_blocked():
             self._process.start()
+        self._writer.close()  # the optimiser's end now: EOF when it ends
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            message = self._receive(1.0)
+        while time.monotonic() < deadline and not self._stop.value:
+            message = self._receive(0.2)
             if message is not None and message[0] == "ready":
+                self.ready = True
                 return self
-            if message is None and not self._process.is_alive():
+            if self._ended and not self.error:
+                self._process.join(1.0)
                 self.error = "the optimiser process ended (exit code %s)" % \
                     self._process.exitcode
             if self.error:
                 self.stop()
                 raise WorkerError(self.error)
+        stopped = bool(self._stop.value)
         self.stop()
-        raise WorkerError("the optimiser did not start within %d s" % timeout)
+        raise WorkerError("stopped while it started" if stopped else
+                          "the optimiser did not start within %d s" % timeout)
 
     def aim(self, classes):
         """Aim the next key frames at (lower, upper) classes."""
-        self._classes[:] = [int(c) for c in classes]
+        self._aim.value = _pack(classes)
 
     def get(self, timeout=0.0):
-        """The next :class:`KeyFrame`, or None if none came within ``timeout``."""
+        """The next :class:`KeyFrame`, or None if none came within ``timeout``
+        (also while it starts, and once it has ended)."""
+        if not self.ready or self._ended:
+            threading.Event().wait(timeout)  # nothing can come: wait as a read would
+            return None
         message = self._receive(timeout)
         return message[1] if message is not None and message[0] == "key" else None
 
     def _receive(self, timeout):
-        try:
-            message = self._keys.get(timeout=timeout) if timeout else self._keys.get_nowait()
-        except queue.Empty:
+        """One message, or None within ``timeout``; EOF marks the end."""
+        if not self._reading.acquire(timeout=max(timeout, 0)):
             return None
-        except (EOFError, OSError):
-            message = ("error", "the optimiser process ended")
+        try:
+            if self._ended or not self._reader.poll(timeout):
+                return None
+            message = self._reader.recv()
+        except (EOFError, OSError):  # the optimiser has ended, maybe mid-frame
+            self._ended = True
+            return None
+        finally:
+            self._reading.release()
         if message[0] == "error":
             self.error = message[1]
         return message
@@ -411,16 +514,22 @@ class KeyFrameWorker:
         self._process.join(timeout)
 
     def stop(self, timeout=2.0):
-        """Ask it to stop; terminate it if it is still busy after ``timeout`` s."""
+        """Ask it to stop; kill it (and what it started) if it is still busy
+        after ``timeout`` s.  Returns when it has ended and been reaped."""
+        self._stop.value = 1
         if self._process.pid is None:  # never started
             return
-        self._stop.set()
-        deadline = time.monotonic() + timeout
-        while self._process.is_alive() and time.monotonic() < deadline:
-            self._receive(0.1)  # drain, so a blocked put returns
+        self._process.join(timeout)
         if self._process.is_alive():
-            self._process.kill()
-        self._process.join(1.0)
+            try:  # its group (:func:`_own_group`): the compilers it started too
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except (OSError, AttributeError):  # not its own group yet
+                self._process.kill()
+            self._process.join()
+        self._ended = True
+        if self._reading.acquire(timeout=1.0):  # not while a thread still reads
+            self._reader.close()
+            self._reading.release()
 
 
 # ---------------------------------------------------------------- live stream
@@ -456,6 +565,7 @@ class LiveStream:
         self._image = self._last_key = np.asarray(image, np.float32)
         self._frames = queue.Queue(maxsize=buffer_frames)
         self._stop = threading.Event()
+        self._swap = threading.Lock()  # stop() and a restart: never both at once
         self._threads = []
         self.stats = collections.Counter()
         self.started = self.pacing_since = None  # monotonic times: ready, first frame
@@ -487,7 +597,9 @@ class LiveStream:
         self._threads.append(thread)
 
     def stop(self):
-        self._stop.set()
+        """Stop the threads and the optimiser (a restart under way included)."""
+        with self._swap:  # a restart either sees the stop or made self.worker
+            self._stop.set()
         self.broadcast.close()
         self.worker.stop()
         for thread in self._threads:
@@ -526,7 +638,6 @@ class LiveStream:
     # -- the watchdog
     def _watch(self):
         """Restart the optimiser when it dies or falls silent (every second)."""
-        tries = 0
         while not self._stop.wait(1.0):
             worker = self.worker
             if worker.alive and worker.silent_for() < self.stall_seconds:
@@ -535,24 +646,31 @@ class LiveStream:
                       % worker.exitcode) if not worker.alive else \
                 "the optimiser made no step for %d s" % self.stall_seconds
             worker.stop(timeout=1.0)
-            if self._stop.is_set():
+            if not self._restart(reason):
                 return
-            self.restart_reason = reason
-            # From the last key frame, aimed at what shows now: the stream goes on.
-            fresh = self.make_worker(self._last_key, self.board.current().classes)
-            self.worker = fresh
+
+    def _restart(self, reason):
+        """A new optimiser from the last key frame, aimed at what shows now:
+        the stream goes on.  RESTART_TRIES tries; False when it gave up or
+        the stream is stopping."""
+        self.restart_reason = reason
+        for tries in range(1, RESTART_TRIES + 1):
+            with self._swap:
+                if self._stop.is_set():
+                    return False
+                self.worker = fresh = self.make_worker(self._last_key,
+                                                       self.board.current().classes)
             try:
                 fresh.start(self._start_timeout)
             except WorkerError as exc:
-                tries += 1
                 self.restart_reason = "%s; the restart failed: %s" % (reason, exc)
-                if tries >= RESTART_TRIES:
+                if tries == RESTART_TRIES:
                     self.failed = "the optimiser failed %d times in a row: %s" % (
                         tries, exc)
-                    return
                 continue
-            tries = 0
             self.restarts += 1
+            return True
+        return False
 
     # -- the two threads
     def _produce(self):
@@ -596,9 +714,13 @@ class LiveStream:
             if request.classes != aimed:
                 self.worker.aim(request.classes)
                 aimed = request.classes
-            if fresh or request.overlay != shown:
-                jpeg = encode_jpeg(compose(last, request.overlay), self.quality)
-                shown = request.overlay
+            # until the optimiser is ready the start image says so, instead
+            # of standing still without a word for the compile's minute
+            text = request.overlay if self.started is not None else \
+                STARTING % request.overlay
+            if fresh or text != shown:
+                jpeg = encode_jpeg(compose(last, text), self.quality)
+                shown = text
             self.broadcast.publish(jpeg)
             self.stats["frames"] += 1
             self.stats["fresh" if fresh else "repeated"] += 1

@@ -152,6 +152,13 @@ def test_every_class_once_then_a_rerun_renders_nothing(tmp_path, client, model, 
 
     again = atlas(job, out, client, model)
     assert (again.rendered, again.skipped) == (0, 6)
+    # the re-run measured no rate: the header keeps the first run's
+    kept = json.loads((out / "manifest.json").read_text())
+    assert kept["run"]["rendered"] == 0 and kept["measured"] == manifest["measured"]
+    assert manifest["measured"]["rendered"] == 6
+    header = (out / "index.html").read_text()
+    assert "%.0f classes per hour (6 in" % manifest["measured"]["classes_per_hour"] in header
+    assert "an earlier run" in header and " 0 classes per hour" not in header
     assert sorted(rendered(tmp_path)) == CLASSES
     # other settings are another picture: nothing is skipped
     other = dataclasses.replace(job, picture=dataclasses.replace(job.picture, seed=4))
@@ -314,3 +321,16 @@ def test_bad_options_fail_before_any_worker(tiny_weights, tmp_path):
         plan.make_job(fourier(tiny_weights), judge=str(tmp_path / "j.h5"))
     with pytest.raises(UserError, match="no such setting"):
         plan.make_job(fourier(tiny_weights, overrides=(("no_such", 1),)))
+
+
+def test_the_default_weights_from_any_folder(tmp_path, monkeypatch):
+    """Run outside the checkout, atlas's default weights are still the
+    checkout's, and a missing one names the command that makes it."""
+    from reproduce import paths
+    from reproduce.cli import build_parser
+    from reproduce.nets.weights import load_model
+    monkeypatch.chdir(tmp_path)
+    assert build_parser().parse_args(["atlas"]).weights == paths.EMBEDDED_CLASSIFIER
+    with pytest.raises(UserError) as caught:
+        load_model(str(tmp_path / "efficientnet_lite0.h5"))
+    assert paths.how_to_make("embedded") in str(caught.value)

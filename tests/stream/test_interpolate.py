@@ -98,6 +98,23 @@ def test_overlay_is_the_2015_overlay():
     assert interpolate.overlay(frame, "", 20) is not frame
 
 
+@pytest.mark.parametrize("size", [12, 20])
+def test_the_caption_box_holds_every_glyph(size):
+    """The black box covers the whole text, as 2015's did (the mask's own
+    extent): at the page's default 12 px, a box measured on smoothed
+    glyphs stopped at "bee & brocco"."""
+    frame = np.full((64, 200, 3), 128, np.uint8)
+    for text in ("bee & broccoli", "black and gold garden spider", "@someone: jellyfish"):
+        out = interpolate.overlay(frame, text, size)
+        white, black = (out == 255).all(axis=2), (out == 0).all(axis=2)
+        rows, cols = np.nonzero(white)
+        # black all round the glyphs: the rows above and below, the columns beside
+        assert black[rows.min() - 1, cols.min():cols.max() + 1].all(), (text, size)
+        assert black[rows.max() + 1, cols.min():cols.max() + 1].all(), (text, size)
+        assert black[rows.min():rows.max() + 1, cols.min() - 1].all(), (text, size)
+        assert black[rows.min():rows.max() + 1, cols.max() + 1].all(), (text, size)
+
+
 def test_jpeg_decodes_to_the_frame():
     frame = to_uint8(pictures()["photo"])
     decoded = np.asarray(Image.open(io.BytesIO(interpolate.encode_jpeg(frame, 90))))

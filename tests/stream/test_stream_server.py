@@ -247,6 +247,43 @@ class ScriptedWorker:
         pass
 
 
+class CompilingWorker(ScriptedWorker):
+    """Starts when ``compiled`` is set, then has no key frame."""
+
+    def __init__(self, image):
+        super().__init__(image)
+        self.keys, self.compiled = [], threading.Event()
+
+    def start(self, timeout=None):
+        self.compiled.wait(60)
+        return self
+
+
+def test_the_start_image_says_it_is_starting(tiny_model):
+    """While the optimiser compiles (a minute the first time) the stream
+    shows the start image captioned "(starting...)", then the caption alone."""
+    from reproduce.stream.keyframes import STARTING, compose, encode_jpeg, first_frame
+    profile, image, parser, start = tiny_setup(tiny_model)
+    worker = CompilingWorker(image)
+    stream = LiveStream(None, profile, image, parser, start,
+                        make_worker=lambda image, classes: worker)
+    shown = first_frame(image, profile, stream.out_shape)
+    starter = threading.Thread(target=stream.start)
+    starter.start()
+    try:
+        starting = encode_jpeg(compose(shown, STARTING % start.overlay), stream.quality)
+        assert wait_until(lambda: stream.broadcast.latest()[1] == starting)
+        assert not stream.status()["ready"]
+        worker.compiled.set()
+        starter.join(60)
+        ready = encode_jpeg(compose(shown, start.overlay), stream.quality)
+        assert wait_until(lambda: stream.broadcast.latest()[1] == ready)
+    finally:
+        worker.compiled.set()
+        starter.join(60)
+        stream.stop()
+
+
 def test_the_last_frame_repeats_when_the_optimiser_falls_behind(tiny_model):
     profile, image, parser, start = tiny_setup(tiny_model)
     worker = ScriptedWorker(image)
