@@ -116,7 +116,8 @@ def dream_video(net, gradients, out_dir, meta, q):
     """The flow-coherent clip: video_00_input.mp4 made here, dreamed into
     video_01_relu4_3.mp4, each with a preview and a record."""
     from reproduce import objectives
-    from reproduce.deepdream.dream import compile_gradient, rectified
+    from reproduce.deepdream.dream import compile_gradient
+    from reproduce.nets.naming import rectified
     from reproduce.video.dream import FlowSettings, deepdream_frame, dream_film
     from reproduce.video.frames import folder_for
     from reproduce.video.io import probe
@@ -148,7 +149,8 @@ def dream_video(net, gradients, out_dir, meta, q):
 def dream_zoom(net, gradients, out_dir, meta, q):
     """dream.ipynb's zoom loop from the astronaut: zoom_01_relu4_3.mp4."""
     from reproduce import objectives
-    from reproduce.deepdream.dream import compile_gradient, rectified
+    from reproduce.deepdream.dream import compile_gradient
+    from reproduce.nets.naming import rectified
     from reproduce.video.dream import deepdream_frame
     from reproduce.video.frames import folder_for
     from reproduce.video.zoom import ZoomSettings, zoom_loop
@@ -175,7 +177,7 @@ def dream_zoom(net, gradients, out_dir, meta, q):
 def dream_picture(net, image, settings, out_dir, meta, gradients):
     """The one DeepDream picture: deepdream_01_relu4_3.png and its record."""
     from reproduce.deepdream.sweep import dream_layer, save_layer
-    from reproduce.deepdream.dream import rectified
+    from reproduce.nets.naming import rectified
 
     layer = rectified(net, DREAM_LAYER)
     caption = ("DeepDream: gradient ascent on 0.5*mean(a^2) of %s (%s after its ReLU), "
@@ -190,7 +192,7 @@ def dream_picture(net, image, settings, out_dir, meta, gradients):
 
 def main(argv=None):
     from reproduce.deepdream.sweep import sweep_layers, write_input
-    from reproduce.deepdream.dream import rectified
+    from reproduce.nets.naming import rectified
     from reproduce.nets.build import build_net
     from reproduce.nets.weights import load_model
 

@@ -47,7 +47,8 @@ def main(argv=None):
 
     from demo_deepdream import VIDEO_FPS, pan_zoom_clip
     from reproduce import objectives
-    from reproduce.deepdream.dream import compile_gradient, rectified
+    from reproduce.deepdream.dream import compile_gradient
+    from reproduce.nets.naming import rectified
     from reproduce.deepdream.settings import DreamSettings
     from reproduce.nets.build import build_net
     from reproduce.nets.weights import load_model

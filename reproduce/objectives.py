@@ -243,7 +243,7 @@ def parse(spec, net):
 
     Layer names follow the project's rule: a conv layer's name means its
     output after the ReLU that follows it
-    (:func:`reproduce.deepdream.dream.rectified`); ``LAYER/pre_relu`` the
+    (:func:`reproduce.nets.naming.rectified`); ``LAYER/pre_relu`` the
     output before the ReLU, as Lucid's ``mixed4a_pre_relu``.  Anything wrong is one
     UserError naming the term: an unknown layer with the closest names, a
     channel out of range, a weight that is not a finite non-zero number.
@@ -319,7 +319,7 @@ def _layer(name, net, spec):
     """The layer ``name`` means: after its ReLU, or with ``/pre_relu`` before
     it (Caffe's GoogLeNet names such layers so itself: inception_4c/1x1/pre_relu)."""
     import difflib
-    from .deepdream.dream import before_relu, rectified
+    from .nets.naming import before_relu, rectified
     names = net.addressable_names()
     pre = name.endswith(PRE_RELU)
     base = name[:-len(PRE_RELU)] if pre and name not in names else name

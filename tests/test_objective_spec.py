@@ -145,5 +145,5 @@ def test_a_feature_extractor_has_no_classes(net):
     import dataclasses
     from reproduce.nets.build import build_net
     bare = build_net(dataclasses.replace(net.model, descriptions=None, wnids=None))
-    with pytest.raises(UserError, match="has no classes"):
+    with pytest.raises(UserError, match="has no class names"):
         obj.parse("class:bee", bare)

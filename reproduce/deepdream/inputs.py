@@ -37,8 +37,8 @@ def load_photo(path, net, layer, size=None, max_memory=None, what="the image"):
 
 def resolve_layer(net, name, pre_relu=False):
     """The layer to enhance for ``name``: after its ReLU unless ``pre_relu``
-    (see :func:`reproduce.deepdream.dream.rectified`)."""
-    from .dream import before_relu, rectified
+    (see :func:`reproduce.nets.naming.rectified`)."""
+    from ..nets.naming import before_relu, rectified
     net.layer(name)  # unknown name -> UserError listing the valid ones
     return before_relu(net, name) if pre_relu else rectified(net, name)
 

@@ -18,7 +18,7 @@ SWEEP_SIDE = 224   # the longer side, pixels
 
 def layer_caption(net, layer, index, total):
     """'relu3_3: conv3_3 after its ReLU; layer 7 of 13 in the sweep'."""
-    from .dream import rectified
+    from ..nets.naming import rectified
     specs = net.model.layers
     i = [s.name for s in specs].index(layer)
     before = specs[i - 1] if i else None
@@ -115,7 +115,7 @@ def write_input(image, image_name, out_dir, meta, prefix=""):
 
 def resolve_layers(net, names=None):
     """Layer names (None: every conv layer) -> rectified names, in network order."""
-    from .dream import conv_layers, rectified
+    from ..nets.naming import conv_layers, rectified
     if names is None:
         return conv_layers(net)
     chosen = {rectified(net, name) for name in names}

@@ -117,7 +117,7 @@ def resolve_layers(net, names=None):
     """``--layers`` (names, None: :func:`default_layers`) -> layer names in
     network order, a conv layer meaning its output after the ReLU; folder
     names checked to be distinct."""
-    from ..deepdream.dream import rectified
+    from ..nets.naming import rectified
     layers = default_layers(net) if names is None else sorted(
         {rectified(net, name) for name in names}, key=list(net.layers).index)
     if not layers:

@@ -42,7 +42,7 @@ class LayerRenderer:
 
     def __init__(self, net, layer, job):
         from ..recipes import job_settings
-        from ..deepdream.dream import before_relu
+        from ..nets.naming import before_relu
         self.net, self.layer, self.job = net, layer, job
         # The pictures pursue the channel before its ReLU, as Lucid's
         # ("mixed4a_pre_relu"): after it, a channel that is 0 on the grey

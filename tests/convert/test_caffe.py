@@ -353,7 +353,7 @@ def test_serve_aims_at_the_googlenet_logits(goog):
 
 
 def test_pre_relu_and_rectified_names_on_caffe_layers(small):
-    from reproduce.deepdream.dream import before_relu, conv_layers, rectified
+    from reproduce.nets.naming import before_relu, conv_layers, rectified
     net = build_net(convert_caffe(*small["layer"][:2]))
     assert rectified(net, "c2/grouped/pre_relu") == "c2/grouped"
     assert before_relu(net, "c2/grouped") == "c2/grouped/pre_relu"

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from reproduce.deepdream import dream as dd
-from reproduce.nets import memory
+from reproduce.nets import memory, naming
 from reproduce import objectives
 from reproduce.cli import main
 from reproduce.nets.build import build_net, to_batch
@@ -221,10 +221,10 @@ def test_a_conv_layer_name_means_its_output_after_the_relu(net):
 
 
 def test_conv_layers_are_taken_after_their_relu(net):
-    assert dd.rectified(net, "conv1_2") == "relu1_2"
-    assert dd.rectified(net, "pool1") == "pool1"
-    assert dd.rectified(net, "fc8") == "fc8"        # no ReLU follows the logits
-    assert dd.conv_layers(net)[:3] == ["relu1_1", "relu1_2", "relu2_1"]
+    assert naming.rectified(net, "conv1_2") == "relu1_2"
+    assert naming.rectified(net, "pool1") == "pool1"
+    assert naming.rectified(net, "fc8") == "fc8"        # no ReLU follows the logits
+    assert naming.conv_layers(net)[:3] == ["relu1_1", "relu1_2", "relu2_1"]
 
 
 def test_memory_estimate(net):
