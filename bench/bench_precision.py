@@ -184,7 +184,7 @@ def print_comparisons(title, rows):
 def numerics(size=NUMERICS_SIZE, seed=0):
     """Print the per-layer, whole-step and one-step comparisons (see the module doc)."""
     from reproduce import paths
-    from reproduce.deepdream.dream import conv_layers
+    from reproduce.nets.naming import conv_layers
     from reproduce.lsd2015.profiles import get_profile
     from reproduce.nets.weights import load_model
     from reproduce.prior.fit import load_prior

@@ -1,7 +1,7 @@
 """The worker side: one task renders one class (or, on the torch backend, a
 batch of classes at once) and writes each picture and its record atomically.
 
-A worker process keeps what it built for the last job it saw (:data:`_STATE`,
+A worker process keeps what it built for the last job it saw (:class:`JobState`,
 keyed by the frozen job): the model, the compiled dreamer, the start image
 and the judge.  A compile takes seconds to minutes; every later class the
 worker gets reuses it.  Records go back to the driver as the task's result
@@ -16,7 +16,6 @@ from ..fileio import save_image
 from ..report.gallery import write_record
 from .plan import class_name, image_file, is_done, read_record, record_file
 
-_STATE = {}  # job -> _Built: one entry, the job this process works on
 
 
 class _Built:
@@ -40,15 +39,25 @@ class _Built:
             self.judge = Judge(load_model(job.judge))
 
 
-def built(job):
-    """(this process's compiled state for ``job``, the seconds it took to build
-    it now, or None when it was built for an earlier class)."""
-    if job in _STATE:
-        return _STATE[job], None
-    _STATE.clear()  # one job at a time: free the last one's memory first
-    started = time.time()
-    _STATE[job] = _Built(job)
-    return _STATE[job], time.time() - started
+class JobState:
+    """What a worker process built for the last job it saw: ``built(job)``
+    gives (the state, the seconds it took to build it now, or None when it
+    was built for an earlier task).  One job at a time: a new job frees the
+    last one's memory before building its own."""
+
+    def __init__(self, build):
+        self.build, self.state = build, {}
+
+    def __call__(self, job):
+        if job in self.state:
+            return self.state[job], None
+        self.state.clear()
+        started = time.time()
+        self.state[job] = self.build(job)
+        return self.state[job], time.time() - started
+
+
+built = JobState(_Built)
 
 
 def render(job, indices, out_dir, digest):

@@ -102,7 +102,7 @@ def default_layers(net):
     first module -- and every module's output: GoogLeNet's three stem
     convolutions and nine ``inception_*/output``, as the DeepDream posts
     showed them."""
-    from ..deepdream.dream import conv_layers
+    from ..nets.naming import conv_layers
     order = list(net.layers).index
     concats = [s.name for s in net.model.layers if s.type == "concat"]
     convs = conv_layers(net)

@@ -4,8 +4,8 @@ layer's own DeepDream, and writes each unit's pictures and record atomically.
 A unit's pictures: the channel maximised (positive), minimised (negative),
 ``diverse`` more maximised together with a diversity term over their batch,
 and DeepDream of that channel on the fixed photo.  A worker process keeps
-what it built for the last job it saw (:data:`_STATE`, keyed by the frozen
-job): the model, the net, the photo, and per layer the compiled functions,
+what it built for the last job it saw (:class:`~reproduce.atlas.tasks.JobState`,
+keyed by the frozen job): the model, the net, the photo, and per layer the compiled functions,
 whose channel is an input, so one compile serves every channel of a layer.
 Records go back to the driver as the task's result and also lie on disk,
 so a driver that dies loses nothing a worker finished, and a worker killed
@@ -20,9 +20,9 @@ import numpy as np
 from ..fileio import save_image
 from ..report.gallery import write_record
 from ..atlas.plan import is_done
+from ..atlas.tasks import JobState
 from .plan import PHOTO, image_file, read_record, record_file
 
-_STATE = {}   # job -> _Built: one entry, the job this process works on
 TOP_CLASSES = 5
 KEEP_LAYERS = 2   # layers whose compiled functions a worker keeps
 
@@ -76,15 +76,7 @@ class _Built:
                 for i in top]
 
 
-def built(job):
-    """(this process's state for ``job``, the seconds it took to build it now,
-    or None when it was built for an earlier unit)."""
-    if job in _STATE:
-        return _STATE[job], None
-    _STATE.clear()  # one job at a time: free the last one's memory first
-    started = time.time()
-    _STATE[job] = _Built(job)
-    return _STATE[job], time.time() - started
+built = JobState(_Built)
 
 
 def render(job, items, out_dir, digest):
