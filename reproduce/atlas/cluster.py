@@ -137,7 +137,7 @@ class Progress:
     (the record of an item whose task failed twice) and
     :meth:`write_summary`; ``name`` and ``unit`` label the bar and the rate.
     """
-    name, unit, units = "run", "item", "items"  # units: the plural, for the rate's key
+    name, unit, plural = "run", "item", "items"  # plural: for the rate's key
 
     def start(self, skipped):
         self.skipped, self.rendered, self.failed = skipped, 0, 0
@@ -160,13 +160,13 @@ class Progress:
         seconds = time.time() - self.started
         return {"seconds": round(seconds, 1), "rendered": self.rendered,
                 "failed": self.failed, "skipped": self.skipped,
-                "%s_per_hour" % self.units: round(3600.0 * self.rendered / seconds, 1)
+                "%s_per_hour" % self.plural: round(3600.0 * self.rendered / seconds, 1)
                 if seconds > 0 else 0.0}
 
 
 class Run(Progress):
     """The state of one atlas run: what is done, and the page over it."""
-    name, unit, units = "atlas", "class", "classes"
+    name, unit, plural = "atlas", "class", "classes"
 
     def __init__(self, job, classes, out_dir, descriptions, title):
         self.job, self.out_dir, self.descriptions, self.title = job, out_dir, descriptions, title

@@ -18,7 +18,7 @@ from . import page, plan, tasks
 
 class MicroscopeRun(Progress):
     """The state of one microscope run: what is done, and the pages over it."""
-    name, unit, units = "microscope", "unit", "units"
+    name, unit, plural = "microscope", "unit", "units"
 
     def __init__(self, job, units, out_dir, model_name, title):
         self.job, self.units, self.out_dir = job, units, out_dir

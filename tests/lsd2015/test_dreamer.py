@@ -139,5 +139,6 @@ def test_dream_says_size_origin_steps_and_time_before_it_starts(tmp_path):
     assert "(the image2015 size)" in plan(job, IMAGE2015, vgg16)
     # the estimate scales with the pixels and the steps
     half = dataclasses.replace(IMAGE2015, image_size=(960, 540), steps=50)
-    assert expected_seconds(half, vgg16) == pytest.approx(expected_seconds(IMAGE2015, vgg16) / 8)
+    assert expected_seconds(half, vgg16) == pytest.approx(
+        expected_seconds(IMAGE2015, vgg16) / 4 * 50 / IMAGE2015.steps)
     assert expected_seconds(IMAGE2015, other) is None
