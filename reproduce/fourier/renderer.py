@@ -65,13 +65,16 @@ class FourierProfile:
     rotation_per_frame: float = STREAM2015.rotation_per_frame
     clip: Tuple[float, float] = STREAM2015.clip
     zoom_kernel: str = STREAM2015.zoom_kernel
-    zoom_centre: str = STREAM2015.zoom_centre
+    zoom_centre: str = "true"
     stream_size: Tuple[int, int] = STREAM2015.stream_size
     start_image: str = STREAM2015.start_image
     sources: Tuple[Tuple[str, str], ...] = (
         ("learning_rate", "Lucid render.render_vis: Adam(0.05); on the spectrum "
                           "parameters, not on pixels"),
         ("steps", "ours: 256 steps gave recognisable pictures (docs/recipes.md)"),
+        ("zoom_centre", "ours: the true centre, (n - 1) / 2; the 2015 profiles turn "
+                        "about n / 2 as zoomingstream.py:114 did, which drifts the "
+                        "picture towards the top left at every zoom"),
         ("decay_power", "Lucid param.spatial.fft_image(decay_power=1): 1/f"),
         ("spectrum_sd", "Lucid fft_image: sd 0.01"),
         ("amplitude", "Lucid fft_image: image / 4"),
