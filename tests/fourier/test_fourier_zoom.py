@@ -82,14 +82,18 @@ def test_key_frames_continue_from_the_zoomed_previous_one(zooming, tiny_model):
 
 def test_the_2015_key_frame_zoom_takes_the_fourier_profile():
     """The zooming Fourier recipe zooms with frames.zoom under its own
-    profile: every setting the zoom reads is there, with the 2015 kernel."""
+    profile: every setting the zoom reads is there, with the 2015 kernel,
+    about the true centre (ours; the 2015 profiles turn about n / 2)."""
+    import dataclasses
     from reproduce.fourier.renderer import FOURIER
     from reproduce.lsd2015 import frames
     from reproduce.lsd2015.profiles import STREAM2015
     image = np.random.RandomState(0).rand(24, 40, 3).astype(np.float32) * 255
     assert FOURIER.zoom_kernel == STREAM2015.zoom_kernel == "cubic2015"
-    np.testing.assert_array_equal(frames.zoom(image, FOURIER, 17),
-                                  frames.zoom(image, STREAM2015, 17))
+    assert (FOURIER.zoom_centre, STREAM2015.zoom_centre) == ("true", "2015")
+    np.testing.assert_array_equal(
+        frames.zoom(image, FOURIER, 17),
+        frames.zoom(image, dataclasses.replace(STREAM2015, zoom_centre="true"), 17))
 
 
 def test_the_zoom_keeps_or_resets_adams_moments_as_the_profile_says(zooming):
