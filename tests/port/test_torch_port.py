@@ -46,6 +46,14 @@ STEP_TOL, STEP_SHARE = 0.01, 0.995
 
 
 @pytest.fixture(scope="module")
+def tiny_model(tiny_weights):
+    """The model as the reference vectors were made from it: read from the
+    weights file, not the session's model object, which other tests share."""
+    from reproduce.nets.weights import load_model
+    return load_model(tiny_weights)
+
+
+@pytest.fixture(scope="module")
 def prior(reference_files):
     return load_prior(reference_files[1])
 
