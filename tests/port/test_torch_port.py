@@ -46,7 +46,7 @@ STEP_TOL, STEP_SHARE = 0.01, 0.995
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tiny_weights):
+def port_model(tiny_weights):
     """The model as the reference vectors were made from it: read from the
     weights file, not the session's model object, which other tests share."""
     from reproduce.nets.weights import load_model
@@ -92,10 +92,10 @@ def as_tensor(image):
     return torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)[None]))
 
 
-def test_stages_before_the_update(tiny_model, prior, profile, ref):
+def test_stages_before_the_update(port_model, prior, profile, ref):
     arrays, attrs = ref
-    d = dreamer_for(tiny_model, profile, prior, ref)
-    x = rt.preprocess(d.image, tiny_model, profile.mean)
+    d = dreamer_for(port_model, profile, prior, ref)
+    x = rt.preprocess(d.image, port_model, profile.mean)
     assert_scaled(x, arrays["input"], 1e-6, "input")
     assert_scaled(d.net.output("fc8", x), arrays["logits"], what="logits")
     (loss, objective, energy), grad = d.gradient()
@@ -111,21 +111,21 @@ def test_stages_before_the_update(tiny_model, prior, profile, ref):
                   what="prior/weighted")
 
 
-def test_deepdream_gradient(tiny_model, ref):
+def test_deepdream_gradient(port_model, ref):
     arrays, attrs = ref
     assert attrs["deepdream_layer"] == DREAM_LAYER
-    net = rt.build_net(tiny_model, "cpu")
+    net = rt.build_net(port_model, "cpu")
     pixels = as_tensor(arrays["start"]).requires_grad_(True)
-    value = layer_l2(DREAM_LAYER)(net.activations(rt.preprocess(pixels, tiny_model, "scalar")))
+    value = layer_l2(DREAM_LAYER)(net.activations(rt.preprocess(pixels, port_model, "scalar")))
     grad, = torch.autograd.grad(value, pixels)
     assert_scaled(value.item(), arrays["deepdream/objective"], what="deepdream/objective")
     assert_scaled(grad, arrays["deepdream/grad"], what="deepdream/grad")
 
 
-def test_zoom_and_first_step(tiny_model, prior, profile, ref):
+def test_zoom_and_first_step(port_model, prior, profile, ref):
     arrays, _ = ref
     np.testing.assert_array_equal(zoom(arrays["start"], profile), arrays["zoom"])
-    d = dreamer_for(tiny_model, profile, prior, ref)
+    d = dreamer_for(port_model, profile, prior, ref)
     d.step()
     assert step_agrees(d.get_image(), arrays["step1"])
 
@@ -147,9 +147,9 @@ def teacher_forced(dreamer, arrays, every):
     return agree, np.array(history)
 
 
-def test_ten_steps_teacher_forced(tiny_model, prior, profile, ref):
+def test_ten_steps_teacher_forced(port_model, prior, profile, ref):
     arrays, _ = ref
-    agree, history = teacher_forced(dreamer_for(tiny_model, profile, prior, ref),
+    agree, history = teacher_forced(dreamer_for(port_model, profile, prior, ref),
                                     arrays, profile.steps_per_zoom)
     assert all(agree), agree
     assert_scaled(history, arrays["history"], what="teacher-forced history")
@@ -171,25 +171,25 @@ class _NoResetAtZoom:
 
 
 @pytest.mark.parametrize("mistake", ["published adam", "no reset", "lr 4.5", "strength 9"])
-def test_teacher_forcing_catches_a_wrong_port(tiny_model, prior, profile, ref, mistake):
+def test_teacher_forcing_catches_a_wrong_port(port_model, prior, profile, ref, mistake):
     """Negative controls: the step tolerance is tight enough to fail these."""
     changes = {"published adam": {"update": "adam"}, "lr 4.5": {"learning_rate": 4.5},
                "strength 9": {"prior_strength": 9.0}}.get(mistake, {})
-    d = dreamer_for(tiny_model, dataclasses.replace(profile, **changes), prior, ref)
+    d = dreamer_for(port_model, dataclasses.replace(profile, **changes), prior, ref)
     if mistake == "no reset":
         d.rule = _NoResetAtZoom(d.rule)
     agree, _ = teacher_forced(d, ref[0], profile.steps_per_zoom)
     assert not all(agree), mistake
 
 
-def test_free_run_of_ten_steps(tiny_model, prior, profile, ref):
+def test_free_run_of_ten_steps(port_model, prior, profile, ref):
     """A free run is compared by what survives its chaos, not by its values:
     the first step (before any coin-toss pixel has fed back), then the run's
     direction: the objective climbs in both runs by a like amount, the
     picture moves as far, and mostly the same way.  The values of later
     steps differ from CPU to CPU (AVX-512 and AVX2 sum in other orders)."""
     arrays, _ = ref
-    d = dreamer_for(tiny_model, profile, prior, ref)
+    d = dreamer_for(port_model, profile, prior, ref)
     history = np.array([h[1:] for h in d.run(reference.STEPS)])
     ref_history = arrays["history"]
     # run() zooms before step 0 as the reference did
