@@ -31,3 +31,14 @@ def ref(reference_files):
     """(arrays, attrs) of that reference file."""
     from reproduce import reference
     return reference.load(reference_files[0])
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread: on a loaded two-core machine torch's spinning OpenMP
+    threads made small calls 30 times slower."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

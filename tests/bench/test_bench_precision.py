@@ -11,14 +11,7 @@ from bench.bench_race import random_prior  # noqa: E402
 
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a loaded two-core machine torch's spinning OpenMP
-    threads made these small calls 30 times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def test_key_frames_build_each_engine_through_the_recipe(tiny_model, capsys, monkeypatch):
     from reproduce import recipes

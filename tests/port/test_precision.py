@@ -38,14 +38,7 @@ NO_UNIT = frozenset({"avx2", "fma", "avx512f"})
 
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a loaded two-core machine torch's spinning OpenMP
-    threads made these small calls 30 times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def rel_l2(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
