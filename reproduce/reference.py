@@ -217,10 +217,12 @@ def _before_each_step(start, after, profile):
     """The image each of ``Dreamer.run``'s steps started from: the previous
     step's result, zoomed where run() zoomed (before steps 0, k, 2k, ...)."""
     from .lsd2015.frames import zoom, zoom_due
-    before = []
+    before, zooms = [], 0
     for i in range(len(after)):
         image = start if i == 0 else after[i - 1]
-        before.append(zoom(image, profile) if zoom_due(i, profile.steps_per_zoom) else image)
+        if zoom_due(i, profile.steps_per_zoom):
+            image, zooms = zoom(image, profile, index=zooms), zooms + 1
+        before.append(image)
     return before
 
 

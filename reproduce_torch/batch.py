@@ -61,5 +61,6 @@ class BatchDreamer(Dreamer):
 
     def zoom(self, frames_ahead=None):
         """The 2015 zoom on every image of the batch; the moments restart."""
-        self._assign(np.stack([frames.zoom(image, self.profile, frames_ahead)
+        self._assign(np.stack([frames.zoom(image, self.profile, frames_ahead, self.zooms)
                                for image in self.get_images()]))
+        self.zooms += 1

@@ -39,6 +39,7 @@ class Dreamer:
         self.energy_of = (TorchPrior(prior, profile.prior_scales, self.device)
                           if prior is not None and profile.prior_strength else None)
         self.image = torch.zeros((1, 3, 32, 32), dtype=torch.float32, device=self.device)
+        self.zooms = 0  # zooms since set_image, for profile.zoom_dither
         self.rule = make_rule(profile.update, self.image, profile.beta1,
                               profile.beta2, profile.epsilon)
 
@@ -86,6 +87,7 @@ class Dreamer:
             self.net.check_input_size((rows // s, cols // s),
                                       what="mean-pooled by %d" % s if s > 1 else "")
         self._assign(image)
+        self.zooms = 0
 
     def get_image(self):
         """The current image, (H, W, 3) float32 on 0..255 (a copy)."""
@@ -105,7 +107,8 @@ class Dreamer:
     def zoom(self, frames_ahead=None):
         """Zoom the image to the next key frame's start, ``frames_ahead`` stream
         frames on (default: the profile's frames_per_key); reset the moments."""
-        self._assign(frames.zoom(self.get_image(), self.profile, frames_ahead))
+        self._assign(frames.zoom(self.get_image(), self.profile, frames_ahead, self.zooms))
+        self.zooms += 1
 
     def run(self, steps=None):
         """Take ``steps`` steps with the 2015 zoom schedule

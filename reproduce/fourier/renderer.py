@@ -66,6 +66,7 @@ class FourierProfile:
     clip: Tuple[float, float] = STREAM2015.clip
     zoom_kernel: str = STREAM2015.zoom_kernel
     zoom_centre: str = "true"
+    zoom_dither: str = STREAM2015.zoom_dither
     stream_size: Tuple[int, int] = STREAM2015.stream_size
     start_image: str = STREAM2015.start_image
     sources: Tuple[Tuple[str, str], ...] = (
@@ -159,6 +160,7 @@ class Renderer:
 
     def __init__(self, net, profile, param=None, chain=None, objective=None, seed=0):
         self.net, self.profile = net, profile
+        self.zooms = 0  # zooms since reset or set_image, for profile.zoom_dither
         self.param = param or param_for(profile, seed)
         self.transforms = chain or make_transforms(profile, seed)
         self._check_sizes()  # before the slow compile
@@ -201,12 +203,14 @@ class Renderer:
         self.transforms.reseed(seed)
         for rule in self.rules:
             rule.reset()
+        self.zooms = 0
 
     def set_image(self, image):
         """Start from ``image`` (H, W, 3) on 0..255; the moments start afresh."""
         self.param.set_image(image)
         for rule in self.rules:
             rule.reset()
+        self.zooms = 0
 
     def get_image(self):
         return self.param.get_image()
@@ -219,7 +223,9 @@ class Renderer:
         """The 2015 zoom of the current image by ``frames_ahead`` stream frames
         (default: the profile's frames_per_key), as the stream takes it between
         key frames."""
-        self._zoomed(frames.zoom(self.get_image(), self.profile, frames_ahead))
+        zooms = self.zooms
+        self._zoomed(frames.zoom(self.get_image(), self.profile, frames_ahead, zooms))
+        self.zooms = zooms + 1  # after _zoomed, whose set_image starts a count
 
     def _zoomed(self, image):
         """Continue from the zoomed ``image``: the moments start afresh, or,

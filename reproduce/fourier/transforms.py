@@ -248,16 +248,20 @@ class Zoom(Transform):
     between_steps = True
 
     def __init__(self, profile, seed=0):
-        super().__init__(seed)
         self.profile, self.every = profile, profile.steps_per_zoom
+        super().__init__(seed)
 
+    def reseed(self, seed):
+        super().reseed(seed)
+        self.zooms = 0  # for profile.zoom_dither
     def due(self, step):
         """Zoom before steps 0, k, 2k, ... (as the 2015 stream and lsd2015.dreamer.Dreamer)."""
         return frames.zoom_due(step, self.every)
 
     def apply(self, image):
         """(H, W, 3) on 0..255 -> the next key frame's start, same shape."""
-        return frames.zoom(image, self.profile)
+        self.zooms += 1
+        return frames.zoom(image, self.profile, index=self.zooms - 1)
 
     def __repr__(self):
         return "zoom(every %s steps)" % self.every

@@ -36,6 +36,7 @@ class Dreamer:
         self.shape = tuple(profile.image_size[::-1])  # (rows, cols)
         self.batch = int(batch)
         self.image = theano.shared(np.zeros((self.batch, 3, 32, 32), floatX), name="image")
+        self.zooms = 0  # zooms since set_image, for profile.zoom_dither
         self.targets = theano.shared(np.zeros(2, np.int32), name="targets")
         self.learning_rate = theano.shared(np.asarray(profile.learning_rate, floatX))
         objective = objective or lsd2015(self.targets[0], self.targets[1], profile.layer,
@@ -83,6 +84,7 @@ class Dreamer:
         self.image.set_value(np.ascontiguousarray(np.broadcast_to(
             images.transpose(0, 3, 1, 2), (self.batch, 3, rows, cols))))
         self.rule.reset()
+        self.zooms = 0
 
     def get_image(self):
         """The current (first) image, (H, W, 3) float32 on 0..255 (a copy)."""
@@ -106,9 +108,10 @@ class Dreamer:
         """Zoom the image to the next key frame's start, ``frames_ahead`` stream
         frames on (default: the profile's frames_per_key); reset the moments."""
         self.image.set_value(np.ascontiguousarray(np.stack([frames.zoom(
-            image, self.profile, frames_ahead).transpose(2, 0, 1)
+            image, self.profile, frames_ahead, self.zooms).transpose(2, 0, 1)
             for image in self.get_images()])))
         self.rule.reset()
+        self.zooms += 1
 
     def run(self, steps=None):
         """Take ``steps`` steps with the 2015 zoom schedule

@@ -15,11 +15,17 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 from skimage import transform as sktransform
 
-from .profiles import ZOOM_CENTRES, ZOOM_KERNELS
+from .profiles import ZOOM_CENTRES, ZOOM_DITHERS, ZOOM_KERNELS
 from ..errors import UserError
 
+# Roberts' R2 sequence (1 / g, 1 / g^2 for the plastic number g): the zoom
+# shifts of ``zoom_dither="subpixel"`` cover the unit square evenly and never
+# repeat, so no row or column is sampled at one phase zoom after zoom.
+_PLASTIC = 1.32471795724474602596
+_R2 = np.array([1.0 / _PLASTIC, 1.0 / _PLASTIC ** 2])
 
-def warp_matrix(in_shape, out_shape, scale, degrees, centre="2015"):
+
+def warp_matrix(in_shape, out_shape, scale, degrees, centre="2015", shift=(0.0, 0.0)):
     """The 3x3 map from output (x, y) = (col, row) to input (x, y).
 
     Output pixel p samples the input at R (p - c_out) / scale + c_in, R the
@@ -41,12 +47,12 @@ def warp_matrix(in_shape, out_shape, scale, degrees, centre="2015"):
                        [-np.sin(theta), np.cos(theta)]]) / scale
     matrix = np.eye(3)
     matrix[:2, :2] = rotate
-    matrix[:2, 2] = c_in - rotate.dot(c_out)
+    matrix[:2, 2] = c_in - rotate.dot(c_out) + np.asarray(shift, float)
     return matrix
 
 
 def warp(image, scale, degrees, out_shape=None, order=3, cval=None, kernel="cubic2015",
-         centre="2015"):
+         centre="2015", shift=(0.0, 0.0)):
     """Zoom ``image`` about its ``centre`` by ``scale`` (>1 zooms in) and rotate it
     (:func:`warp_matrix`).
 
@@ -62,7 +68,7 @@ def warp(image, scale, degrees, out_shape=None, order=3, cval=None, kernel="cubi
         raise UserError("zoom_kernel must be one of %s, not %r"
                         % (", ".join(ZOOM_KERNELS), kernel))
     out_shape = tuple(out_shape or image.shape[:2])
-    matrix = warp_matrix(image.shape[:2], out_shape, scale, degrees, centre)
+    matrix = warp_matrix(image.shape[:2], out_shape, scale, degrees, centre, shift)
     if kernel == "cubic2015":
         mode, fill = ("edge", 0.0) if cval is None else ("constant", cval)
         return sktransform.warp(np.asarray(image, np.float64), matrix, output_shape=out_shape,
@@ -79,8 +85,30 @@ def warp(image, scale, degrees, out_shape=None, order=3, cval=None, kernel="cubi
     return out
 
 
-def zoom(image, profile, frames=None):
-    """The start of the next key frame: ``image`` zoomed by zoomspeed^(frames/fps).
+def dither(index, kind):
+    """The (x, y) shift of zoom number ``index`` (0, 1, ...) for
+    ``zoom_dither`` = ``kind``: none for "none"; for "subpixel", a point of
+    the R2 sequence in [-0.5, 0.5)^2.
+
+    Why: a zoom about a fixed point samples the rows and columns through it
+    at the same phase every time, exactly on their pixels, so they are never
+    blurred by the interpolation while every other row is; after a few dozen
+    zooms the stream shows a cross of sharper lines at the zoom centre
+    (docs/stream.md).  A fresh sub-pixel shift per zoom gives every row and
+    column the same blur.  On the screen each zoom moves the picture by at
+    most half a pixel beside the zoom itself, and these moves do not add up
+    to a drift: the shifts are not carried from zoom to zoom."""
+    if kind not in ZOOM_DITHERS:
+        raise UserError("zoom_dither must be one of %s, not %r"
+                        % (", ".join(ZOOM_DITHERS), kind))
+    if kind == "none":
+        return (0.0, 0.0)
+    return tuple((0.5 + _R2 * (index + 1)) % 1.0 - 0.5)
+
+
+def zoom(image, profile, frames=None, index=0):
+    """The start of the next key frame: ``image`` zoomed by zoomspeed^(frames/fps);
+    ``index`` counts the zooms of this picture, for ``profile.zoom_dither``.
 
     As 2015's ``zoom`` (zoomingstream.py:108-129): pixels clipped to the
     profile's range first, then cubic (``profile.zoom_kernel``) about
@@ -92,7 +120,8 @@ def zoom(image, profile, frames=None):
     scale = profile.zoom_speed ** (frames / float(profile.fps))
     lo, hi = profile.clip
     return warp(np.clip(image, lo, hi), scale, profile.rotation_per_frame * frames,
-                kernel=profile.zoom_kernel, centre=profile.zoom_centre)
+                kernel=profile.zoom_kernel, centre=profile.zoom_centre,
+                shift=dither(index, profile.zoom_dither))
 
 
 def zoom_due(step, every):

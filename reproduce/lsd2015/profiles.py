@@ -21,6 +21,7 @@ DEFAULT_LAYERS = ("fc8", "")
 UPDATES = ("adam2015", "adam")
 MEANS = ("scalar", "channel")
 ZOOM_CENTRES = ("2015", "true")   # Profile.zoom_centre
+ZOOM_DITHERS = ("none", "subpixel")  # Profile.zoom_dither (frames.dither)
 # The network's number format (reproduce_torch/precision.py; docs/precision.md).
 PRECISIONS = ("float32", "bf16", "auto")
 # The live stream's precision where the job names none: bf16 where the
@@ -47,6 +48,7 @@ PROFILE_RULES = {
     "image_size": checks.SIZE, "stream_size": checks.SIZE, "start_image": Rule(str),
     "layer": Rule(str, forbid=("input",)),
     "zoom_centre": Rule(str, choices=ZOOM_CENTRES),
+    "zoom_dither": Rule(str, choices=ZOOM_DITHERS),
     "pool_ties": Rule(str, choices=TIE_CHOICES),
     "precision": Rule(str, choices=PRECISIONS),
 }
@@ -89,6 +91,10 @@ class Profile:
     # picture drifts towards the top left at every zoom, as 2015; "true":
     # ((cols - 1) / 2, (rows - 1) / 2).
     zoom_centre: str = "2015"
+    # A sub-pixel shift per zoom (frames.dither): "none", every zoom about the
+    # same point, as 2015, which leaves a cross of sharper lines through it
+    # (docs/stream.md); "subpixel", a fresh shift each zoom (ours).
+    zoom_dither: str = "none"
     # Where a max-pool's gradient goes when a window holds its max more than
     # once (nets.build.TIE_CHOICES): "model" as the model says, i.e. to
     # every tied pixel on VGG-16 (Theano's rule, whose 2015 GPU counterpart
@@ -148,7 +154,8 @@ class Profile:
 
 HALF_ROWS = ("static2015", "per_map")
 ZOOM_KERNELS = ("cubic2015", "bspline")
-CHOICES = {"half_row": HALF_ROWS, "zoom_kernel": ZOOM_KERNELS, "zoom_centre": ZOOM_CENTRES}
+CHOICES = {"half_row": HALF_ROWS, "zoom_kernel": ZOOM_KERNELS, "zoom_centre": ZOOM_CENTRES,
+           "zoom_dither": ZOOM_DITHERS}
 
 _ADAM2015 = ("models/default.py:137-161 build_updates: m = beta1*g + (1-beta1)*m "
              "(:147), bias correction 1-(1-beta1)^t (:150); train.py:214-215 resets "
@@ -197,6 +204,8 @@ STREAM2015 = Profile(
                         "Catmull-Rom cubic convolution, edge pixels repeated)"),
         ("zoom_centre", "zoomingstream.py:114 and :120 shift = shape / 2.0 (and :64, "
                         ":70 for the in-between frames): n / 2, not (n - 1) / 2"),
+        ("zoom_dither", "zoomingstream.py:108-129 every zoom the same map about "
+                        "shape / 2.0, no shift; subpixel ours (docs/stream.md)"),
         ("pool_ties", "models/default.py:71-73 dnn.MaxPool2DDNNLayer: cuDNN's pooling "
                       "backward (Theano's GpuDnnPoolGrad, mid-2015), whose rule on "
                       "ties is not published; we keep Theano's CPU rule, every tied "
