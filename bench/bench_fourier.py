@@ -73,14 +73,16 @@ class TorchLoop:
     """The same step in PyTorch, on the CPU; the net in ``precision``
     (reproduce_torch.precision; bench_precision times bf16)."""
 
-    def __init__(self, model, threads, profile=FOURIER, precision="float32"):
+    def __init__(self, model, threads, profile=FOURIER, precision="float32", target=TARGET,
+                 seed=0):
         import torch
         from reproduce_torch.nets import build_net, preprocess
         self.torch, self.threads = torch, threads
         self.model, self.profile = model, profile
         self.net, self.preprocess = build_net(model, "cpu", precision), preprocess
         rows = cols = SIZE
-        rng = np.random.RandomState(0)
+        self.target = target
+        rng = np.random.RandomState(seed)
         half = (3, rows, cols // 2 + 1)
         self.real = torch.tensor(0.01 * rng.randn(*half).astype(np.float32),
                                  requires_grad=True)
@@ -89,7 +91,12 @@ class TorchLoop:
         self.scale = torch.tensor(params.spectrum_scale(rows, cols))
         self.colors = torch.tensor(params.color_matrix())
         self.optimizer = torch.optim.Adam([self.real, self.imag], lr=profile.learning_rate)
-        self.rng = np.random.RandomState(0)
+        self.rng = np.random.RandomState(seed)
+
+    def picture(self):
+        """The current picture, (H, W, 3) float32 on 0..255."""
+        with self.torch.no_grad():
+            return self.image()[0].permute(1, 2, 0).numpy().copy()
 
     def image(self):
         """(1, 3, H, W) on 0..255, as params.Fourier."""
@@ -124,7 +131,7 @@ class TorchLoop:
             self.optimizer.zero_grad()
             x = self.preprocess(self.transform(self.image()), self.model, "channel")
             logits = self.net.output(x=x)
-            loss = -logits[0, TARGET].mean()
+            loss = -logits[0, self.target].mean()
             loss.backward()
             self.optimizer.step()
 

@@ -75,7 +75,15 @@ def load_isolated(path, reader, what, hint):
         return _unwrap(pickle.loads(cached), path)
     data_r, data_w = os.pipe()
     beat_r, beat_w = os.pipe()
-    pid = os.fork()
+    # Signals wait while the process forks: Python runs its at-fork hooks
+    # (logging's lock) in the parent, and an interrupt raised inside one is
+    # printed as "Exception ignored" and lost.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     if pid == 0:  # the child: never returns, never runs the parent's cleanup
         status = 1
         try:
@@ -83,6 +91,7 @@ def load_isolated(path, reader, what, hint):
             os.close(beat_r)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held: the end
             threading.Thread(target=_beat, args=(beat_w,), daemon=True).start()
             checkpoint("h5read")
             data = pickle.dumps(_payload(path, reader, what, hint),
@@ -99,6 +108,7 @@ def load_isolated(path, reader, what, hint):
     os.close(beat_w)
     chunks, finished = [], False
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held: raised here
         last = time.monotonic()
         while not finished:
             left = last + SILENCE_SECONDS - time.monotonic()

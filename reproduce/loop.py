@@ -49,6 +49,25 @@ class Result:
         save_image(images[index], path, dict(self.metadata(), index=int(index)))
 
 
+
+def progress_bar(**kwargs):
+    """A tqdm bar (tqdm's keyword arguments) whose write lock is a thread lock.
+
+    Why: tqdm's default lock also makes a multiprocessing RLock, a named
+    semaphore, even for a disabled bar; a Dask worker killed while it
+    renders (Ctrl-C on an atlas or a microscope) leaves it behind, and
+    multiprocessing's resource tracker then warns on the user's terminal
+    about "leaked semaphore objects".  Our bars never cross processes."""
+    import threading
+    from tqdm import tqdm
+    if not _THREAD_LOCK:
+        _THREAD_LOCK.append(threading.RLock())
+        tqdm.set_lock(_THREAD_LOCK[0])
+    return tqdm(**kwargs)
+
+
+_THREAD_LOCK = []  # progress_bar's lock, set once a process
+
 class Loop:
     """``with Loop(total, desc) as loop: ... loop.tick(loss=...)``.
 
@@ -66,8 +85,7 @@ class Loop:
         self.interrupted, self.seconds, self.count = False, 0.0, 0
 
     def __enter__(self):
-        from tqdm import tqdm
-        self.bar = tqdm(total=self.total, disable=not self.progress, unit=self.unit,
+        self.bar = progress_bar(total=self.total, disable=not self.progress, unit=self.unit,
                         desc=self.desc, initial=self.initial)
         self._started = time.time()
         return self

@@ -319,20 +319,32 @@ def test_a_variable_rate_film_keeps_its_timing(tmp_path):
     assert sum(1 for _ in io.read_frames(str(film))) >= info.frames
 
 
-def test_dask_workers_start_with_ctrl_c_ignored():
-    """A terminal's Ctrl-C reaches every process of its group: the workers
-    start with SIGINT ignored (inherited across exec), so only the driver
-    answers it and no worker prints a KeyboardInterrupt traceback."""
-    from reproduce.atlas.cluster import _workers_ignore_ctrl_c
+def test_dask_workers_start_with_ctrl_c_blocked_and_the_driver_keeps_its_own():
+    """A terminal's Ctrl-C reaches every process of its group: processes
+    started while the cluster starts have SIGINT blocked (inherited across
+    exec), so only the driver answers it and no worker prints a
+    KeyboardInterrupt traceback; a Ctrl-C the driver gets meanwhile is
+    raised once the start is over, not lost."""
+    import os
     import signal
-    before = signal.getsignal(signal.SIGINT)
-    probe = [sys.executable, "-c", "import signal; print(int(signal.getsignal("
-                                   "signal.SIGINT) == signal.SIG_IGN))"]
-    with _workers_ignore_ctrl_c():
+    from reproduce.atlas.cluster import _hold_ctrl_c
+    probe = [sys.executable, "-c", "import signal; print(int(signal.SIGINT in "
+                                   "signal.pthread_sigmask(signal.SIG_BLOCK, [])))"]
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    release = _hold_ctrl_c()
+    try:
         inside = subprocess.run(probe, stdout=subprocess.PIPE, text=True).stdout
+        os.kill(os.getpid(), signal.SIGINT)  # held: nothing is raised yet
+    except KeyboardInterrupt:
+        release()
+        raise AssertionError("the Ctrl-C was not held while the workers started")
+    with pytest.raises(KeyboardInterrupt):
+        release()
+        for _ in range(1000):  # the handler runs at the next bytecode
+            pass
     outside = subprocess.run(probe, stdout=subprocess.PIPE, text=True).stdout
     assert (inside.strip(), outside.strip()) == ("1", "0")
-    assert signal.getsignal(signal.SIGINT) is before
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
 
 
 def test_header_limit_holds_for_a_request_sent_in_one_piece():

@@ -420,6 +420,47 @@ def test_double_ctrl_c_as_a_person_presses_it(tiny_weights, tmp_path, command, g
     no_tmp(tmp_path)
 
 
+def cluster_argv(command, weights, out):
+    """``atlas`` or ``microscope`` on the tiny model, one local Dask worker."""
+    if command == "atlas":
+        return ["atlas", "--weights", weights, "--classes", "0-5", "--set",
+                "image_size=64x48", "--steps", "2", "--prior", "none", "--judge", "none",
+                "--workers", "1", "--out-dir", out, "--no-progress"]
+    return ["microscope", "--weights", weights, "--layers", "relu1_1,relu2_1", "--channels",
+            "3", "--size", "64", "--steps", "2", "--diverse", "0", "--dream-octaves", "1",
+            "--dream-steps", "1", "--photo-size", "64", "--workers", "1", "--out-dir", out,
+            "--no-progress"]
+
+
+@pytest.mark.parametrize("command", ["atlas", "microscope"])
+def test_double_ctrl_c_at_the_terminal_on_a_dask_cluster(tiny_weights, tmp_path, command):
+    """``atlas`` and ``microscope`` on a local Dask cluster, Ctrl-C pressed
+    twice (0.1 s apart) at the terminal, which signals the whole process
+    group, while the driver saves a page: status 130, one line on stderr
+    (no worker's KeyboardInterrupt, no multiprocessing warning about leaked
+    semaphores), the manifest and the index complete with what was made, no
+    ``.tmp-*`` file, and no worker left behind; a last Ctrl-C while the
+    process exits changes nothing."""
+    out = tmp_path / command
+    run = Command(cluster_argv(command, tiny_weights, out), tmp_path,
+                  {"save.html": 1, "exit": 1}, new_session=True)
+    run.checkpoint("save.html")  # only the driver writes pages: a record arrived
+    workers = descendants(run.proc.pid)
+    assert workers, "%s started no worker process" % command
+    os.killpg(run.proc.pid, signal.SIGINT)
+    run.release("save.html")
+    time.sleep(HUMAN_DOUBLE[0])  # the person's second press, wherever it lands
+    os.killpg(run.proc.pid, signal.SIGINT)
+    late_signal(run, signal.SIGINT)
+    assert run.stderr() == ["(stopping already: what was made is being kept)"], run.text()
+    assert "interrupted: kept what was made" in run.text(), run.text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["run"]["rendered"] >= 1, manifest
+    assert "</html>" in (out / "index.html").read_text()
+    no_tmp(tmp_path)
+    assert all(gone(pid) for pid in workers), [cmdline(p) for p in workers]
+
+
 # ----------------------------------------------------------------------- sweep
 
 def sweep_argv(weights, photo, folder):

@@ -35,45 +35,63 @@ PAGE_EVERY = 2.0       # seconds between rewrites of index.html while running
 def local_cluster(workers=None):
     """A Dask cluster on this machine: ``workers`` processes (default: one
     per core), one task at a time each, the cores shared among them for
-    BLAS and our Ops.  Returns a ``distributed.LocalCluster``."""
-    import dask
-    from distributed import LocalCluster
+    BLAS and our Ops.  Returns a context manager that gives the
+    ``distributed.LocalCluster`` and closes it; a bad ``workers`` is refused
+    here, before anything starts."""
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise UserError("--workers %s: give 1 to %d worker processes" % (workers,
                                                                         MAX_WORKERS))
-    cores = len(os.sched_getaffinity(0))
-    workers = workers or cores
-    threads = str(max(1, cores // workers))
-    # Saturation 1: a worker holds only the task it runs.  Dask's default
-    # (1.1) queues a second one there, and a worker that dies takes that
-    # queued class's allowed failure with it.
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
-            _workers_ignore_ctrl_c():
-        return LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True,
-            dashboard_address=":0", silence_logs=logging.ERROR,
-            scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
-            env={"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+    return _started_cluster(workers or len(os.sched_getaffinity(0)))
 
 
 @contextlib.contextmanager
-def _workers_ignore_ctrl_c():
-    """Start worker processes with Ctrl-C ignored: a terminal sends SIGINT to
-    its whole process group, and each worker printed its KeyboardInterrupt
-    traceback.  An ignored signal stays ignored in a child (also across
-    exec, and Python then installs no handler of its own); the driver alone
-    answers Ctrl-C, cancels the tasks and closes the cluster, which ends
-    the workers."""
+def _started_cluster(workers):
+    import dask
+    from distributed import LocalCluster
+    threads = str(max(1, len(os.sched_getaffinity(0)) // workers))
+    release = _hold_ctrl_c()
+    try:
+        # Saturation 1: a worker holds only the task it runs.  Dask's default
+        # (1.1) queues a second one there, and a worker that dies takes that
+        # queued class's allowed failure with it.
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=":0", silence_logs=logging.ERROR,
+                scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
+                env={"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+    except BaseException:
+        release()
+        raise
+    release()
+    with cluster:
+        yield cluster
+
+
+def _hold_ctrl_c():
+    """Block SIGINT in this (the main) thread until the returned function is
+    called, which restores the mask.
+
+    Why: a terminal sends Ctrl-C to its whole process group, and each worker
+    printed its KeyboardInterrupt traceback.  Threads and processes started
+    meanwhile inherit the block (fork and exec keep the mask), so the
+    workers, and the ones their nannies start again later, never see a
+    Ctrl-C: the driver alone answers it, cancels the tasks and closes the
+    cluster, which ends the workers.  The driver itself still answers at
+    once: its other threads take the signal for it.  (An ignored SIGINT,
+    inherited as well, lost a Ctrl-C pressed while the workers started.)
+
+    multiprocessing's resource tracker unblocks SIGINT in the thread that
+    first starts it (CPython's ``ResourceTracker.ensure_running``); it is
+    started here, before the block, so that no worker starts it again."""
     import signal
     import threading
+    from multiprocessing import resource_tracker
     if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        return lambda: None
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return lambda: signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 SCHEDULER_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")  # distributed's
@@ -222,7 +240,7 @@ def drive(run, client, task, progress=True, on_record=None):
     left; the summary is written either way.  Returns ``run``, with
     ``run.interrupted`` set."""
     from distributed import as_completed
-    from tqdm import tqdm
+    from ..loop import progress_bar
 
     run.interrupted = False
     futures, token = {}, uuid.uuid4().hex[:8]
@@ -230,7 +248,7 @@ def drive(run, client, task, progress=True, on_record=None):
         futures[client.submit(task, run.job, group, run.out_dir, run.digest,
                               key="%s-%s" % (run.key(group[0]), token),
                               retries=RETRIES, pure=False)] = group
-    bar = tqdm(total=len(run.todo), disable=not progress, unit=run.unit,
+    bar = progress_bar(total=len(run.todo), disable=not progress, unit=run.unit,
                desc="%s (%d skipped)" % (run.name, run.skipped))
     try:
         for future in as_completed(futures):

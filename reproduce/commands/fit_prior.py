@@ -22,14 +22,14 @@ def register(sub):
 
 
 def run(args):
-    from tqdm import tqdm
+    from ..loop import progress_bar
 
     from ..fileio import check_output
     from ..prior.fit import check_patch_memory, fit_prior, save_prior
 
     check_output(args.out)
     check_patch_memory(args.patches)
-    with tqdm(desc="EM", unit="it", leave=False) as bar:
+    with progress_bar(desc="EM", unit="it", leave=False) as bar:
         def progress(iteration, log_likelihood, nu):
             bar.update(1)
             bar.set_postfix(loglik="%.3f" % log_likelihood, nu="%.4f" % nu)

@@ -34,7 +34,7 @@ def register(sub):
 
 
 def run(args):
-    from tqdm import tqdm
+    from ..loop import progress_bar
 
     from .. import reference
     from ..errors import UserError
@@ -54,8 +54,8 @@ def run(args):
 
     def progress(n):
         if not bars:
-            bars.append(tqdm(total=2 + reference.STEPS, unit="step",
-                             disable=args.no_progress, desc="reference steps"))
+            bars.append(progress_bar(total=2 + reference.STEPS, unit="step",
+                                     disable=args.no_progress, desc="reference steps"))
         bars[0].update(n)
     try:
         arrays, attrs = reference.compute(job, args.layer, progress=progress)

@@ -166,11 +166,11 @@ def _download(url, part, progress):
 
 
 def _copy(response, part, have, total, progress, url):
-    from tqdm import tqdm
+    from ..loop import progress_bar
 
-    bar = tqdm(total=total, initial=have, unit="B", unit_scale=True,
-               unit_divisor=1024, desc=os.path.basename(part)[:-len(".part")],
-               disable=not progress, file=sys.stderr)
+    bar = progress_bar(total=total, initial=have, unit="B", unit_scale=True,
+                       unit_divisor=1024, desc=os.path.basename(part)[:-len(".part")],
+                       disable=not progress, file=sys.stderr)
     with bar, open(part, "ab" if have else "wb") as out:
         try:
             for block in iter(lambda: response.read(CHUNK), b""):
