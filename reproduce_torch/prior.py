@@ -49,7 +49,10 @@ class TorchPrior:
     def __init__(self, prior, scales, device):
         self.prior, self.scales = prior, tuple(scales)
         bank = np.ascontiguousarray(prior.filters.transpose(3, 2, 0, 1), np.float32)
-        self.filters = torch.as_tensor(bank, device=device)          # (K, 3, 8, 8)
+        # (K, 3, 8, 8) in channels-last order, as the image: oneDNN's gradient of
+        # this 3-channel convolution took 1.5 s at 840x472 in NCHW, 0.9 s so
+        self.filters = torch.as_tensor(bank, device=device).contiguous(
+            memory_format=torch.channels_last)
         self.mean = torch.as_tensor(np.asarray(prior.mean, np.float32),
                                     device=device).reshape(1, -1, 1, 1)
 
@@ -61,6 +64,7 @@ class TorchPrior:
     def __call__(self, image):
         energies = collections.OrderedDict()
         for p in usable_scales(self.scales, image.shape[2:]):
-            z = F.conv2d(mean_pool(image, p) - OFFSET, self.filters)
+            pooled = (mean_pool(image, p) - OFFSET).contiguous(memory_format=torch.channels_last)
+            z = F.conv2d(pooled, self.filters)
             energies[p] = self._mean_energy(z - self.mean)
         return sum(energies.values()) / float(len(energies)), energies

@@ -147,9 +147,6 @@ def teacher_forced(dreamer, arrays, every):
     return agree, np.array(history)
 
 
-@pytest.mark.xfail(strict=False, reason="passes alone and after most folders, but fails "
-                   "(steps 1-3 of 10) when tests/atlas and tests/convert ran first in the "
-                   "same process: some state those tests leave is not found yet")
 def test_ten_steps_teacher_forced(port_model, prior, profile, ref):
     arrays, _ = ref
     agree, history = teacher_forced(dreamer_for(port_model, profile, prior, ref),
