@@ -57,6 +57,10 @@ KEEP_OWN = 0.9             # the library's own core stays unless another is 1/0.
 CHECK_TOLERANCE64 = 2.0 ** -40
 PARTS = ("system", "numpy", "scipy")   # the OpenBLAS copies a run loads
 TIMING_SIZE = 1024          # sgemm n x n x n, best of TIMING_REPEATS
+# A survey taken while the machine was busy (1-minute load average per core
+# above BUSY) is taken again at a start that finds it quiet (below QUIET):
+# under load the timings are noise, and they decide between correct cores.
+BUSY, QUIET = 1.0, 0.5
 TIMING_REPEATS = 3
 SYSTEM_LIBRARY = "libopenblas.so.0"
 
@@ -171,9 +175,11 @@ def survey(library=None, cores=None, progress=None, timing_size=TIMING_SIZE):
     Returns {'cpu', 'library', 'results': {name: probe result}, 'chosen'}: the
     correct core with the fastest system sgemm (Theano's GEMMs run there).
     """
+    import time
     model, flags = cpu()
     names = [DEFAULT] + list(cores if cores is not None else candidates(flags))
     results = {}
+    started, load = time.strftime("%Y-%m-%d %H:%M"), load_per_core()
     for i, name in enumerate(names):
         if progress:
             progress(i, len(names), name)
@@ -203,17 +209,28 @@ def survey(library=None, cores=None, progress=None, timing_size=TIMING_SIZE):
                                       >= KEEP_OWN * results[chosen]["system"]["gflops"]):
         chosen = DEFAULT
     return {"cpu": model, "library": library or SYSTEM_LIBRARY, "results": results,
-            "chosen": chosen, "timing_size": timing_size}
+            "chosen": chosen, "timing_size": timing_size, "date": started,
+            "load_per_core": load}
 
 
-def load_survey(library=None, remeasure=False, progress=None):
-    """The cached survey for this machine, measured now if there is none."""
+def load_per_core():
+    """The 1-minute load average over the cores this process may use."""
+    return os.getloadavg()[0] / max(1, len(os.sched_getaffinity(0)))
+
+
+def load_survey(library=None, remeasure=False, progress=None, retake=True):
+    """The cached survey for this machine, measured now if there is none, or
+    (``retake``) if it was measured on a busy machine (BUSY, or when is not
+    known) and this one is quiet (QUIET)."""
     path = os.path.join(_cache_root(), _survey_key(library) + ".json")
     if not remeasure:
         try:
             with open(path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
+                found = json.load(f)
+            busy = found.get("load_per_core", float("inf")) > BUSY
+            if not (retake and busy and load_per_core() < QUIET):
+                return found
+        except (OSError, ValueError, AttributeError):
             pass  # none yet, or damaged: measure again
     result = survey(library, progress=progress)
     tmp = "%s.tmp-%d" % (path, os.getpid())
@@ -261,7 +278,8 @@ def apply():
         _state["how"] = "no system OpenBLAS: nothing to choose"
         return
     try:
-        found = load_survey(progress=_say_measuring)
+        # a child of a run that chose (a worker, a test's command) never measures again
+        found = load_survey(progress=_say_measuring, retake=_CHOSEN not in os.environ)
     except Exception as exc:  # measuring must never stop a run
         _state["how"] = "not measured (%s): the library's own choice" % exc
         return
@@ -283,6 +301,7 @@ def apply():
         return
     if chosen == DEFAULT:
         os.environ.pop("OPENBLAS_CORETYPE", None)
+        os.environ[_CHOSEN] = DEFAULT
     else:
         os.environ["OPENBLAS_CORETYPE"] = os.environ[_CHOSEN] = chosen
     _state.update(core=chosen, how="measured: correct, and as fast as any other"
@@ -321,6 +340,8 @@ def describe():
                                                 r["system"]["gflops"])
         if own.get("system") and own.get("reported"):
             line += " (library's own, %s: %.0f)" % (own["reported"], own["system"]["gflops"])
+    if found and found.get("date"):
+        line += "; chosen %s at load %.1f a core" % (found["date"], found["load_per_core"])
     if _state.get("replaced"):
         line += "; the environment's OPENBLAS_CORETYPE=%s computes wrongly here" % _state["replaced"]
     return line

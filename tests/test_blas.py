@@ -149,3 +149,25 @@ def test_the_library_own_core_stays_unless_another_is_faster(monkeypatch, own, o
                 "numpy": {"error": 1e-7, "gflops": speed}}
     monkeypatch.setattr(blas, "probe", fake_probe)
     assert blas.survey(cores=["SkylakeX"])["chosen"] == chosen
+
+
+def test_a_survey_from_a_busy_machine_is_taken_again_when_it_is_quiet(monkeypatch, tmp_path):
+    """The timings decide between correct cores, so a survey measured under
+    load (above BUSY a core) is measured again at a quiet start (below
+    QUIET); a quiet one, or a busy one at a busy start, is kept."""
+    taken = []
+
+    def fake_survey(library=None, cores=None, progress=None, timing_size=0):
+        taken.append(blas.load_per_core())
+        return {"chosen": blas.DEFAULT, "results": {}, "date": "now",
+                "load_per_core": blas.load_per_core()}
+    monkeypatch.setattr(blas, "survey", fake_survey)
+    monkeypatch.setattr(blas, "_cache_root", lambda: str(tmp_path))
+    cores = len(os.sched_getaffinity(0))
+    for load, retaken in [(8.0, True), (8.0, False), (0.1, True), (0.1, False),
+                          (8.0, False)]:
+        monkeypatch.setattr(os, "getloadavg", lambda: (load * cores, 0.0, 0.0))
+        before = len(taken)
+        blas.load_survey()
+        assert (len(taken) > before) == retaken, (load, taken)
+    assert taken == [8.0, 0.1]
