@@ -419,3 +419,23 @@ def test_a_library_caller_cannot_ask_for_minus_one_workers():
     for workers in (-1, 0, 10 ** 6):
         with pytest.raises(UserError, match="--workers"):
             local_cluster(workers)
+
+
+def test_progress_bars_make_no_semaphore():
+    """tqdm's default lock is also a multiprocessing RLock (a named
+    semaphore, made even for a disabled bar); a Dask worker killed while it
+    rendered left it, and multiprocessing's resource tracker warned about
+    "leaked semaphore objects" on the terminal.  Our bars take a thread lock."""
+    code = ("import multiprocessing.synchronize as s\n"
+            "def refuse(*a, **k):\n"
+            "    raise AssertionError('a semaphore was made')\n"
+            "s.SemLock.__init__ = refuse\n"
+            "from reproduce.loop import Loop, progress_bar\n"
+            "progress_bar(total=2, disable=True).close()\n"
+            "with Loop(3, progress=False) as loop:\n"
+            "    loop.tick()\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
