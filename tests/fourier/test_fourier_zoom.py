@@ -73,9 +73,10 @@ def test_key_frames_continue_from_the_zoomed_previous_one(zooming, tiny_model):
             keys.append(next(loop))
     finally:
         del dreamer.zoom
-    for previous, start in zip(keys, starts[1:]):
+    for i, (previous, start) in enumerate(zip(keys, starts[1:])):
+        # zoom i + 1 of the stream, with its sub-pixel shift (zoom_dither)
         np.testing.assert_array_equal(
-            to_uint8(start), to_uint8(frames.zoom(previous.image, profile, 9)))
+            to_uint8(start), to_uint8(frames.zoom(previous.image, profile, 9, i + 1)))
     assert all(k.frames == 9 and k.classes == (1, 2) for k in keys)
     assert not np.allclose(keys[-1].image, starts[-1])   # the steps moved it
 
