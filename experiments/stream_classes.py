@@ -29,14 +29,15 @@ RECIPES = ("fourier-zoom", "lsd2015")
 FROM_KEY = 2          # judged from the third key frame on (index 2)
 
 
-def key_frames_of(recipe_name, cls, seconds, weights, size, seed=0, keys=None):
-    """Yield the recording's key frames: (index, image)."""
+def key_frames_of(recipe_name, cls, seconds, weights, size, seed=0, keys=None, overrides=()):
+    """Yield the recording's key frames: (index, image); ``overrides`` are
+    (setting, value) pairs, as ``--set`` gives them."""
     from reproduce.job import StreamJob
     from reproduce.recipes import build_dreamer, check_job
     from reproduce.stream.keyframes import Pace, key_frames
     from reproduce.stream.setup import prepare
     setup = prepare(StreamJob(weights=weights, recipe=recipe_name, classes=(cls,),
-                              size=size, seed=seed))
+                              size=size, seed=seed, overrides=tuple(overrides)))
     profile = setup.profile
     dreamer = build_dreamer(setup.job, profile)
     # each class starts afresh from the seed, as a new stream does (the

@@ -36,25 +36,6 @@ def centre_contrast(image):
             float(cols[c - BAND:c + BAND].mean() / np.median(cols)))
 
 
-def key_frames(recipe, cls, dither, keys, seed=0):
-    """The stream's first ``keys`` key frames, (H, W, 3) float32."""
-    from reproduce.job import StreamJob
-    from reproduce.recipes import build_dreamer, check_job
-    from reproduce.stream.keyframes import Pace, key_frames as stream_key_frames
-    from reproduce.stream.setup import prepare
-    setup = prepare(StreamJob(recipe=recipe, classes=(cls,), seed=seed,
-                              overrides=(("zoom_dither", dither),)))
-    profile = setup.profile
-    dreamer = build_dreamer(setup.job, profile)
-    check_job(setup.job).begin(dreamer, setup.image, seed)
-    pace = Pace(profile, adaptive=False)
-    frames = []
-    for key in stream_key_frames(dreamer, profile, lambda: setup.start.classes, pace.frames):
-        frames.append(np.asarray(key.image, np.float32))
-        if len(frames) >= keys:
-            return frames
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--recipes", nargs="+", default=["fourier-zoom", "lsd2015"])
@@ -64,7 +45,9 @@ def main(argv=None):
     p.add_argument("--results", default=os.path.join(HERE, "..", "results", "zoom_cross"))
     args = p.parse_args(argv)
     sys.path.insert(0, os.path.dirname(HERE))
+    from stream_classes import key_frames_of
     from reproduce.fileio import save_image
+    from reproduce.paths import EMBEDDED_CLASSIFIER
     from reproduce.nets.classes import find_class
     from reproduce.report.judge import ViewJudge
     os.makedirs(args.results, exist_ok=True)
@@ -75,7 +58,9 @@ def main(argv=None):
             target = find_class(cls, judge.model.descriptions)
             for dither in DITHERS:
                 start = time.perf_counter()
-                frames = key_frames(recipe, cls, dither, args.keys)
+                frames = [np.asarray(image, np.float32) for _, image in key_frames_of(
+                    recipe, cls, None, EMBEDDED_CLASSIFIER, (336, 192), keys=args.keys,
+                    overrides=(("zoom_dither", dither),))]
                 seconds = time.perf_counter() - start
                 measured = np.array([centre_contrast(f) for f in frames[-args.last:]])
                 hits = [judge.verdict(f, target).hit for f in frames[2:]]

@@ -120,6 +120,24 @@ def add_cluster_arguments(p):
                                       "(default: one per core)")
 
 
+def cluster_run_status(result, out_dir, rendered, rate, failed):
+    """Print a finished atlas or microscope run (``result.timing()``: its
+    rate under ``rate`` = (key, words)) and return its exit status: 130 if
+    Ctrl-C ended it, 1 if some ``failed`` items failed twice, else 0."""
+    import os
+    import sys
+    t = result.timing()
+    key, words = rate
+    print("%s: %d rendered%s in %.0f s (%.0f %s), %d skipped (already done), %d failed%s"
+          % (os.path.join(out_dir, "index.html"), t["rendered"], rendered, t["seconds"],
+             t[key], words, t["skipped"], t["failed"],
+             "; interrupted: kept what was made" if result.interrupted else ""))
+    if result.failed:
+        print("error: %d %s failed twice; their errors are in %s" % (
+            result.failed, failed, os.path.join(out_dir, "manifest.json")), file=sys.stderr)
+    return 130 if result.interrupted else (1 if result.failed else 0)
+
+
 def shell_words(text):
     """--args "a 'b c'" -> ["a", "b c"], split like a shell; an unclosed quote
     is refused as the option is read."""

@@ -1,6 +1,7 @@
 """``atlas``: one picture per class, rendered on a Dask cluster, and a page of them."""
 from ..paths import EMBEDDED_CLASSIFIER, JUDGE, shown
-from ._options import RAW, add_cluster_arguments, add_prior_arguments, picture_job
+from ._options import (RAW, add_cluster_arguments, add_prior_arguments, cluster_run_status,
+                       picture_job)
 
 EPILOG = """examples:
   %(prog)s --weights weights/efficientnet_lite0.h5 --recipe fourier
@@ -55,7 +56,6 @@ def register(sub):
 
 def run(args):
     import os
-    import sys
 
     from ..atlas.cluster import make_atlas
     from ..atlas.plan import make_job
@@ -67,13 +67,5 @@ def run(args):
     job, model = make_job(picture_job(args), args.batch, judge)
     result = make_atlas(job, model, args.class_spec, args.out_dir, args.scheduler,
                         args.workers, args.title, not args.no_progress)
-    t = result.timing()
-    print("%s: %d rendered in %.0f s (%.0f classes per hour), %d skipped (already "
-          "done), %d failed%s" % (os.path.join(args.out_dir, "index.html"), t["rendered"],
-                                  t["seconds"], t["classes_per_hour"], t["skipped"],
-                                  t["failed"], "; interrupted: kept what was made"
-                                  if result.interrupted else ""))
-    if result.failed:
-        print("error: %d classes failed twice; their errors are in %s" % (
-            result.failed, os.path.join(args.out_dir, "manifest.json")), file=sys.stderr)
-    return 130 if result.interrupted else (1 if result.failed else 0)
+    return cluster_run_status(result, args.out_dir, "", ("classes_per_hour",
+                                                         "classes per hour"), "classes")

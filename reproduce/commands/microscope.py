@@ -1,7 +1,7 @@
 """``microscope``: every channel of chosen layers visualised on a Dask cluster,
 and pages to browse them from a folder (:mod:`reproduce.microscope`)."""
 from .. import paths
-from ._options import RAW, parse_sets, parse_size, seed_type, typed
+from ._options import RAW, cluster_run_status, parse_sets, parse_size, seed_type, typed
 
 EPILOG = """examples:
   python -m reproduce microscope --layers conv1_1,conv3_3,conv5_3 --channels 8 \\
@@ -68,7 +68,6 @@ def register(sub):
 def run(args):
     import dataclasses
     import os
-    import sys
 
     from ..errors import UserError
     from ..fileio import check_output
@@ -94,13 +93,5 @@ def run(args):
     result = make_microscope(job, parse_layers(args.layers), args.channels, args.out_dir,
                              args.scheduler, args.workers, args.title,
                              not args.no_progress)
-    t = result.timing()
-    print("%s: %d rendered (units and layer pictures) in %.0f s (%.0f per hour), %d "
-          "skipped (already done), %d failed%s" % (os.path.join(args.out_dir, "index.html"), t["rendered"],
-                                  t["seconds"], t["units_per_hour"], t["skipped"],
-                                  t["failed"], "; interrupted: kept what was made"
-                                  if result.interrupted else ""))
-    if result.failed:
-        print("error: %d units failed twice; their errors are in %s" % (
-            result.failed, os.path.join(args.out_dir, "manifest.json")), file=sys.stderr)
-    return 130 if result.interrupted else (1 if result.failed else 0)
+    return cluster_run_status(result, args.out_dir, " (units and layer pictures)",
+                              ("units_per_hour", "per hour"), "units")
