@@ -7,20 +7,17 @@ loading), and the links from the grid to a unit and back work.
 The pages are written by ``page.write_site`` from records of small
 pictures made here, so no net is rendered.
 """
-import os
 
 import numpy as np
 import pytest
 
+from helpers.browser import chromium
 from reproduce.fileio import save_image
 from reproduce.microscope import page, plan
 from reproduce.report.gallery import write_record
 
 pytestmark = pytest.mark.slow  # a browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 UNITS = {"relu1_1": [0, 1, 2], "inception_4c/output": list(range(832))}
 
 
@@ -57,17 +54,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("%s not found (Debian package chromium; `make system-deps` as root)"
-                    % CHROMIUM)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (requirements.txt)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 LOADED = "() => [...document.images].filter(i => i.complete && i.naturalWidth > 0).length"

@@ -9,17 +9,14 @@ Needs Debian's ``chromium`` (``make system-deps`` installs it as root) and
 the ``playwright`` package; skips cleanly without them.  Playwright's own
 browser download is never used: we launch the system Chromium.
 """
-import os
 
 import numpy as np
 import pytest
 
+from helpers.browser import chromium
+
 pytestmark = pytest.mark.slow  # an optimiser process and a browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 START = "black and gold garden spider"  # a long overlay, then "volcano": a short one
 
 # In the page: draw the current frame of the MJPEG <img> on a canvas.
@@ -44,24 +41,10 @@ PROBE = """() => {
 }"""
 
 
-def _playwright():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("%s not found (Debian package chromium; `make system-deps` as root)"
-                    % CHROMIUM)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (requirements-test.txt)")
-    return sync_playwright
-
-
 @pytest.fixture(scope="module")
 def browser():
-    sync_playwright = _playwright()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
