@@ -213,6 +213,13 @@ def survey(library=None, cores=None, progress=None, timing_size=TIMING_SIZE):
             "load_per_core": load}
 
 
+def _usable(found):
+    """Whether a cached survey has what :func:`apply` reads (an edited or
+    overwritten cache file is measured again)."""
+    return (isinstance(found, dict) and isinstance(found.get("results"), dict)
+            and "chosen" in found and isinstance(found["chosen"], (str, type(None))))
+
+
 def load_per_core():
     """The 1-minute load average over the cores this process may use."""
     return os.getloadavg()[0] / max(1, len(os.sched_getaffinity(0)))
@@ -227,11 +234,13 @@ def load_survey(library=None, remeasure=False, progress=None, retake=True):
         try:
             with open(path) as f:
                 found = json.load(f)
-            busy = found.get("load_per_core", float("inf")) > BUSY
+        except (OSError, ValueError):
+            found = None  # none yet, or damaged: measure again
+        if _usable(found):
+            load = found.get("load_per_core")
+            busy = not isinstance(load, (int, float)) or not load <= BUSY  # unknown: busy
             if not (retake and busy and load_per_core() < QUIET):
                 return found
-        except (OSError, ValueError, AttributeError):
-            pass  # none yet, or damaged: measure again
     result = survey(library, progress=progress)
     tmp = "%s.tmp-%d" % (path, os.getpid())
     try:

@@ -171,3 +171,22 @@ def test_a_survey_from_a_busy_machine_is_taken_again_when_it_is_quiet(monkeypatc
         blas.load_survey()
         assert (len(taken) > before) == retaken, (load, taken)
     assert taken == [8.0, 0.1]
+
+
+@pytest.mark.parametrize("text", ["", "{", "[1, 2]", "null", '{"results": {}}', "\x00\xff" * 40,
+                                  '{"load_per_core": "NaN"}'])
+def test_a_damaged_survey_cache_is_measured_again(monkeypatch, tmp_path, text):
+    """Our own cache file, truncated, edited or overwritten: measured again
+    and replaced, never a traceback."""
+    taken = []
+
+    def fake_survey(library=None, cores=None, progress=None, timing_size=0):
+        taken.append(1)
+        return {"chosen": blas.DEFAULT, "results": {}, "date": "now", "load_per_core": 0.1}
+    monkeypatch.setattr(blas, "survey", fake_survey)
+    monkeypatch.setattr(blas, "_cache_root", lambda: str(tmp_path))
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    path = tmp_path / (blas._survey_key(None) + ".json")
+    path.write_bytes(text.encode("latin-1"))
+    assert blas.load_survey()["date"] == "now" and taken == [1]
+    assert blas.load_survey()["date"] == "now" and taken == [1]  # the new file holds

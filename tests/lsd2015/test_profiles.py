@@ -40,7 +40,9 @@ def test_overrides_parse_like_the_setting():
 
 @pytest.mark.parametrize("bad", ["no_such=1", "learning_rate=fast", "name=x",
                                  "half_row=middle", "zoom_kernel=lanczos",
-                                 "zoom_centre=middle", "pool_ties=all"])
+                                 "zoom_centre=middle", "pool_ties=all",
+                                 "zoom_dither=random", "zoom_dither=", "zoom_dither=nan",
+                                 "zoom_dither=1e300"])
 def test_bad_overrides_are_user_errors(bad):
     with pytest.raises(UserError):
         get_profile("stream2015", parse_sets(PROFILES["stream2015"], [bad]))
